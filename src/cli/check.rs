@@ -1,0 +1,6 @@
+//! `trendwatch check`.
+use super::{Cli, CommandResult};
+
+pub fn check(_cli: &Cli) -> CommandResult {
+    super::not_built("check")
+}

@@ -1,0 +1,198 @@
+//! The command line of the contract (DESIGN.md) and its one-shot commands.
+//!
+//! `main.rs` parses [`Cli`], sets up logging and calls [`run`]; each command lives in a
+//! submodule and returns a [`CommandError`] whose kind decides the exit code: 1 for a user
+//! error (bad config, bad input file), 2 for a runtime failure.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+mod check;
+mod collect;
+mod data;
+mod detect;
+mod digest;
+mod run;
+
+/// Trend watching on short-video platforms: collect, detect, digest.
+#[derive(Debug, Parser)]
+#[command(name = "trendwatch", version, about, long_about = None)]
+pub struct Cli {
+    /// trendwatch.toml to use [default: $TRENDWATCH_CONFIG, then /etc/trendwatch/trendwatch.toml]
+    #[arg(short, long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Log format on stderr (journald is used by itself when stderr is the journal).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: collect, detect and send digests on schedule.
+    Run {
+        /// One collect → detect → digest cycle, then exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Validate the config and the watchlist, print a summary.
+    Check,
+    /// Run one collection pass now and print a table of results.
+    Collect {
+        /// Collect only this entity (repeatable), e.g. `tiktok:#skincare`.
+        #[arg(long = "only", value_name = "ENTITY")]
+        only: Vec<String>,
+    },
+    /// List trends over every entity in the store.
+    Detect {
+        /// See only samples up to this time (RFC 3339).
+        #[arg(long, value_name = "RFC3339")]
+        at: Option<String>,
+        /// Print the JSON array of the contract.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Render the digest, preview it or send it.
+    Digest {
+        /// Write a self-contained HTML file with the charts inline.
+        #[arg(long, value_name = "FILE.html")]
+        preview: Option<PathBuf>,
+        /// Queue the digest in the outbox and send it.
+        #[arg(long)]
+        send: bool,
+        /// Render as of this time (RFC 3339).
+        #[arg(long, value_name = "RFC3339")]
+        at: Option<String>,
+    },
+    /// Load samples from a CSV file (entity,timestamp,metric,value): all rows or none.
+    Import {
+        #[arg(value_name = "FILE.csv")]
+        file: PathBuf,
+    },
+    /// Write samples out, in the CSV columns of import or as JSON.
+    Export {
+        #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+        format: ExportFormat,
+        /// Only this entity (repeatable).
+        #[arg(long = "entity", value_name = "ENTITY")]
+        entity: Vec<String>,
+        /// From this time (RFC 3339 or unix seconds).
+        #[arg(long, value_name = "T")]
+        since: Option<String>,
+        /// Up to this time (RFC 3339 or unix seconds).
+        #[arg(long, value_name = "T")]
+        until: Option<String>,
+    },
+    /// Entities with their last success and failure, store size, outbox, next runs.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pending and recently sent digests.
+    Outbox {
+        /// Send what is pending now.
+        #[arg(long)]
+        flush: bool,
+    },
+    /// One entity's recent series with a sparkline and its rates.
+    Show {
+        #[arg(value_name = "ENTITY")]
+        entity: String,
+    },
+}
+
+/// Why a command failed, which decides the exit code.
+#[derive(Debug)]
+pub enum CommandError {
+    /// Bad config, bad input file, bad argument: exit 1.
+    User(anyhow::Error),
+    /// The work itself failed (network, store, mail server): exit 2.
+    Runtime(anyhow::Error),
+}
+
+impl CommandError {
+    pub fn user(err: impl Into<anyhow::Error>) -> Self {
+        Self::User(err.into())
+    }
+
+    pub fn runtime(err: impl Into<anyhow::Error>) -> Self {
+        Self::Runtime(err.into())
+    }
+
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Self::User(_) => ExitCode::from(1),
+            Self::Runtime(_) => ExitCode::from(2),
+        }
+    }
+
+    pub fn error(&self) -> &anyhow::Error {
+        match self {
+            Self::User(e) | Self::Runtime(e) => e,
+        }
+    }
+}
+
+pub type CommandResult = Result<(), CommandError>;
+
+/// The config path the user asked for, or the documented defaults.
+pub fn config_path(cli: &Cli) -> PathBuf {
+    cli.config
+        .clone()
+        .or_else(|| std::env::var_os("TRENDWATCH_CONFIG").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(crate::config::DEFAULT_CONFIG_PATH))
+}
+
+/// Loads the config, mapping any problem to a user error (exit 1).
+pub fn load_config(
+    cli: &Cli,
+) -> Result<(crate::config::Config, crate::config::Watchlist), CommandError> {
+    crate::config::load(&config_path(cli)).map_err(CommandError::user)
+}
+
+/// Runs the command the user asked for.
+pub fn run(cli: Cli) -> CommandResult {
+    match &cli.command {
+        Command::Run { once } => run::run(&cli, *once),
+        Command::Check => check::check(&cli),
+        Command::Collect { only } => collect::collect(&cli, only),
+        Command::Detect { at, json } => detect::detect(&cli, at.as_deref(), *json),
+        Command::Digest { preview, send, at } => {
+            digest::digest(&cli, preview.as_deref(), *send, at.as_deref())
+        }
+        Command::Import { file } => data::import(&cli, file),
+        Command::Export {
+            format,
+            entity,
+            since,
+            until,
+        } => data::export(&cli, *format, entity, since.as_deref(), until.as_deref()),
+        Command::Status { json } => data::status(&cli, *json),
+        Command::Outbox { flush } => digest::outbox(&cli, *flush),
+        Command::Show { entity } => data::show(&cli, entity),
+    }
+}
+
+/// The answer of a command whose pipeline stage is not part of this build.
+pub(crate) fn not_built(command: &str) -> CommandResult {
+    Err(CommandError::runtime(anyhow::anyhow!(
+        "`trendwatch {command}` is not available in this build yet"
+    )))
+}

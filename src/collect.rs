@@ -1,0 +1,1 @@
+//! Collection: fetch public pages politely and turn them into observations.

@@ -1,0 +1,223 @@
+//! Configuration: `trendwatch.toml` (how the daemon runs) and the watchlist it names (what to
+//! watch). Everything is validated here, once, into typed values; code past this module never
+//! re-validates. Every error names `path/to/file.toml:LINE:COL`.
+//!
+//! Loading goes raw → checked: the files deserialize into raw structs that refuse unknown keys,
+//! then each value is parsed (cron expressions, time zones, durations, sizes, addresses,
+//! selectors) into the types below.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use lettre::message::Mailbox;
+use url::Url;
+
+use crate::model::{EntityId, TIKTOK};
+
+mod load;
+pub use load::{load, load_watchlist, ConfigError};
+
+/// Where the config is looked for when `-c` is not given and `$TRENDWATCH_CONFIG` is unset.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/trendwatch/trendwatch.toml";
+
+/// The checked content of `trendwatch.toml` plus the watchlist it names.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The `trendwatch.toml` this was read from.
+    pub path: PathBuf,
+    /// The watchlist file, resolved relative to `path`.
+    pub watchlist_path: PathBuf,
+    /// Where the sled store and the file outbox live.
+    pub state_dir: PathBuf,
+    pub timezone: Tz,
+    pub collect: CollectConfig,
+    pub detect: DetectConfig,
+    pub digest: DigestConfig,
+    pub mail: MailConfig,
+}
+
+/// A cron expression with seconds, parsed with the same parser the scheduler uses.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    /// As the user wrote it, for messages and the scheduler.
+    pub expr: String,
+    pub cron: croner::Cron,
+}
+
+#[derive(Debug, Clone)]
+pub struct CollectConfig {
+    pub schedule: Schedule,
+    /// Requests in flight at once, over all hosts.
+    pub concurrency: usize,
+    /// At most one request per host per this interval.
+    pub per_host_interval: Duration,
+    /// Total time allowed for one request, body included.
+    pub timeout: Duration,
+    /// Time allowed to establish a connection.
+    pub connect_timeout: Duration,
+    /// Retries after the first attempt on timeouts, 429 and 5xx.
+    pub retries: u32,
+    /// Bodies are cut (and the fetch failed as `too_large`) past this many bytes.
+    pub max_body: u64,
+    pub user_agent: String,
+    pub proxy: Option<Url>,
+    /// `https://www.tiktok.com` unless a mirror or a test server is configured.
+    pub tiktok_base_url: Url,
+}
+
+#[derive(Debug, Clone)]
+pub struct DetectConfig {
+    /// How far back the baseline rate looks.
+    pub baseline: Duration,
+    /// The window whose rate is compared with the baseline.
+    pub recent: Duration,
+    /// Per hour: rates below this are noise for hashtags.
+    pub min_rate: f64,
+    /// Trends scoring below this are not reported.
+    pub min_score: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    Fr,
+    En,
+}
+
+#[derive(Debug, Clone)]
+pub struct DigestConfig {
+    pub schedule: Schedule,
+    pub language: Language,
+    /// Items per section.
+    pub max_items: usize,
+    /// A trend already sent is not repeated within this unless it escalated.
+    pub cooldown: Duration,
+    pub to: Vec<Mailbox>,
+    pub from: Mailbox,
+}
+
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    pub transport: Transport,
+}
+
+#[derive(Debug, Clone)]
+pub enum Transport {
+    /// `.eml` files under `state_dir/outbox`: works with no mail server.
+    File,
+    Smtp(SmtpConfig),
+    Sendmail {
+        /// The sendmail binary; `sendmail` on `PATH` when unset.
+        command: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tls {
+    /// Implicit TLS (port 465).
+    Tls,
+    StartTls,
+    /// Plain text: refused unless the host is loopback.
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: Tls,
+    pub username: Option<String>,
+    pub password: Option<PasswordSource>,
+}
+
+/// Where the SMTP password comes from. Never from the TOML itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordSource {
+    /// `$CREDENTIALS_DIRECTORY/NAME`, from systemd's `LoadCredential=`.
+    Credential(String),
+    File(PathBuf),
+    Env(String),
+}
+
+/// The checked watchlist.
+#[derive(Debug, Clone, Default)]
+pub struct Watchlist {
+    pub path: PathBuf,
+    pub tiktok: TiktokWatch,
+    pub discovery: Discovery,
+    pub sources: Vec<Source>,
+}
+
+/// Normalised names (no `#`/`@`), duplicates removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TiktokWatch {
+    pub hashtags: Vec<String>,
+    pub creators: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Discovery {
+    pub enabled: bool,
+    /// Normalised keywords that make a riding tag relevant.
+    pub keywords: Vec<String>,
+    /// How many discovered tags are tracked automatically at most.
+    pub max_tracked: usize,
+}
+
+impl Default for Discovery {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            keywords: Vec::new(),
+            max_tracked: 20,
+        }
+    }
+}
+
+/// A custom `[[source]]`.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub name: String,
+    /// URL with `{id}` and `{env:NAME}` placeholders.
+    pub url: String,
+    pub ids: Vec<String>,
+    pub kind: SourceKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum SourceKind {
+    /// Metric name → JSON pointer.
+    Json { metrics: Vec<(String, String)> },
+    /// Metric name → CSS selector and optional regex (first capture group, else whole match).
+    Html { metrics: Vec<(String, HtmlMetric)> },
+}
+
+#[derive(Debug, Clone)]
+pub struct HtmlMetric {
+    /// Already checked to parse as a CSS selector.
+    pub selector: String,
+    pub regex: Option<regex::Regex>,
+}
+
+impl Watchlist {
+    /// Every entity this watchlist asks to collect, in a stable order.
+    pub fn entities(&self) -> Vec<EntityId> {
+        let mut out = Vec::new();
+        out.extend(
+            self.tiktok
+                .hashtags
+                .iter()
+                .map(|t| EntityId::hashtag(TIKTOK, t)),
+        );
+        out.extend(
+            self.tiktok
+                .creators
+                .iter()
+                .map(|c| EntityId::creator(TIKTOK, c)),
+        );
+        for source in &self.sources {
+            out.extend(source.ids.iter().map(|id| EntityId::custom(&source.name, id)));
+        }
+        out
+    }
+}

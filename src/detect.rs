@@ -1,0 +1,1 @@
+//! Trend detection: pure functions from series to ranked trends.

@@ -1,0 +1,1 @@
+//! The digest: trends and collection health rendered as HTML, text and PNG charts.

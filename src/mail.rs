@@ -1,0 +1,1 @@
+//! Delivery: the outbox first, then the transport (file, SMTP, sendmail).

@@ -1,0 +1,293 @@
+//! The vocabulary every stage shares: entity ids, metrics, observations and failures.
+//!
+//! These types cross module boundaries (collect → store → detect → digest), so they stay
+//! small, plain and free of I/O. Times are unix seconds (UTC) everywhere inside trendwatch;
+//! only the edges (CSV, JSON, the digest) format them.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
+
+/// Unix time in seconds, UTC.
+pub type UnixSeconds = i64;
+
+/// The platform name of TikTok entities, as it appears in entity ids (`tiktok:#tag`).
+pub const TIKTOK: &str = "tiktok";
+
+/// Normalises a hashtag or handle the way users expect to see it matched:
+/// leading `#`/`@` stripped, surrounding whitespace trimmed, Unicode NFC, lowercase.
+/// `#BienÊtre` and `bienêtre` are the same tag.
+pub fn normalize_name(raw: &str) -> String {
+    let trimmed = raw.trim();
+    let stripped = trimmed
+        .strip_prefix('#')
+        .or_else(|| trimmed.strip_prefix('@'))
+        .unwrap_or(trimmed);
+    stripped.trim().nfc().collect::<String>().to_lowercase()
+}
+
+/// What an entity is, which decides its metrics and how detection reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityKind {
+    /// `PLATFORM:#tag`
+    Hashtag,
+    /// `PLATFORM:@handle`
+    Creator,
+    /// `SOURCE:ID` from a custom `[[source]]`
+    Custom,
+}
+
+/// A normalised entity id: `tiktok:#skincare`, `tiktok:@socharmante`, `shop:baume-karite`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct EntityId(String);
+
+/// Why a string is not an entity id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EntityIdError {
+    #[error("entity id `{0}` has no `PLATFORM:` prefix (expected e.g. `tiktok:#skincare`, `tiktok:@handle` or `SOURCE:ID`)")]
+    MissingPrefix(String),
+    #[error("entity id `{0}` has an empty name")]
+    EmptyName(String),
+    #[error("entity id `{0}` has an invalid platform or source name (letters, digits, `_` and `-` only)")]
+    BadPrefix(String),
+}
+
+impl EntityId {
+    /// A hashtag of a platform; the tag is normalised.
+    pub fn hashtag(platform: &str, tag: &str) -> Self {
+        Self(format!("{}:#{}", platform, normalize_name(tag)))
+    }
+
+    /// A creator of a platform; the handle is normalised.
+    pub fn creator(platform: &str, handle: &str) -> Self {
+        Self(format!("{}:@{}", platform, normalize_name(handle)))
+    }
+
+    /// An id of a custom source; the id is kept as written (it goes into a URL).
+    pub fn custom(source: &str, id: &str) -> Self {
+        Self(format!("{}:{}", source, id.trim()))
+    }
+
+    /// Parses and normalises an id typed by a user or read from a file.
+    pub fn parse(raw: &str) -> Result<Self, EntityIdError> {
+        let raw = raw.trim();
+        let (prefix, name) = raw
+            .split_once(':')
+            .ok_or_else(|| EntityIdError::MissingPrefix(raw.to_string()))?;
+        let prefix_ok = !prefix.is_empty()
+            && prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !prefix_ok {
+            return Err(EntityIdError::BadPrefix(raw.to_string()));
+        }
+        let prefix = prefix.to_ascii_lowercase();
+        let id = if let Some(tag) = name.strip_prefix('#') {
+            Self::hashtag(&prefix, tag)
+        } else if let Some(handle) = name.strip_prefix('@') {
+            Self::creator(&prefix, handle)
+        } else {
+            Self::custom(&prefix, name)
+        };
+        if id.name().is_empty() {
+            return Err(EntityIdError::EmptyName(raw.to_string()));
+        }
+        Ok(id)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `tiktok` for `tiktok:#skincare`, the source name for a custom entity.
+    pub fn platform(&self) -> &str {
+        self.0.split_once(':').map(|(p, _)| p).unwrap_or("")
+    }
+
+    pub fn kind(&self) -> EntityKind {
+        let rest = self.0.split_once(':').map(|(_, r)| r).unwrap_or("");
+        if rest.starts_with('#') {
+            EntityKind::Hashtag
+        } else if rest.starts_with('@') {
+            EntityKind::Creator
+        } else {
+            EntityKind::Custom
+        }
+    }
+
+    /// The bare tag, handle or custom id, without `#`/`@`.
+    pub fn name(&self) -> &str {
+        let rest = self.0.split_once(':').map(|(_, r)| r).unwrap_or("");
+        rest.strip_prefix('#')
+            .or_else(|| rest.strip_prefix('@'))
+            .unwrap_or(rest)
+    }
+}
+
+impl fmt::Display for EntityId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for EntityId {
+    type Error = EntityIdError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<EntityId> for String {
+    fn from(value: EntityId) -> Self {
+        value.0
+    }
+}
+
+impl std::str::FromStr for EntityId {
+    type Err = EntityIdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+/// One stored measurement: the value of a metric of an entity at a time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    pub entity: EntityId,
+    pub at: UnixSeconds,
+    pub metric: String,
+    pub value: f64,
+}
+
+/// One video seen while collecting a creator or a hashtag, with its own counters.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct VideoRecord {
+    /// The platform's video id (a decimal string on TikTok).
+    pub id: String,
+    /// Normalised handle of the author, when known.
+    pub author: Option<String>,
+    /// Upload time.
+    pub created_at: UnixSeconds,
+    pub plays: u64,
+    pub likes: u64,
+    pub comments: u64,
+    pub shares: u64,
+    pub saves: u64,
+    /// Normalised hashtags of the video (`challenges` ∪ `textExtra`), without `#`.
+    pub hashtags: Vec<String>,
+    /// The caption, untrusted scraped text.
+    pub description: String,
+}
+
+/// What one successful fetch of an entity produced.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Observation {
+    pub at: UnixSeconds,
+    /// Metric name → value, e.g. `views`, `followers`.
+    pub metrics: Vec<(String, f64)>,
+    /// Videos seen on the page (recent videos of a creator, videos of a tag).
+    pub videos: Vec<VideoRecord>,
+}
+
+/// Why an entity could not be collected. The names are the contract of `status` and the digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// Bot wall not passed, verification or login page.
+    Blocked,
+    NotFound,
+    Private,
+    HttpStatus,
+    Timeout,
+    Network,
+    TooLarge,
+    /// The page did not have the expected shape; the detail names the missing path.
+    UnknownShape,
+}
+
+impl FailureKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Blocked => "blocked",
+            Self::NotFound => "not_found",
+            Self::Private => "private",
+            Self::HttpStatus => "http_status",
+            Self::Timeout => "timeout",
+            Self::Network => "network",
+            Self::TooLarge => "too_large",
+            Self::UnknownShape => "unknown_shape",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "blocked" => Self::Blocked,
+            "not_found" => Self::NotFound,
+            "private" => Self::Private,
+            "http_status" => Self::HttpStatus,
+            "timeout" => Self::Timeout,
+            "network" => Self::Network,
+            "too_large" => Self::TooLarge,
+            "unknown_shape" => Self::UnknownShape,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A typed collection failure, recorded on its entity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    pub at: UnixSeconds,
+    pub kind: FailureKind,
+    /// A short, human detail: the HTTP status, the missing JSON path, the timeout.
+    pub detail: String,
+}
+
+/// The result of collecting one entity in one pass. A private TikTok account still shows its
+/// stats, so an outcome may carry both an observation and a failure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntityOutcome {
+    pub entity: EntityId,
+    pub observation: Option<Observation>,
+    pub failure: Option<Failure>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_normalised_like_users_expect() {
+        assert_eq!(normalize_name("#BienÊtre"), "bienêtre");
+        // Decomposed "e" + combining circumflex becomes the composed form.
+        assert_eq!(normalize_name("@Bie\u{0302}n"), "bîen");
+        assert_eq!(normalize_name("  #SkinCare "), "skincare");
+        assert_eq!(EntityId::hashtag(TIKTOK, "#BienÊtre").as_str(), "tiktok:#bienêtre");
+    }
+
+    #[test]
+    fn entity_ids_parse_and_expose_their_parts() {
+        let tag = EntityId::parse("TikTok:#SkinCare").unwrap();
+        assert_eq!(tag.as_str(), "tiktok:#skincare");
+        assert_eq!(tag.kind(), EntityKind::Hashtag);
+        assert_eq!(tag.name(), "skincare");
+        assert_eq!(tag.platform(), "tiktok");
+        let creator = EntityId::parse("tiktok:@SoCharmante").unwrap();
+        assert_eq!(creator.kind(), EntityKind::Creator);
+        let custom = EntityId::parse("shop:baume-karite").unwrap();
+        assert_eq!(custom.kind(), EntityKind::Custom);
+        assert_eq!(custom.name(), "baume-karite");
+        assert!(matches!(EntityId::parse("skincare"), Err(EntityIdError::MissingPrefix(_))));
+        assert!(matches!(EntityId::parse("tiktok:#"), Err(EntityIdError::EmptyName(_))));
+        assert!(matches!(EntityId::parse("tik tok:#a"), Err(EntityIdError::BadPrefix(_))));
+    }
+}
