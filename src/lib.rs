@@ -8,6 +8,7 @@
 //! `main.rs` dispatches to.
 
 pub mod cli;
+pub mod clock;
 pub mod collect;
 pub mod config;
 pub mod daemon;
