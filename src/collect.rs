@@ -1,1 +1,0 @@
-//! Collection: fetch public pages politely and turn them into observations.
