@@ -1,0 +1,261 @@
+//! Custom `[[source]]`s: any JSON API read by JSON pointer, any HTML page read by CSS selector
+//! and an optional regex. URLs carry `{id}` and `{env:NAME}` placeholders.
+//!
+//! Values are read as numbers, numeric strings or human counts in English and French forms
+//! (see [`super::numbers`]). This module never puts an expanded URL into an error: the
+//! environment supplies API keys there. A missing variable is a typed error on that entity,
+//! never a panic, and the other entities are collected as usual.
+
+use serde_json::Value;
+use url::Url;
+
+use super::numbers::parse_count;
+use crate::config::HtmlMetric;
+
+/// Why a custom source's URL could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    #[error("environment variable {0} is not set")]
+    MissingEnv(String),
+    #[error("unclosed `{{` in the URL template")]
+    Unclosed,
+    #[error("unknown placeholder `{{{0}}}` (use {{id}} or {{env:NAME}})")]
+    UnknownPlaceholder(String),
+    #[error("the expanded URL is invalid: {0}")]
+    Invalid(String),
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters, so an id or a key can go in
+/// a path segment or a query value alike.
+fn encode_component(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for b in raw.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Expands `{id}` and `{env:NAME}` in `template`; `env` looks variables up (the process
+/// environment in production, a map in tests).
+pub fn expand_url(
+    template: &str,
+    id: &str,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Url, UrlError> {
+    let mut out = String::with_capacity(template.len() + id.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let close = after.find('}').ok_or(UrlError::Unclosed)?;
+        let name = &after[..close];
+        if name == "id" {
+            out.push_str(&encode_component(id));
+        } else if let Some(var) = name.strip_prefix("env:") {
+            let value = env(var).ok_or_else(|| UrlError::MissingEnv(var.to_string()))?;
+            out.push_str(&encode_component(&value));
+        } else {
+            return Err(UrlError::UnknownPlaceholder(name.to_string()));
+        }
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    // The parse error never echoes the URL, which may hold a key.
+    Url::parse(&out).map_err(|e| UrlError::Invalid(e.to_string()))
+}
+
+/// What a page gave: the metrics found, and one line per metric that was not.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Extracted {
+    pub metrics: Vec<(String, f64)>,
+    pub missing: Vec<String>,
+}
+
+/// A JSON value as a count: a non-negative number, or a string holding a human count.
+fn json_count(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64().filter(|f| f.is_finite() && *f >= 0.0),
+        Value::String(s) => parse_count(s),
+        _ => None,
+    }
+}
+
+/// Reads each metric at its JSON pointer. `Err` when the body is not JSON at all.
+pub fn extract_json(body: &str, metrics: &[(String, String)]) -> Result<Extracted, String> {
+    let root: Value =
+        serde_json::from_str(body).map_err(|e| format!("the answer is not JSON ({e})"))?;
+    let mut out = Extracted::default();
+    for (name, pointer) in metrics {
+        match root.pointer(pointer) {
+            Some(v) => match json_count(v) {
+                Some(n) => out.metrics.push((name.clone(), n)),
+                None => out
+                    .missing
+                    .push(format!("{name}: {pointer} is not a count ({})", short(v))),
+            },
+            None => out.missing.push(format!("{name}: missing {pointer}")),
+        }
+    }
+    Ok(out)
+}
+
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 40 {
+        format!("{}…", s.chars().take(40).collect::<String>())
+    } else {
+        s
+    }
+}
+
+/// Reads each metric from the first element matching its selector whose text (through the
+/// regex, first capture group or else the whole match) is a count.
+pub fn extract_html(body: &str, metrics: &[(String, HtmlMetric)]) -> Extracted {
+    let doc = scraper::Html::parse_document(body);
+    let mut out = Extracted::default();
+    for (name, metric) in metrics {
+        let selector = match scraper::Selector::parse(&metric.selector) {
+            Ok(s) => s,
+            Err(_) => {
+                out.missing
+                    .push(format!("{name}: invalid selector {}", metric.selector));
+                continue;
+            }
+        };
+        let mut matched = false;
+        let found = doc.select(&selector).find_map(|el| {
+            matched = true;
+            let text: String = el.text().collect();
+            let text = text.trim();
+            match &metric.regex {
+                Some(re) => re.captures(text).and_then(|c| {
+                    c.get(1)
+                        .or_else(|| c.get(0))
+                        .and_then(|m| parse_count(m.as_str()))
+                }),
+                None => parse_count(text),
+            }
+        });
+        match found {
+            Some(n) => out.metrics.push((name.clone(), n)),
+            None if matched => out.missing.push(format!(
+                "{name}: no count in the text of `{}`",
+                metric.selector
+            )),
+            None => out
+                .missing
+                .push(format!("{name}: `{}` matched nothing", metric.selector)),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(name: &str) -> Option<String> {
+        (name == "KEY").then(|| "s3cr et/&".to_string())
+    }
+
+    #[test]
+    fn placeholders_are_expanded_and_encoded() {
+        let url = expand_url(
+            "https://api.example.org/c?id={id}&key={env:KEY}",
+            "UC a/b",
+            env,
+        )
+        .unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://api.example.org/c?id=UC%20a%2Fb&key=s3cr%20et%2F%26"
+        );
+    }
+
+    #[test]
+    fn a_missing_variable_is_a_typed_error_naming_it() {
+        let err = expand_url("https://x/{id}?k={env:NOPE}", "a", env).unwrap_err();
+        assert_eq!(err, UrlError::MissingEnv("NOPE".into()));
+        assert_eq!(err.to_string(), "environment variable NOPE is not set");
+        assert_eq!(
+            expand_url("https://x/{name}", "a", env).unwrap_err(),
+            UrlError::UnknownPlaceholder("name".into())
+        );
+        assert_eq!(
+            expand_url("https://x/{id", "a", env).unwrap_err(),
+            UrlError::Unclosed
+        );
+    }
+
+    #[test]
+    fn json_counts_are_numbers_or_numeric_strings() {
+        let body = r#"{"items":[{"statistics":{"subscriberCount":"1,2 k","viewCount":123456,"neg":-4,"obj":{}}}]}"#;
+        let metrics = vec![
+            (
+                "followers".to_string(),
+                "/items/0/statistics/subscriberCount".to_string(),
+            ),
+            (
+                "views".to_string(),
+                "/items/0/statistics/viewCount".to_string(),
+            ),
+            ("neg".to_string(), "/items/0/statistics/neg".to_string()),
+            ("gone".to_string(), "/items/1".to_string()),
+        ];
+        let got = extract_json(body, &metrics).unwrap();
+        assert_eq!(
+            got.metrics,
+            vec![("followers".into(), 1200.0), ("views".into(), 123_456.0)]
+        );
+        assert_eq!(got.missing.len(), 2);
+        assert!(got.missing[1].contains("missing /items/1"));
+        assert!(extract_json("<html>", &metrics).is_err());
+    }
+
+    #[test]
+    fn html_counts_by_selector_and_regex() {
+        let body = r#"<div class="reviews-count">Avis : 1 234 clients</div>
+            <span class="fans">116,9 k abonnés</span><p class="empty">—</p>"#;
+        let metrics = vec![
+            (
+                "reviews".to_string(),
+                HtmlMetric {
+                    selector: ".reviews-count".into(),
+                    regex: Some(regex::Regex::new("([0-9 ]+[0-9])").unwrap()),
+                },
+            ),
+            (
+                "fans".to_string(),
+                HtmlMetric {
+                    selector: "span.fans".into(),
+                    regex: Some(regex::Regex::new(r"[0-9][0-9,.]*\s?[kM]?").unwrap()),
+                },
+            ),
+            (
+                "empty".to_string(),
+                HtmlMetric {
+                    selector: ".empty".into(),
+                    regex: None,
+                },
+            ),
+            (
+                "none".to_string(),
+                HtmlMetric {
+                    selector: ".nothing".into(),
+                    regex: None,
+                },
+            ),
+        ];
+        let got = extract_html(body, &metrics);
+        assert_eq!(
+            got.metrics,
+            vec![("reviews".into(), 1234.0), ("fans".into(), 116_900.0)]
+        );
+        assert_eq!(got.missing.len(), 2);
+        assert!(got.missing[1].contains("matched nothing"));
+    }
+}

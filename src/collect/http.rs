@@ -1,0 +1,406 @@
+//! The polite HTTP client every source shares: one `reqwest::Client` (rustls, HTTP/2, gzip,
+//! brotli, a cookie jar kept per host), a bound on requests in flight, at most one request per
+//! host per interval, retries with exponential backoff and jitter that honour `Retry-After`,
+//! real connect and total timeouts, and bodies read as a stream and cut at `max_body`.
+//!
+//! It must never hold more than `max_body` bytes of one body, never retry what a retry cannot
+//! fix (404, 403, a body too large), never start a request once the pass is cancelled, and
+//! never put a URL in an error message (custom source URLs may carry API keys).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand::Rng as _;
+use reqwest::cookie::Jar;
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, ACCEPT_LANGUAGE, RETRY_AFTER};
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use crate::config::CollectConfig;
+use crate::model::FailureKind;
+
+/// First backoff step; doubled each retry.
+const BACKOFF_BASE: Duration = Duration::from_millis(250);
+/// No backoff step is longer than this.
+const BACKOFF_CAP: Duration = Duration::from_secs(30);
+/// A server asking to wait longer than this is not retried in this pass.
+pub const RETRY_AFTER_CAP: Duration = Duration::from_secs(120);
+
+/// What a request is for, which decides its `Accept` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accept {
+    Html,
+    Json,
+}
+
+impl Accept {
+    fn header(self) -> &'static str {
+        match self {
+            Self::Html => "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            Self::Json => "application/json, text/plain, */*",
+        }
+    }
+}
+
+/// Why a fetch failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    #[error("HTTP {status}")]
+    Status {
+        status: u16,
+        retry_after: Option<Duration>,
+    },
+    #[error("network error: {0}")]
+    Network(String),
+    /// `read` is how many bytes were taken off the wire before giving up.
+    #[error("body larger than {limit} bytes")]
+    TooLarge { limit: u64, read: u64 },
+    #[error("cancelled before the request was sent")]
+    Cancelled,
+}
+
+impl FetchError {
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            Self::Timeout(_) => FailureKind::Timeout,
+            Self::Status { .. } => FailureKind::HttpStatus,
+            Self::Network(_) | Self::Cancelled => FailureKind::Network,
+            Self::TooLarge { .. } => FailureKind::TooLarge,
+        }
+    }
+}
+
+/// Whether trying again later in the same pass can help: timeouts, connection problems, 429
+/// and 5xx. A 4xx other than 429, a body too large or a cancelled pass cannot.
+pub fn retryable(err: &FetchError) -> bool {
+    match err {
+        FetchError::Timeout(_) | FetchError::Network(_) => true,
+        FetchError::Status { status, .. } => *status == 429 || (500..=599).contains(status),
+        FetchError::TooLarge { .. } | FetchError::Cancelled => false,
+    }
+}
+
+/// A `Retry-After` value: delay seconds or an HTTP date (relative to `now`, unix seconds).
+pub fn parse_retry_after(value: &str, now: f64) -> Option<Duration> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(v).ok()?.timestamp() as f64;
+    Some(Duration::from_secs_f64((at - now).max(0.0)))
+}
+
+/// The wait before retry number `attempt` (0-based): exponential with jitter, at least what
+/// the server asked for.
+pub fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
+    let exp = BACKOFF_BASE.saturating_mul(1u32 << attempt.min(16));
+    let exp = exp.min(BACKOFF_CAP);
+    // Jitter in [50 %, 100 %] so clients that failed together do not retry together.
+    let jittered = exp.mul_f64(rand::thread_rng().gen_range(0.5..=1.0));
+    match retry_after {
+        Some(ra) => ra.max(jittered),
+        None => jittered,
+    }
+}
+
+/// A successful answer.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// After redirects.
+    pub final_url: Url,
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+impl Page {
+    /// The body as text; invalid UTF-8 becomes U+FFFD instead of failing the page.
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.body)
+    }
+}
+
+/// The shared client. Cheap to share behind an `Arc`.
+pub struct Http {
+    client: reqwest::Client,
+    jar: Arc<Jar>,
+    permits: Semaphore,
+    next_slot: Mutex<HashMap<String, Instant>>,
+    interval: Duration,
+    timeout: Duration,
+    retries: u32,
+    max_body: u64,
+    bytes_read: AtomicU64,
+}
+
+/// The client could not be built from the config.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("invalid proxy: {0}")]
+    Proxy(String),
+    #[error("invalid user_agent: {0}")]
+    UserAgent(String),
+    #[error("cannot build the HTTP client: {0}")]
+    Build(String),
+}
+
+impl Http {
+    pub fn new(cfg: &CollectConfig) -> Result<Self, HttpError> {
+        let jar = Arc::new(Jar::default());
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            ACCEPT_LANGUAGE,
+            HeaderValue::from_static("en-US,en;q=0.9,fr-FR;q=0.8,fr;q=0.7"),
+        );
+        let user_agent = HeaderValue::from_str(&cfg.user_agent)
+            .map_err(|e| HttpError::UserAgent(e.to_string()))?;
+        let mut builder = reqwest::Client::builder()
+            .use_rustls_tls()
+            .user_agent(user_agent)
+            .default_headers(headers)
+            .cookie_provider(Arc::clone(&jar))
+            .gzip(true)
+            .brotli(true)
+            .connect_timeout(cfg.connect_timeout)
+            .timeout(cfg.timeout)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::limited(10));
+        if let Some(proxy) = &cfg.proxy {
+            let proxy = reqwest::Proxy::all(proxy.as_str())
+                .map_err(|e| HttpError::Proxy(e.without_url().to_string()))?;
+            builder = builder.proxy(proxy);
+        }
+        let client = builder
+            .build()
+            .map_err(|e| HttpError::Build(error_chain(&e)))?;
+        Ok(Self {
+            client,
+            jar,
+            permits: Semaphore::new(cfg.concurrency.max(1)),
+            next_slot: Mutex::new(HashMap::new()),
+            interval: cfg.per_host_interval,
+            timeout: cfg.timeout,
+            retries: cfg.retries,
+            max_body: cfg.max_body,
+            bytes_read: AtomicU64::new(0),
+        })
+    }
+
+    /// Bytes taken off the wire so far (decompressed), over all requests.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read.load(Ordering::Relaxed)
+    }
+
+    /// Adds a cookie for `url`'s host, e.g. the answer to a bot wall.
+    pub fn set_cookie(&self, url: &Url, name: &str, value: &str) {
+        self.jar
+            .add_cookie_str(&format!("{name}={value}; Path=/"), url);
+    }
+
+    /// GET with retries. Once `cancel` fires no new attempt starts; one already sent finishes.
+    pub async fn get(
+        &self,
+        url: &Url,
+        accept: Accept,
+        cancel: &CancellationToken,
+    ) -> Result<Page, FetchError> {
+        let mut attempt = 0;
+        loop {
+            let err = match self.attempt(url, accept, cancel).await {
+                Ok(page) => return Ok(page),
+                Err(e) => e,
+            };
+            if attempt >= self.retries || !retryable(&err) {
+                return Err(err);
+            }
+            let retry_after = match &err {
+                FetchError::Status { retry_after, .. } => *retry_after,
+                _ => None,
+            };
+            if retry_after.is_some_and(|ra| ra > RETRY_AFTER_CAP) {
+                return Err(err);
+            }
+            let wait = backoff(attempt, retry_after);
+            tracing::debug!(host = url.host_str(), %err, ?wait, "retrying");
+            attempt += 1;
+            tokio::select! {
+                _ = cancel.cancelled() => return Err(FetchError::Cancelled),
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    /// Waits for this host's next slot; returns at once when the interval is zero.
+    async fn wait_for_host(
+        &self,
+        host: &str,
+        cancel: &CancellationToken,
+    ) -> Result<(), FetchError> {
+        if self.interval.is_zero() {
+            return Ok(());
+        }
+        let slot = {
+            let mut slots = self
+                .next_slot
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let now = Instant::now();
+            let slot = slots.get(host).map_or(now, |&t| t.max(now));
+            slots.insert(host.to_string(), slot + self.interval);
+            slot
+        };
+        tokio::select! {
+            _ = cancel.cancelled() => Err(FetchError::Cancelled),
+            _ = tokio::time::sleep_until(slot) => Ok(()),
+        }
+    }
+
+    async fn attempt(
+        &self,
+        url: &Url,
+        accept: Accept,
+        cancel: &CancellationToken,
+    ) -> Result<Page, FetchError> {
+        if cancel.is_cancelled() {
+            return Err(FetchError::Cancelled);
+        }
+        let _permit = tokio::select! {
+            _ = cancel.cancelled() => return Err(FetchError::Cancelled),
+            permit = self.permits.acquire() => permit.map_err(|_| FetchError::Cancelled)?,
+        };
+        // The slot is taken while holding a permit, so two requests to one host can never be
+        // sent closer than the interval, whatever the scheduling.
+        self.wait_for_host(url.host_str().unwrap_or(""), cancel)
+            .await?;
+        let mut resp = self
+            .client
+            .get(url.clone())
+            .header(ACCEPT, accept.header())
+            .send()
+            .await
+            .map_err(|e| self.classify(&e))?;
+        let status = resp.status().as_u16();
+        if !resp.status().is_success() {
+            let retry_after = resp
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_retry_after(v, crate::clock::now_f64()));
+            return Err(FetchError::Status {
+                status,
+                retry_after,
+            });
+        }
+        let limit = self.max_body;
+        if resp.content_length().is_some_and(|len| len > limit) {
+            return Err(FetchError::TooLarge { limit, read: 0 });
+        }
+        let capacity = resp.content_length().unwrap_or(64 * 1024).min(limit);
+        let mut body = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.classify(&e))? {
+            self.bytes_read
+                .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+            let read = (body.len() + chunk.len()) as u64;
+            if read > limit {
+                return Err(FetchError::TooLarge { limit, read });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Page {
+            final_url: resp.url().clone(),
+            status,
+            body,
+        })
+    }
+
+    fn classify(&self, e: &reqwest::Error) -> FetchError {
+        if e.is_timeout() {
+            FetchError::Timeout(self.timeout)
+        } else {
+            FetchError::Network(error_chain(e))
+        }
+    }
+}
+
+/// An error and its causes on one line, without the URL.
+fn error_chain(e: &reqwest::Error) -> String {
+    let mut out = String::new();
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    out.push_str(&strip_url(&e.to_string()));
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&strip_url(&s.to_string()));
+        source = s.source();
+    }
+    out
+}
+
+/// reqwest prints `… for url (https://…)`; the URL may carry a secret.
+fn strip_url(s: &str) -> String {
+    match s.find(" for url (") {
+        Some(at) => s[..at].to_string(),
+        None => s.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_transient_failures_are_retried() {
+        let status = |s| FetchError::Status {
+            status: s,
+            retry_after: None,
+        };
+        assert!(retryable(&FetchError::Timeout(Duration::from_secs(1))));
+        assert!(retryable(&FetchError::Network("reset".into())));
+        assert!(retryable(&status(429)));
+        assert!(retryable(&status(500)));
+        assert!(retryable(&status(503)));
+        assert!(!retryable(&status(404)));
+        assert!(!retryable(&status(403)));
+        assert!(!retryable(&FetchError::TooLarge { limit: 1, read: 2 }));
+        assert!(!retryable(&FetchError::Cancelled));
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        assert_eq!(parse_retry_after("7", 0.0), Some(Duration::from_secs(7)));
+        // 2015-10-21T07:28:00Z is 1445412480.
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1_445_412_470.0),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1_445_412_490.0),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", 0.0), None);
+    }
+
+    #[test]
+    fn backoff_grows_is_capped_and_honours_retry_after() {
+        for attempt in 0..20 {
+            let b = backoff(attempt, None);
+            let full = BACKOFF_BASE
+                .saturating_mul(1 << attempt.min(16))
+                .min(BACKOFF_CAP);
+            assert!(b >= full / 2 && b <= full, "attempt {attempt}: {b:?}");
+        }
+        assert!(backoff(0, Some(Duration::from_secs(5))) >= Duration::from_secs(5));
+    }
+
+    #[test]
+    fn urls_never_appear_in_messages() {
+        assert_eq!(
+            strip_url("error sending request for url (https://x/?key=SECRET)"),
+            "error sending request"
+        );
+    }
+}

@@ -1,0 +1,575 @@
+//! Collection: fetch public pages politely and turn them into observations.
+//!
+//! A [`Collector`] is built once from `[collect]` (one HTTP client, one per-host limiter) and
+//! runs passes over [`Target`]s: TikTok hashtags and creators ([`tiktok`]) and custom JSON and
+//! HTML sources ([`custom`]). Each target ends as one [`EntityOutcome`] carrying an observation,
+//! a typed failure, or both (a private account still shows its counts). Parsing is pure and
+//! lives in the submodules; this module only sequences requests.
+//!
+//! What this module must never do: let one entity's failure touch another's, panic on any
+//! page, start a request after the pass is cancelled, or put a custom source's expanded URL
+//! (which may hold an API key) in a message.
+
+pub mod custom;
+pub mod http;
+pub mod numbers;
+pub mod tiktok;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use rand::Rng as _;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use crate::config::{CollectConfig, Source, SourceKind, Watchlist};
+use crate::model::{
+    normalize_name, EntityId, EntityOutcome, Failure, FailureKind, Observation, VideoRecord, TIKTOK,
+};
+
+use http::{Accept, FetchError, Http, Page};
+use tiktok::PageError;
+
+/// Longest failure detail kept: it is shown in `status` and the digest.
+const MAX_DETAIL_CHARS: usize = 300;
+
+/// One thing to collect in a pass.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// A normalised hashtag, without `#`.
+    TiktokHashtag(String),
+    /// A normalised handle, without `@`.
+    TiktokCreator(String),
+    /// A custom source and one of its ids.
+    Custom(Source, String),
+}
+
+impl Target {
+    pub fn entity(&self) -> EntityId {
+        match self {
+            Self::TiktokHashtag(tag) => EntityId::hashtag(TIKTOK, tag),
+            Self::TiktokCreator(handle) => EntityId::creator(TIKTOK, handle),
+            Self::Custom(source, id) => EntityId::custom(&source.name, id),
+        }
+    }
+}
+
+/// Everything a pass collects: the watchlist's hashtags, the discovered tags now tracked
+/// automatically (once, not repeating a watched one), its creators, then each custom source's
+/// ids, in that order.
+pub fn targets(watchlist: &Watchlist, tracked_discovered: &[String]) -> Vec<Target> {
+    let mut tags: Vec<String> = Vec::new();
+    for tag in watchlist.tiktok.hashtags.iter().chain(tracked_discovered) {
+        let tag = normalize_name(tag);
+        if !tag.is_empty() && !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
+    let mut out: Vec<Target> = tags.into_iter().map(Target::TiktokHashtag).collect();
+    let mut creators: Vec<String> = Vec::new();
+    for handle in &watchlist.tiktok.creators {
+        let handle = normalize_name(handle);
+        if !handle.is_empty() && !creators.contains(&handle) {
+            creators.push(handle);
+        }
+    }
+    out.extend(creators.into_iter().map(Target::TiktokCreator));
+    for source in &watchlist.sources {
+        out.extend(
+            source
+                .ids
+                .iter()
+                .map(|id| Target::Custom(source.clone(), id.clone())),
+        );
+    }
+    out
+}
+
+/// The collector could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    #[error(transparent)]
+    Http(#[from] http::HttpError),
+}
+
+/// Collects targets; built once, shared by every pass.
+#[derive(Clone)]
+pub struct Collector {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: Http,
+    base: Url,
+    concurrency: usize,
+}
+
+impl Collector {
+    pub fn new(cfg: &CollectConfig) -> Result<Collector, CollectError> {
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http: Http::new(cfg)?,
+                base: cfg.tiktok_base_url.clone(),
+                concurrency: cfg.concurrency.max(1),
+            }),
+        })
+    }
+
+    /// Bytes read off the wire by this collector so far (bodies, decompressed).
+    pub fn bytes_read(&self) -> u64 {
+        self.inner.http.bytes_read()
+    }
+
+    /// One pass: one outcome per target, in the order of `targets`. Never panics. Once
+    /// `cancel` fires no new request starts and requests in flight finish; targets that had
+    /// not started by then are left out of the result (nothing was learnt about them).
+    pub async fn collect(
+        &self,
+        targets: &[Target],
+        cancel: &CancellationToken,
+    ) -> Vec<EntityOutcome> {
+        // Entities in progress are bounded too, so bodies cannot pile up in memory.
+        let running = Arc::new(Semaphore::new(self.inner.concurrency));
+        let mut set = JoinSet::new();
+        let mut slots: Vec<Option<EntityOutcome>> = vec![None; targets.len()];
+        for (i, target) in targets.iter().enumerate() {
+            let permit = tokio::select! {
+                _ = cancel.cancelled() => break,
+                p = Arc::clone(&running).acquire_owned() => match p {
+                    Ok(p) => p,
+                    Err(_) => break,
+                },
+            };
+            let inner = Arc::clone(&self.inner);
+            let target = target.clone();
+            let cancel = cancel.clone();
+            set.spawn(async move {
+                let out = inner.collect_one(&target, &cancel).await;
+                drop(permit);
+                (i, out)
+            });
+            // Collect finished ones as we go so the set stays small.
+            while let Some(done) = set.try_join_next() {
+                store_result(&mut slots, targets, done);
+            }
+        }
+        while let Some(done) = set.join_next().await {
+            store_result(&mut slots, targets, done);
+        }
+        slots.into_iter().flatten().collect()
+    }
+
+    /// Collects one target; `None` only when the pass was cancelled before anything was learnt.
+    pub async fn collect_one(
+        &self,
+        target: &Target,
+        cancel: &CancellationToken,
+    ) -> Option<EntityOutcome> {
+        self.inner.collect_one(target, cancel).await
+    }
+}
+
+type Done = Result<(usize, Option<EntityOutcome>), tokio::task::JoinError>;
+
+fn store_result(slots: &mut [Option<EntityOutcome>], targets: &[Target], done: Done) {
+    match done {
+        Ok((i, out)) => {
+            if let Some(slot) = slots.get_mut(i) {
+                *slot = out;
+            }
+        }
+        Err(e) => {
+            // A task can only fail by panicking; the pass goes on and the entity fails.
+            // The index is lost with the task, so the first target without a result takes it.
+            tracing::error!("collection task failed: {e}");
+            if let Some((slot, target)) = slots.iter_mut().zip(targets).find(|(s, _)| s.is_none()) {
+                *slot = Some(failed(
+                    target.entity(),
+                    FailureKind::UnknownShape,
+                    "internal error while reading the page".into(),
+                ));
+            }
+        }
+    }
+}
+
+fn failure(kind: FailureKind, detail: impl Into<String>) -> Failure {
+    let detail: String = detail.into();
+    let detail = if detail.chars().count() > MAX_DETAIL_CHARS {
+        let mut d: String = detail.chars().take(MAX_DETAIL_CHARS).collect();
+        d.push('…');
+        d
+    } else {
+        detail
+    };
+    Failure {
+        at: crate::clock::now(),
+        kind,
+        detail,
+    }
+}
+
+fn failed(entity: EntityId, kind: FailureKind, detail: String) -> EntityOutcome {
+    EntityOutcome {
+        entity,
+        observation: None,
+        failure: Some(failure(kind, detail)),
+    }
+}
+
+fn observed(
+    entity: EntityId,
+    metrics: Vec<(String, f64)>,
+    videos: Vec<VideoRecord>,
+) -> EntityOutcome {
+    EntityOutcome {
+        entity,
+        observation: Some(Observation {
+            at: crate::clock::now(),
+            metrics,
+            videos,
+        }),
+        failure: None,
+    }
+}
+
+/// Why a TikTok fetch or page gave nothing, as a failure (or `None` when cancelled).
+enum Stop {
+    Cancelled,
+    Failed(Failure),
+}
+
+impl From<Failure> for Stop {
+    fn from(f: Failure) -> Self {
+        Self::Failed(f)
+    }
+}
+
+fn tiktok_fetch_failure(e: FetchError) -> Stop {
+    match e {
+        FetchError::Cancelled => Stop::Cancelled,
+        FetchError::Status { status: 403, .. } => {
+            Stop::Failed(failure(FailureKind::Blocked, "HTTP 403 (refused)"))
+        }
+        FetchError::Status { status: 429, .. } => Stop::Failed(failure(
+            FailureKind::Blocked,
+            "HTTP 429 (rate limited) after retries",
+        )),
+        FetchError::Status { status: 404, .. } => {
+            Stop::Failed(failure(FailureKind::NotFound, "HTTP 404"))
+        }
+        other => Stop::Failed(failure(other.kind(), other.to_string())),
+    }
+}
+
+fn page_failure(e: &PageError) -> Failure {
+    failure(e.kind(), e.to_string())
+}
+
+impl Inner {
+    async fn collect_one(
+        &self,
+        target: &Target,
+        cancel: &CancellationToken,
+    ) -> Option<EntityOutcome> {
+        let entity = target.entity();
+        let started = Instant::now();
+        let result = match target {
+            Target::TiktokCreator(handle) => self.creator(&entity, handle, cancel).await,
+            Target::TiktokHashtag(tag) => self.hashtag(&entity, tag, cancel).await,
+            Target::Custom(source, id) => self.custom(&entity, source, id, cancel).await,
+        };
+        let out = match result {
+            Ok(out) => out,
+            Err(Stop::Cancelled) => return None,
+            Err(Stop::Failed(f)) => EntityOutcome {
+                entity,
+                observation: None,
+                failure: Some(f),
+            },
+        };
+        tracing::debug!(
+            entity = %out.entity,
+            failure = out.failure.as_ref().map(|f| f.kind.as_str()),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "collected"
+        );
+        Some(out)
+    }
+
+    fn tiktok_url(&self, segments: &[&str]) -> Result<Url, Stop> {
+        let mut url = self.base.clone();
+        match url.path_segments_mut() {
+            Ok(mut path) => {
+                path.pop_if_empty();
+                path.extend(segments);
+            }
+            Err(()) => {
+                return Err(Stop::Failed(failure(
+                    FailureKind::Network,
+                    "tiktok_base_url cannot take a path",
+                )))
+            }
+        }
+        Ok(url)
+    }
+
+    /// Fetches a TikTok page: a redirect to `/login` is a login wall.
+    async fn fetch_tiktok(
+        &self,
+        url: &Url,
+        accept: Accept,
+        cancel: &CancellationToken,
+    ) -> Result<Page, Stop> {
+        let page = self
+            .http
+            .get(url, accept, cancel)
+            .await
+            .map_err(tiktok_fetch_failure)?;
+        let login = page
+            .final_url
+            .path_segments()
+            .and_then(|mut s| s.next())
+            .is_some_and(|first| first == "login");
+        if login {
+            return Err(failure(FailureKind::Blocked, "login wall (redirected to /login)").into());
+        }
+        Ok(page)
+    }
+
+    /// Fetches and parses a TikTok page; a bot wall is solved once and the page asked again.
+    async fn tiktok_page<T>(
+        &self,
+        url: &Url,
+        cancel: &CancellationToken,
+        parse: impl Fn(&str) -> Result<T, PageError>,
+    ) -> Result<Result<T, PageError>, Stop> {
+        let page = self.fetch_tiktok(url, Accept::Html, cancel).await?;
+        let wall = match parse(&page.text()) {
+            Err(PageError::BotWall(wall)) => wall,
+            other => return Ok(other),
+        };
+        // Up to a million SHA-256 rounds: off the async workers.
+        let cookies = tokio::task::spawn_blocking(move || wall.solve())
+            .await
+            .ok()
+            .flatten();
+        let Some(cookies) = cookies else {
+            return Err(failure(
+                FailureKind::Blocked,
+                "bot wall with an unsolvable challenge",
+            )
+            .into());
+        };
+        for (name, value) in &cookies {
+            self.http.set_cookie(url, name, value);
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return Err(Stop::Cancelled),
+            _ = tokio::time::sleep(std::time::Duration::from_millis(150)) => {}
+        }
+        let page = self.fetch_tiktok(url, Accept::Html, cancel).await?;
+        match parse(&page.text()) {
+            Err(PageError::BotWall(_)) => {
+                Err(failure(FailureKind::Blocked, "bot wall not passed after solving it").into())
+            }
+            other => Ok(other),
+        }
+    }
+
+    async fn creator(
+        &self,
+        entity: &EntityId,
+        handle: &str,
+        cancel: &CancellationToken,
+    ) -> Result<EntityOutcome, Stop> {
+        let url = self.tiktok_url(&[&format!("@{handle}")])?;
+        let page = match self
+            .tiktok_page(&url, cancel, |html| {
+                tiktok::parse_creator_page(html, handle)
+            })
+            .await?
+        {
+            Ok(page) => page,
+            Err(e) => return Err(page_failure(&e).into()),
+        };
+        let mut videos = page.recent.clone();
+        if videos.is_empty() {
+            if let Some(sec_uid) = &page.sec_uid {
+                videos = self.creator_videos(entity, sec_uid, cancel).await;
+            }
+        }
+        let mut out = observed(entity.clone(), page.metrics(), videos);
+        if page.private {
+            out.failure = Some(failure(
+                FailureKind::Private,
+                "private account (counts still shown)",
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The creator's recent videos; a failure here only costs the videos, not the counts.
+    async fn creator_videos(
+        &self,
+        entity: &EntityId,
+        sec_uid: &str,
+        cancel: &CancellationToken,
+    ) -> Vec<VideoRecord> {
+        let url = match self.tiktok_url(&["api", "creator", "item_list", ""]) {
+            Ok(mut url) => {
+                let now_ms = (crate::clock::now_f64() * 1000.0) as u64;
+                let device_id: u64 = rand::thread_rng()
+                    .gen_range(7_250_000_000_000_000_000..7_351_147_085_025_500_000);
+                url.query_pairs_mut()
+                    .append_pair("aid", "1988")
+                    .append_pair("app_language", "en")
+                    .append_pair("app_name", "tiktok_web")
+                    .append_pair("browser_language", "en-US")
+                    .append_pair("browser_name", "Mozilla")
+                    .append_pair("browser_online", "true")
+                    .append_pair("browser_platform", "Linux x86_64")
+                    .append_pair("channel", "tiktok_web")
+                    .append_pair("cookie_enabled", "true")
+                    .append_pair("count", "15")
+                    .append_pair("cursor", &now_ms.to_string())
+                    .append_pair("device_id", &device_id.to_string())
+                    .append_pair("device_platform", "web_pc")
+                    .append_pair("from_page", "user")
+                    .append_pair("language", "en")
+                    .append_pair("os", "linux")
+                    .append_pair("region", "US")
+                    .append_pair("secUid", sec_uid)
+                    .append_pair("type", "1");
+                url
+            }
+            Err(_) => return Vec::new(),
+        };
+        let result = match self.fetch_tiktok(&url, Accept::Json, cancel).await {
+            Ok(page) => tiktok::parse_item_list(&page.text()).map_err(|e| e.to_string()),
+            Err(Stop::Failed(f)) => Err(format!("{}: {}", f.kind, f.detail)),
+            Err(Stop::Cancelled) => Err("cancelled".into()),
+        };
+        match result {
+            Ok(videos) => videos,
+            Err(why) => {
+                tracing::warn!(%entity, "recent videos not listed: {why}");
+                Vec::new()
+            }
+        }
+    }
+
+    async fn hashtag(
+        &self,
+        entity: &EntityId,
+        tag: &str,
+        cancel: &CancellationToken,
+    ) -> Result<EntityOutcome, Stop> {
+        let url = self.tiktok_url(&["tag", tag])?;
+        let shell = match self
+            .tiktok_page(&url, cancel, tiktok::parse_tag_page)
+            .await?
+        {
+            Ok(page) => return Ok(observed(entity.clone(), page.metrics(), page.recent)),
+            Err(PageError::EmptyShell { path }) => path,
+            Err(e) => return Err(page_failure(&e).into()),
+        };
+        // Anonymous clients often get the tag page without its data; the embed page has it.
+        tracing::debug!(%entity, "tag page is an empty shell (no {shell}); trying the embed page");
+        let url = self.tiktok_url(&["embed", "tag", tag])?;
+        match self
+            .tiktok_page(&url, cancel, |html| tiktok::parse_embed_tag_page(html, tag))
+            .await?
+        {
+            Ok(page) => Ok(observed(entity.clone(), page.metrics(), page.recent)),
+            Err(e) => {
+                Err(failure(e.kind(), format!("tag page without data, embed page: {e}")).into())
+            }
+        }
+    }
+
+    async fn custom(
+        &self,
+        entity: &EntityId,
+        source: &Source,
+        id: &str,
+        cancel: &CancellationToken,
+    ) -> Result<EntityOutcome, Stop> {
+        let url = custom::expand_url(&source.url, id, |name| std::env::var(name).ok())
+            .map_err(|e| failure(FailureKind::Network, format!("source {}: {e}", source.name)))?;
+        let accept = match source.kind {
+            SourceKind::Json { .. } => Accept::Json,
+            SourceKind::Html { .. } => Accept::Html,
+        };
+        let page = self
+            .http
+            .get(&url, accept, cancel)
+            .await
+            .map_err(|e| match e {
+                FetchError::Cancelled => Stop::Cancelled,
+                other => Stop::Failed(failure(other.kind(), other.to_string())),
+            })?;
+        let text = page.text();
+        let extracted = match &source.kind {
+            SourceKind::Json { metrics } => custom::extract_json(&text, metrics)
+                .map_err(|why| failure(FailureKind::UnknownShape, why))?,
+            SourceKind::Html { metrics } => custom::extract_html(&text, metrics),
+        };
+        let mut out = if extracted.metrics.is_empty() {
+            EntityOutcome {
+                entity: entity.clone(),
+                observation: None,
+                failure: None,
+            }
+        } else {
+            observed(entity.clone(), extracted.metrics, Vec::new())
+        };
+        if !extracted.missing.is_empty() {
+            out.failure = Some(failure(
+                FailureKind::UnknownShape,
+                extracted.missing.join("; "),
+            ));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::TiktokWatch;
+
+    #[test]
+    fn targets_cover_the_watchlist_once_in_a_stable_order() {
+        let watchlist = Watchlist {
+            tiktok: TiktokWatch {
+                hashtags: vec!["skincarenaturel".into(), "bienetre".into()],
+                creators: vec!["lea.soinsnaturels".into()],
+            },
+            sources: vec![Source {
+                name: "shop".into(),
+                url: "https://example.org/p/{id}".into(),
+                ids: vec!["baume".into(), "savon".into()],
+                kind: SourceKind::Json { metrics: vec![] },
+            }],
+            ..Watchlist::default()
+        };
+        let got: Vec<String> = targets(&watchlist, &["#MushroomCoffee".into(), "bienetre".into()])
+            .iter()
+            .map(|t| t.entity().to_string())
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "tiktok:#skincarenaturel",
+                "tiktok:#bienetre",
+                "tiktok:#mushroomcoffee",
+                "tiktok:@lea.soinsnaturels",
+                "shop:baume",
+                "shop:savon"
+            ]
+        );
+    }
+}
