@@ -479,10 +479,18 @@ impl Inner {
         // Anonymous clients often get the tag page without its data; the embed page has it.
         tracing::debug!(%entity, "tag page is an empty shell (no {shell}); trying the embed page");
         let url = self.tiktok_url(&["embed", "tag", tag])?;
-        match self
+        let embed = self
             .tiktok_page(&url, cancel, |html| tiktok::parse_embed_tag_page(html, tag))
-            .await?
-        {
+            .await
+            .map_err(|stop| match stop {
+                // The tag exists (it has a page); only its embed is missing.
+                Stop::Failed(f) if f.kind == FailureKind::NotFound => Stop::Failed(failure(
+                    FailureKind::UnknownShape,
+                    format!("tag page without data, embed page: {}", f.detail),
+                )),
+                other => other,
+            })?;
+        match embed {
             Ok(page) => Ok(observed(entity.clone(), page.metrics(), page.recent)),
             Err(e) => {
                 Err(failure(e.kind(), format!("tag page without data, embed page: {e}")).into())

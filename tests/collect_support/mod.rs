@@ -1,0 +1,63 @@
+//! Shared helpers of the collection tests: a collect config pointed at a loopback server and
+//! the fixture pages.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use trendwatch::config::{CollectConfig, Schedule};
+
+pub fn config(base: &str) -> CollectConfig {
+    CollectConfig {
+        schedule: Schedule {
+            expr: "0 0 */3 * * *".into(),
+            cron: "0 0 */3 * * *".parse().unwrap(),
+        },
+        concurrency: 4,
+        per_host_interval: Duration::ZERO,
+        timeout: Duration::from_secs(5),
+        connect_timeout: Duration::from_secs(2),
+        retries: 3,
+        max_body: 8 * 1024 * 1024,
+        user_agent: "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0".into(),
+        proxy: None,
+        tiktok_base_url: url::Url::parse(base).unwrap(),
+    }
+}
+
+pub fn fixture_path(dir: &str, name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(dir)
+        .join(name)
+}
+
+pub fn tiktok(name: &str) -> String {
+    std::fs::read_to_string(fixture_path("tiktok", name)).unwrap()
+}
+
+pub fn source(name: &str) -> String {
+    std::fs::read_to_string(fixture_path("sources", name)).unwrap()
+}
+
+pub fn html(body: impl Into<String>) -> wiremock::ResponseTemplate {
+    wiremock::ResponseTemplate::new(200)
+        .insert_header("content-type", "text/html; charset=utf-8")
+        .set_body_string(body.into())
+}
+
+pub fn json(body: impl Into<String>) -> wiremock::ResponseTemplate {
+    wiremock::ResponseTemplate::new(200)
+        .insert_header("content-type", "application/json")
+        .set_body_string(body.into())
+}
+
+pub fn metric(outcome: &trendwatch::model::EntityOutcome, name: &str) -> Option<f64> {
+    outcome
+        .observation
+        .as_ref()?
+        .metrics
+        .iter()
+        .find(|(m, _)| m == name)
+        .map(|(_, v)| *v)
+}

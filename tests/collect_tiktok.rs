@@ -1,0 +1,506 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The TikTok source against a loopback server serving pages shaped like TikTok's: every
+//! generation of profile page, tag pages with and without data, the embed fallback, the bot
+//! wall (whose proof of work the server checks), the login wall and the status codes.
+
+mod collect_support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use collect_support::{config, html, json, metric, tiktok};
+use proptest::prelude::*;
+use sha2::{Digest as _, Sha256};
+use tokio_util::sync::CancellationToken;
+use trendwatch::collect::tiktok as parse;
+use trendwatch::collect::{Collector, Target};
+use trendwatch::model::{EntityOutcome, FailureKind};
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const HANDLE: &str = "lea.soinsnaturels";
+const TAG: &str = "skincarenaturel";
+const SEC_UID: &str = "MS4wLjABAAAAq8TwLeaSoinsNaturelsInventedSecUidForTests_trendwatch0";
+
+async fn collect(server: &MockServer, targets: &[Target]) -> Vec<EntityOutcome> {
+    let collector = Collector::new(&config(&server.uri())).unwrap();
+    collector.collect(targets, &CancellationToken::new()).await
+}
+
+async fn collect_creator(server: &MockServer) -> EntityOutcome {
+    let mut out = collect(server, &[Target::TiktokCreator(HANDLE.into())]).await;
+    assert_eq!(out.len(), 1);
+    out.remove(0)
+}
+
+async fn serve_profile(server: &MockServer, page: &str) {
+    Mock::given(method("GET"))
+        .and(path(format!("/@{HANDLE}")))
+        .respond_with(html(tiktok(page)))
+        .mount(server)
+        .await;
+}
+
+async fn serve_item_list(server: &MockServer, expected_calls: u64) {
+    Mock::given(method("GET"))
+        .and(path("/api/creator/item_list/"))
+        .and(query_param("secUid", SEC_UID))
+        .and(query_param("aid", "1988"))
+        .respond_with(json(tiktok("item_list.json")))
+        .expect(expected_calls)
+        .mount(server)
+        .await;
+}
+
+fn failure_kind(o: &EntityOutcome) -> Option<FailureKind> {
+    o.failure.as_ref().map(|f| f.kind)
+}
+
+#[tokio::test]
+async fn current_profile_gives_exact_counts_and_recent_videos_from_item_list() {
+    let server = MockServer::start().await;
+    serve_profile(&server, "profile_universal.html").await;
+    serve_item_list(&server, 1).await;
+    let out = collect_creator(&server).await;
+    assert_eq!(out.entity.as_str(), "tiktok:@lea.soinsnaturels");
+    assert!(out.failure.is_none(), "{:?}", out.failure);
+    // statsV2 (exact) wins over stats (rounded to 48200 / 1100000).
+    assert_eq!(metric(&out, "followers"), Some(48_217.0));
+    assert_eq!(metric(&out, "following"), Some(312.0));
+    assert_eq!(metric(&out, "likes"), Some(1_093_544.0));
+    assert_eq!(metric(&out, "videos"), Some(214.0));
+    let videos = &out.observation.as_ref().unwrap().videos;
+    assert_eq!(videos.len(), 3);
+    let first = &videos[0];
+    assert_eq!(first.plays, 184_203);
+    assert_eq!(first.likes, 23_017);
+    assert_eq!(first.comments, 412);
+    assert_eq!(first.shares, 1_290);
+    assert_eq!(first.saves, 3_316);
+    assert_eq!(first.created_at, 1_763_800_000 - 5 * 3600);
+    assert_eq!(first.author.as_deref(), Some(HANDLE));
+    // challenges hold two of the tags, textExtra all three: the union, normalised.
+    assert_eq!(first.hashtags, ["baumemaison", "skincarenaturel", "diy"]);
+    assert_eq!(videos[1].hashtags, ["huilesessentielles", "bienêtre"]);
+}
+
+#[tokio::test]
+async fn sigi_profile_reads_user_module_and_its_own_videos() {
+    let server = MockServer::start().await;
+    serve_profile(&server, "profile_sigi.html").await;
+    // The page lists its videos itself: no item_list request.
+    serve_item_list(&server, 0).await;
+    let out = collect_creator(&server).await;
+    assert!(out.failure.is_none(), "{:?}", out.failure);
+    assert_eq!(metric(&out, "followers"), Some(48_217.0));
+    assert_eq!(metric(&out, "likes"), Some(1_093_544.0));
+    let videos = &out.observation.as_ref().unwrap().videos;
+    let ids: Vec<&str> = videos.iter().map(|v| v.id.as_str()).collect();
+    // In the order of ItemList["user-post"].list, not of ItemModule.
+    assert_eq!(ids.len(), 2);
+    assert!(videos[0].created_at > videos[1].created_at, "{ids:?}");
+}
+
+#[tokio::test]
+async fn next_data_profile_reads_page_props() {
+    let server = MockServer::start().await;
+    serve_profile(&server, "profile_next.html").await;
+    serve_item_list(&server, 1).await;
+    let out = collect_creator(&server).await;
+    assert!(out.failure.is_none(), "{:?}", out.failure);
+    // Only rounded stats existed then.
+    assert_eq!(metric(&out, "followers"), Some(48_200.0));
+    assert_eq!(metric(&out, "videos"), Some(214.0));
+    assert_eq!(out.observation.as_ref().unwrap().videos.len(), 3);
+}
+
+#[tokio::test]
+async fn item_list_failure_keeps_the_counts() {
+    let server = MockServer::start().await;
+    serve_profile(&server, "profile_universal.html").await;
+    Mock::given(path("/api/creator/item_list/"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(""))
+        .mount(&server)
+        .await;
+    let out = collect_creator(&server).await;
+    assert!(out.failure.is_none());
+    assert_eq!(metric(&out, "followers"), Some(48_217.0));
+    assert!(out.observation.unwrap().videos.is_empty());
+}
+
+#[tokio::test]
+async fn overflowed_stats_are_ignored_for_exact_stats_v2() {
+    let server = MockServer::start().await;
+    serve_profile(&server, "profile_overflow.html").await;
+    serve_item_list(&server, 1).await;
+    let out = collect_creator(&server).await;
+    assert_eq!(metric(&out, "likes"), Some(11_907_467_940.0));
+    assert_eq!(metric(&out, "followers"), Some(2_147_483_649.0));
+}
+
+#[tokio::test]
+async fn status_codes_decide_not_found_and_private() {
+    let server = MockServer::start().await;
+    serve_profile(&server, "profile_not_found.html").await;
+    let out = collect_creator(&server).await;
+    assert_eq!(failure_kind(&out), Some(FailureKind::NotFound));
+    assert!(out.observation.is_none());
+
+    let server = MockServer::start().await;
+    serve_profile(&server, "profile_private.html").await;
+    serve_item_list(&server, 1).await;
+    let out = collect_creator(&server).await;
+    // A private account still shows its counts: keep them, and say it is private.
+    assert_eq!(failure_kind(&out), Some(FailureKind::Private));
+    assert_eq!(metric(&out, "followers"), Some(48_217.0));
+}
+
+#[tokio::test]
+async fn page_without_stats_is_unknown_shape_naming_the_path() {
+    let server = MockServer::start().await;
+    serve_profile(&server, "profile_no_stats.html").await;
+    let out = collect_creator(&server).await;
+    let failure = out.failure.unwrap();
+    assert_eq!(failure.kind, FailureKind::UnknownShape);
+    assert!(
+        failure.detail.contains("webapp.user-detail/userInfo/stats"),
+        "{}",
+        failure.detail
+    );
+    assert!(out.observation.is_none());
+}
+
+#[tokio::test]
+async fn tag_page_with_data_gives_views_and_no_zero_video_count() {
+    let server = MockServer::start().await;
+    Mock::given(path(format!("/tag/{TAG}")))
+        .respond_with(html(tiktok("tag_universal.html")))
+        .mount(&server)
+        .await;
+    Mock::given(path(format!("/embed/tag/{TAG}")))
+        .respond_with(html(tiktok("embed_tag.html")))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let out = collect(&server, &[Target::TiktokHashtag(TAG.into())]).await;
+    assert_eq!(out[0].entity.as_str(), "tiktok:#skincarenaturel");
+    assert_eq!(metric(&out[0], "views"), Some(187_634_522.0));
+    // videoCount 0 means unknown: no `videos` sample.
+    assert_eq!(metric(&out[0], "videos"), None);
+}
+
+#[tokio::test]
+async fn empty_tag_shell_falls_back_to_the_embed_page() {
+    let server = MockServer::start().await;
+    Mock::given(path(format!("/tag/{TAG}")))
+        .respond_with(html(tiktok("tag_empty_shell.html")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path(format!("/embed/tag/{TAG}")))
+        .respond_with(html(tiktok("embed_tag.html")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let out = collect(&server, &[Target::TiktokHashtag(TAG.into())]).await;
+    assert!(out[0].failure.is_none(), "{:?}", out[0].failure);
+    assert_eq!(metric(&out[0], "views"), Some(187_634_522.0));
+    let videos = &out[0].observation.as_ref().unwrap().videos;
+    assert_eq!(videos.len(), 2);
+    assert!(videos[0].hashtags.contains(&"skincarenaturel".to_string()));
+}
+
+#[tokio::test]
+async fn empty_tag_shell_without_embed_is_unknown_shape() {
+    let server = MockServer::start().await;
+    Mock::given(path(format!("/tag/{TAG}")))
+        .respond_with(html(tiktok("tag_empty_shell.html")))
+        .mount(&server)
+        .await;
+    let out = collect(&server, &[Target::TiktokHashtag(TAG.into())]).await;
+    assert_eq!(failure_kind(&out[0]), Some(FailureKind::UnknownShape));
+}
+
+#[tokio::test]
+async fn missing_tag_is_not_found() {
+    let server = MockServer::start().await;
+    Mock::given(path("/tag/zzzz"))
+        .respond_with(html(tiktok("tag_not_found.html")))
+        .mount(&server)
+        .await;
+    let out = collect(&server, &[Target::TiktokHashtag("zzzz".into())]).await;
+    assert_eq!(failure_kind(&out[0]), Some(FailureKind::NotFound));
+}
+
+#[tokio::test]
+async fn login_redirect_is_blocked() {
+    let server = MockServer::start().await;
+    Mock::given(path(format!("/@{HANDLE}")))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("location", format!("/login?redirect_url=%2F%40{HANDLE}")),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(path("/login"))
+        .respond_with(html("<html><body>Log in to TikTok</body></html>"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let out = collect_creator(&server).await;
+    let failure = out.failure.unwrap();
+    assert_eq!(failure.kind, FailureKind::Blocked);
+    assert!(failure.detail.contains("login"), "{}", failure.detail);
+}
+
+/// Serves the bot wall until the request carries a cookie that solves the wall's proof of
+/// work, then the profile page; counts the requests it saw.
+struct WallResponder {
+    prefix: Vec<u8>,
+    target: Vec<u8>,
+    wall: String,
+    profile: Option<String>,
+    hits: Arc<AtomicUsize>,
+}
+
+impl WallResponder {
+    fn new(profile: Option<String>, hits: Arc<AtomicUsize>) -> Self {
+        let wall = tiktok("bot_wall.html");
+        let engine = base64::engine::general_purpose::STANDARD_NO_PAD;
+        let cs_start = wall.find("id=\"cs\" class=\"").unwrap() + "id=\"cs\" class=\"".len();
+        let cs = &wall[cs_start..cs_start + wall[cs_start..].find('"').unwrap()];
+        let challenge: serde_json::Value =
+            serde_json::from_slice(&engine.decode(cs.trim_end_matches('=')).unwrap()).unwrap();
+        let std = base64::engine::general_purpose::STANDARD;
+        Self {
+            prefix: std.decode(challenge["v"]["a"].as_str().unwrap()).unwrap(),
+            target: std.decode(challenge["v"]["c"].as_str().unwrap()).unwrap(),
+            wall,
+            profile,
+            hits,
+        }
+    }
+
+    fn solved(&self, req: &Request) -> bool {
+        let std = base64::engine::general_purpose::STANDARD;
+        let Some(cookies) = req.headers.get("cookie").and_then(|v| v.to_str().ok()) else {
+            return false;
+        };
+        let Some(answer) = cookies
+            .split(';')
+            .filter_map(|c| c.trim().split_once('='))
+            .find(|(name, _)| *name == "_wafchallengeid")
+            .map(|(_, v)| v.to_string())
+        else {
+            return false;
+        };
+        let Ok(decoded) = std.decode(answer) else {
+            return false;
+        };
+        let Ok(payload) = serde_json::from_slice::<serde_json::Value>(&decoded) else {
+            return false;
+        };
+        let Some(n) = payload["d"].as_str().and_then(|d| std.decode(d).ok()) else {
+            return false;
+        };
+        let mut h = Sha256::new();
+        h.update(&self.prefix);
+        h.update(&n);
+        h.finalize().as_slice() == self.target.as_slice()
+    }
+}
+
+impl Respond for WallResponder {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        self.hits.fetch_add(1, Ordering::SeqCst);
+        match &self.profile {
+            Some(page) if self.solved(req) => html(page.clone()),
+            _ => html(self.wall.clone()),
+        }
+    }
+}
+
+#[tokio::test]
+async fn bot_wall_is_solved_once_and_the_page_asked_again() {
+    let server = MockServer::start().await;
+    let hits = Arc::new(AtomicUsize::new(0));
+    Mock::given(path(format!("/@{HANDLE}")))
+        .respond_with(WallResponder::new(
+            Some(tiktok("profile_universal.html")),
+            Arc::clone(&hits),
+        ))
+        .mount(&server)
+        .await;
+    serve_item_list(&server, 1).await;
+    let out = collect_creator(&server).await;
+    assert!(out.failure.is_none(), "{:?}", out.failure);
+    assert_eq!(metric(&out, "followers"), Some(48_217.0));
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn bot_wall_that_stays_is_blocked_after_one_retry() {
+    let server = MockServer::start().await;
+    let hits = Arc::new(AtomicUsize::new(0));
+    Mock::given(path(format!("/@{HANDLE}")))
+        .respond_with(WallResponder::new(None, Arc::clone(&hits)))
+        .mount(&server)
+        .await;
+    let out = collect_creator(&server).await;
+    assert_eq!(failure_kind(&out), Some(FailureKind::Blocked));
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn one_outcome_per_target_in_order_and_failures_stay_contained() {
+    let server = MockServer::start().await;
+    serve_profile(&server, "profile_universal.html").await;
+    serve_item_list(&server, 1).await;
+    Mock::given(path("/@ghost"))
+        .respond_with(html(tiktok("profile_not_found.html")))
+        .mount(&server)
+        .await;
+    Mock::given(path(format!("/tag/{TAG}")))
+        .respond_with(html(tiktok("tag_universal.html")))
+        .mount(&server)
+        .await;
+    Mock::given(path("/@garbage"))
+        .respond_with(html(
+            "\u{0}\u{1}<script id=\"__UNIVERSAL_DATA_FOR_REHYDRATION__\">{{{",
+        ))
+        .mount(&server)
+        .await;
+    let targets = [
+        Target::TiktokCreator("ghost".into()),
+        Target::TiktokHashtag(TAG.into()),
+        Target::TiktokCreator("garbage".into()),
+        Target::TiktokCreator(HANDLE.into()),
+    ];
+    let out = collect(&server, &targets).await;
+    let ids: Vec<&str> = out.iter().map(|o| o.entity.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "tiktok:@ghost",
+            "tiktok:#skincarenaturel",
+            "tiktok:@garbage",
+            "tiktok:@lea.soinsnaturels"
+        ]
+    );
+    assert_eq!(failure_kind(&out[0]), Some(FailureKind::NotFound));
+    assert!(out[1].failure.is_none());
+    assert_eq!(failure_kind(&out[2]), Some(FailureKind::UnknownShape));
+    assert_eq!(metric(&out[3], "followers"), Some(48_217.0));
+}
+
+#[tokio::test]
+async fn cancelled_pass_starts_nothing_new_and_lets_in_flight_finish() {
+    let server = MockServer::start().await;
+    Mock::given(path(format!("/@{HANDLE}")))
+        .respond_with(html(tiktok("profile_universal.html")).set_delay(Duration::from_millis(400)))
+        .mount(&server)
+        .await;
+    let mut cfg = config(&server.uri());
+    cfg.concurrency = 1;
+    let collector = Collector::new(&cfg).unwrap();
+    let cancel = CancellationToken::new();
+    let targets = vec![Target::TiktokCreator(HANDLE.into()); 3];
+    let canceller = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            cancel.cancel();
+        })
+    };
+    let out = collector.collect(&targets, &cancel).await;
+    canceller.await.unwrap();
+    // The request in flight finished and counts; nothing else was sent.
+    assert_eq!(out.len(), 1);
+    assert_eq!(metric(&out[0], "followers"), Some(48_217.0));
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+
+    let already = CancellationToken::new();
+    already.cancel();
+    assert!(collector.collect(&targets, &already).await.is_empty());
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn browser_like_headers_are_sent() {
+    let server = MockServer::start().await;
+    Mock::given(path(format!("/@{HANDLE}")))
+        .and(wiremock::matchers::header_regex(
+            "user-agent",
+            "^Mozilla/5.0 ",
+        ))
+        .and(wiremock::matchers::header_regex("accept", "^text/html,"))
+        .and(wiremock::matchers::header_exists("accept-language"))
+        .respond_with(html(tiktok("profile_universal.html")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    serve_item_list(&server, 1).await;
+    let out = collect_creator(&server).await;
+    assert!(out.failure.is_none(), "{:?}", out.failure);
+}
+
+#[test]
+fn the_large_profile_page_parses_without_a_dom() {
+    let page = tiktok("profile_large.html");
+    assert!(page.len() > 250_000);
+    let creator = parse::parse_creator_page(&page, HANDLE).unwrap();
+    assert_eq!(creator.followers, Some(48_217));
+    assert_eq!(creator.sec_uid.as_deref(), Some(SEC_UID));
+}
+
+fn all_fixture_pages() -> Vec<String> {
+    [
+        "profile_universal.html",
+        "profile_sigi.html",
+        "profile_next.html",
+        "tag_universal.html",
+        "tag_empty_shell.html",
+        "embed_tag.html",
+        "bot_wall.html",
+        "item_list.json",
+    ]
+    .iter()
+    .map(|n| tiktok(n))
+    .collect()
+}
+
+fn parse_everything(text: &str) {
+    let _ = parse::parse_creator_page(text, HANDLE);
+    let _ = parse::parse_tag_page(text);
+    let _ = parse::parse_embed_tag_page(text, TAG);
+    let _ = parse::parse_item_list(text);
+    if let Some(wall) = parse::WafChallenge::find(text) {
+        let _ = wall.challenge.len();
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic_the_page_parsers(bytes in prop::collection::vec(any::<u8>(), 0..4096)) {
+        parse_everything(&String::from_utf8_lossy(&bytes));
+    }
+
+    #[test]
+    fn damaged_real_pages_never_panic(
+        which in 0usize..8,
+        cut in any::<prop::sample::Index>(),
+        at in any::<prop::sample::Index>(),
+        junk in prop::collection::vec(any::<u8>(), 0..64),
+    ) {
+        let pages = all_fixture_pages();
+        let page = pages[which].as_bytes();
+        let mut damaged = page[..cut.index(page.len() + 1)].to_vec();
+        let at = at.index(damaged.len() + 1);
+        damaged.splice(at..at, junk);
+        parse_everything(&String::from_utf8_lossy(&damaged));
+    }
+}
