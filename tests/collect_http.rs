@@ -1,0 +1,313 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The polite client against loopback servers that misbehave: rate limits, server errors,
+//! slow answers, huge and endless bodies, invalid UTF-8, cookies.
+
+mod collect_support;
+
+use std::time::Duration;
+
+use collect_support::{config, html, metric, tiktok};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_util::sync::CancellationToken;
+use trendwatch::collect::http::{Accept, FetchError, Http};
+use trendwatch::collect::{Collector, Target};
+use trendwatch::model::FailureKind;
+use wiremock::matchers::{header, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const HANDLE: &str = "lea.soinsnaturels";
+
+async fn requests(server: &MockServer) -> usize {
+    server.received_requests().await.unwrap().len()
+}
+
+fn url(server: &MockServer, p: &str) -> url::Url {
+    url::Url::parse(&format!("{}{p}", server.uri())).unwrap()
+}
+
+#[tokio::test]
+async fn rate_limit_with_retry_after_then_success() {
+    let server = MockServer::start().await;
+    Mock::given(path("/p"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/p"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let http = Http::new(&config(&server.uri())).unwrap();
+    let page = http
+        .get(&url(&server, "/p"), Accept::Html, &CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(page.body, b"ok");
+    assert_eq!(requests(&server).await, 2);
+}
+
+#[tokio::test]
+async fn retry_after_beyond_the_cap_is_not_waited_for() {
+    let server = MockServer::start().await;
+    Mock::given(path("/p"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "86400"))
+        .mount(&server)
+        .await;
+    let http = Http::new(&config(&server.uri())).unwrap();
+    let err = http
+        .get(&url(&server, "/p"), Accept::Html, &CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, FetchError::Status { status: 429, .. }),
+        "{err:?}"
+    );
+    assert_eq!(requests(&server).await, 1);
+}
+
+#[tokio::test]
+async fn server_errors_twice_then_success() {
+    let server = MockServer::start().await;
+    Mock::given(path("/p"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/p"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let http = Http::new(&config(&server.uri())).unwrap();
+    let page = http
+        .get(&url(&server, "/p"), Accept::Html, &CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(page.body, b"ok");
+    assert_eq!(requests(&server).await, 3);
+}
+
+#[tokio::test]
+async fn retries_are_bounded_and_permanent_errors_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(path("/down"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    Mock::given(path("/gone"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&server)
+        .await;
+    let mut cfg = config(&server.uri());
+    cfg.retries = 2;
+    let http = Http::new(&cfg).unwrap();
+    let cancel = CancellationToken::new();
+    let err = http
+        .get(&url(&server, "/down"), Accept::Html, &cancel)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), FailureKind::HttpStatus);
+    assert_eq!(requests(&server).await, 3);
+    let err = http
+        .get(&url(&server, "/gone"), Accept::Html, &cancel)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, FetchError::Status { status: 404, .. }));
+    assert_eq!(requests(&server).await, 4);
+}
+
+#[tokio::test]
+async fn a_response_slower_than_the_timeout_is_a_timeout() {
+    let server = MockServer::start().await;
+    Mock::given(path(format!("/@{HANDLE}")))
+        .respond_with(html(tiktok("profile_universal.html")).set_delay(Duration::from_secs(3)))
+        .mount(&server)
+        .await;
+    let mut cfg = config(&server.uri());
+    cfg.timeout = Duration::from_millis(300);
+    cfg.retries = 1;
+    let collector = Collector::new(&cfg).unwrap();
+    let out = collector
+        .collect(
+            &[Target::TiktokCreator(HANDLE.into())],
+            &CancellationToken::new(),
+        )
+        .await;
+    assert_eq!(out[0].failure.as_ref().unwrap().kind, FailureKind::Timeout);
+    // Timeouts are retried (once here), then given up.
+    assert_eq!(requests(&server).await, 2);
+}
+
+#[tokio::test]
+async fn a_50_mb_body_is_refused_without_reading_it() {
+    let server = MockServer::start().await;
+    Mock::given(path(format!("/@{HANDLE}")))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![b'a'; 50 * 1024 * 1024]))
+        .mount(&server)
+        .await;
+    let mut cfg = config(&server.uri());
+    cfg.max_body = 1024 * 1024;
+    let collector = Collector::new(&cfg).unwrap();
+    let out = collector
+        .collect(
+            &[Target::TiktokCreator(HANDLE.into())],
+            &CancellationToken::new(),
+        )
+        .await;
+    assert_eq!(out[0].failure.as_ref().unwrap().kind, FailureKind::TooLarge);
+    assert!(
+        collector.bytes_read() <= cfg.max_body,
+        "{}",
+        collector.bytes_read()
+    );
+    // Too large is permanent: not retried.
+    assert_eq!(requests(&server).await, 1);
+}
+
+/// A server that answers every connection with an endless chunked body (no length given), and
+/// counts nothing: the client must stop reading by itself.
+async fn endless_server() -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ntransfer-encoding: chunked\r\n\r\n";
+                if sock.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = vec![b'x'; 16 * 1024];
+                let framed = [
+                    format!("{:x}\r\n", chunk.len()).into_bytes(),
+                    chunk,
+                    b"\r\n".to_vec(),
+                ]
+                .concat();
+                // Up to 50 MB, or until the client hangs up.
+                for _ in 0..3200 {
+                    if sock.write_all(&framed).await.is_err() {
+                        return;
+                    }
+                }
+                let _ = sock.write_all(b"0\r\n\r\n").await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn an_endless_body_is_cut_at_max_body() {
+    let addr = endless_server().await;
+    let base = format!("http://{addr}");
+    let mut cfg = config(&base);
+    cfg.max_body = 512 * 1024;
+    let http = Http::new(&cfg).unwrap();
+    let err = http
+        .get(
+            &url::Url::parse(&format!("{base}/@{HANDLE}")).unwrap(),
+            Accept::Html,
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
+    match err {
+        FetchError::TooLarge { limit, read } => {
+            assert_eq!(limit, 512 * 1024);
+            assert!(read > limit && read <= limit + 64 * 1024, "read {read}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Memory stays bounded: what was read off the wire is max_body plus at most one chunk.
+    assert!(
+        http.bytes_read() <= cfg.max_body + 64 * 1024,
+        "{}",
+        http.bytes_read()
+    );
+}
+
+#[tokio::test]
+async fn invalid_utf8_does_not_stop_the_page_from_being_read() {
+    let page = tiktok("profile_universal.html").into_bytes();
+    // Invalid bytes in the head and inside the creator's bio, in the JSON string.
+    let bio_at = page.windows(9).position(|w| w == b"signature").unwrap() + 12;
+    let mut damaged = page[..200].to_vec();
+    damaged.extend_from_slice(&[0xff, 0xfe, 0xc3]);
+    damaged.extend_from_slice(&page[200..bio_at]);
+    damaged.extend_from_slice(&[0xe2, 0x28, 0xa1, 0x80]);
+    damaged.extend_from_slice(&page[bio_at..]);
+    assert!(std::str::from_utf8(&damaged).is_err());
+
+    let server = MockServer::start().await;
+    Mock::given(path(format!("/@{HANDLE}")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "text/html; charset=utf-8")
+                .set_body_bytes(damaged),
+        )
+        .mount(&server)
+        .await;
+    let collector = Collector::new(&config(&server.uri())).unwrap();
+    let out = collector
+        .collect(
+            &[Target::TiktokCreator(HANDLE.into())],
+            &CancellationToken::new(),
+        )
+        .await;
+    assert_eq!(metric(&out[0], "followers"), Some(48_217.0));
+}
+
+#[tokio::test]
+async fn cookies_are_kept_per_host() {
+    let server = MockServer::start().await;
+    Mock::given(path("/first"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("set-cookie", "ttwid=abc123; Path=/")
+                .set_body_string("one"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(path("/second"))
+        .and(header("cookie", "ttwid=abc123"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("two"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let http = Http::new(&config(&server.uri())).unwrap();
+    let cancel = CancellationToken::new();
+    http.get(&url(&server, "/first"), Accept::Html, &cancel)
+        .await
+        .unwrap();
+    let page = http
+        .get(&url(&server, "/second"), Accept::Html, &cancel)
+        .await
+        .unwrap();
+    assert_eq!(page.body, b"two");
+}
+
+#[tokio::test]
+async fn connection_refused_is_a_network_failure() {
+    // Bind then drop to get a port nobody listens on.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut cfg = config(&format!("http://127.0.0.1:{port}"));
+    cfg.retries = 0;
+    let collector = Collector::new(&cfg).unwrap();
+    let out = collector
+        .collect(
+            &[Target::TiktokHashtag("skincarenaturel".into())],
+            &CancellationToken::new(),
+        )
+        .await;
+    let failure = out[0].failure.as_ref().unwrap();
+    assert_eq!(failure.kind, FailureKind::Network);
+    assert!(!failure.detail.contains("127.0.0.1"), "{}", failure.detail);
+}
