@@ -15,9 +15,11 @@ pub mod http;
 pub mod numbers;
 pub mod tiktok;
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use futures_util::FutureExt as _;
 use rand::Rng as _;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -130,10 +132,23 @@ impl Collector {
         targets: &[Target],
         cancel: &CancellationToken,
     ) -> Vec<EntityOutcome> {
+        self.collect_timed(targets, cancel)
+            .await
+            .into_iter()
+            .map(|(outcome, _)| outcome)
+            .collect()
+    }
+
+    /// [`Collector::collect`], with the time each entity took (for `trendwatch collect`).
+    pub async fn collect_timed(
+        &self,
+        targets: &[Target],
+        cancel: &CancellationToken,
+    ) -> Vec<(EntityOutcome, Duration)> {
         // Entities in progress are bounded too, so bodies cannot pile up in memory.
         let running = Arc::new(Semaphore::new(self.inner.concurrency));
         let mut set = JoinSet::new();
-        let mut slots: Vec<Option<EntityOutcome>> = vec![None; targets.len()];
+        let mut slots: Vec<Option<(EntityOutcome, Duration)>> = vec![None; targets.len()];
         for (i, target) in targets.iter().enumerate() {
             let permit = tokio::select! {
                 _ = cancel.cancelled() => break,
@@ -146,17 +161,29 @@ impl Collector {
             let target = target.clone();
             let cancel = cancel.clone();
             set.spawn(async move {
-                let out = inner.collect_one(&target, &cancel).await;
+                let started = Instant::now();
+                // A panic would be a bug in a parser; it fails this entity, not the pass.
+                let out = AssertUnwindSafe(inner.collect_one(&target, &cancel))
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|_| {
+                        tracing::error!(entity = %target.entity(), "collection task panicked");
+                        Some(failed(
+                            target.entity(),
+                            FailureKind::UnknownShape,
+                            "internal error while reading the page".into(),
+                        ))
+                    });
                 drop(permit);
-                (i, out)
+                (i, out.map(|o| (o, started.elapsed())))
             });
             // Collect finished ones as we go so the set stays small.
             while let Some(done) = set.try_join_next() {
-                store_result(&mut slots, targets, done);
+                store_result(&mut slots, done);
             }
         }
         while let Some(done) = set.join_next().await {
-            store_result(&mut slots, targets, done);
+            store_result(&mut slots, done);
         }
         slots.into_iter().flatten().collect()
     }
@@ -171,27 +198,18 @@ impl Collector {
     }
 }
 
-type Done = Result<(usize, Option<EntityOutcome>), tokio::task::JoinError>;
+type Timed = (EntityOutcome, Duration);
+type Done = Result<(usize, Option<Timed>), tokio::task::JoinError>;
 
-fn store_result(slots: &mut [Option<EntityOutcome>], targets: &[Target], done: Done) {
+fn store_result(slots: &mut [Option<Timed>], done: Done) {
     match done {
         Ok((i, out)) => {
             if let Some(slot) = slots.get_mut(i) {
                 *slot = out;
             }
         }
-        Err(e) => {
-            // A task can only fail by panicking; the pass goes on and the entity fails.
-            // The index is lost with the task, so the first target without a result takes it.
-            tracing::error!("collection task failed: {e}");
-            if let Some((slot, target)) = slots.iter_mut().zip(targets).find(|(s, _)| s.is_none()) {
-                *slot = Some(failed(
-                    target.entity(),
-                    FailureKind::UnknownShape,
-                    "internal error while reading the page".into(),
-                ));
-            }
-        }
+        // Only a runtime shutting down aborts a task; its entity is simply not reported.
+        Err(e) => tracing::warn!("collection task stopped: {e}"),
     }
 }
 
