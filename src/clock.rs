@@ -30,7 +30,9 @@ fn parse_simulated(value: &str) -> Option<(f64, f64)> {
     let start = start.trim();
     let start = match start.parse::<i64>() {
         Ok(secs) => secs as f64,
-        Err(_) => chrono::DateTime::parse_from_rfc3339(start).ok()?.timestamp() as f64,
+        Err(_) => chrono::DateTime::parse_from_rfc3339(start)
+            .ok()?
+            .timestamp() as f64,
     };
     let scale = scale.trim().parse::<f64>().ok()?;
     (scale.is_finite() && scale > 0.0).then_some((start, scale))

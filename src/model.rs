@@ -271,7 +271,10 @@ mod tests {
         // Decomposed "e" + combining circumflex becomes the composed form.
         assert_eq!(normalize_name("@Bie\u{0302}n"), "bîen");
         assert_eq!(normalize_name("  #SkinCare "), "skincare");
-        assert_eq!(EntityId::hashtag(TIKTOK, "#BienÊtre").as_str(), "tiktok:#bienêtre");
+        assert_eq!(
+            EntityId::hashtag(TIKTOK, "#BienÊtre").as_str(),
+            "tiktok:#bienêtre"
+        );
     }
 
     #[test]
@@ -286,8 +289,17 @@ mod tests {
         let custom = EntityId::parse("shop:baume-karite").unwrap();
         assert_eq!(custom.kind(), EntityKind::Custom);
         assert_eq!(custom.name(), "baume-karite");
-        assert!(matches!(EntityId::parse("skincare"), Err(EntityIdError::MissingPrefix(_))));
-        assert!(matches!(EntityId::parse("tiktok:#"), Err(EntityIdError::EmptyName(_))));
-        assert!(matches!(EntityId::parse("tik tok:#a"), Err(EntityIdError::BadPrefix(_))));
+        assert!(matches!(
+            EntityId::parse("skincare"),
+            Err(EntityIdError::MissingPrefix(_))
+        ));
+        assert!(matches!(
+            EntityId::parse("tiktok:#"),
+            Err(EntityIdError::EmptyName(_))
+        ));
+        assert!(matches!(
+            EntityId::parse("tik tok:#a"),
+            Err(EntityIdError::BadPrefix(_))
+        ));
     }
 }

@@ -216,7 +216,12 @@ impl Watchlist {
                 .map(|c| EntityId::creator(TIKTOK, c)),
         );
         for source in &self.sources {
-            out.extend(source.ids.iter().map(|id| EntityId::custom(&source.name, id)));
+            out.extend(
+                source
+                    .ids
+                    .iter()
+                    .map(|id| EntityId::custom(&source.name, id)),
+            );
         }
         out
     }
