@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# One `trendwatch collect` pass over 1,000 creator pages of ~280 KB each, served by nginx on
+# loopback with the per-host interval at zero: wall time and peak RSS (GNU time).
+#
+#   scripts/bench-collect.sh            # N=1000 pages, 3 runs, concurrency 16
+#   N=200 RUNS=1 CONCURRENCY=8 scripts/bench-collect.sh
+#
+# Installs nginx and GNU time from Debian when missing (needs root for that). Every creator
+# page is the realistic profile fixture (tests/fixtures/tiktok/profile_large.html) with its
+# own handle and counts; /api/creator/item_list/ answers the item_list fixture.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+N=${N:-1000}
+RUNS=${RUNS:-3}
+CONCURRENCY=${CONCURRENCY:-16}
+PORT=${PORT:-18080}
+PAGE_BYTES=${PAGE_BYTES:-280000}
+
+if ! command -v nginx >/dev/null || [ ! -x /usr/bin/time ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "nginx and GNU time are needed: apt-get install nginx time (as root)" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends nginx time >/dev/null
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+WORK=$(mktemp -d /tmp/trendwatch-bench.XXXXXX)
+chmod 755 "$WORK"
+cleanup() {
+  if [ -f "$WORK/nginx.pid" ]; then kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+echo "== generating $N creator pages in $WORK/www"
+python3 - "$WORK/www" "$N" "$PAGE_BYTES" <<'PY'
+import os, sys
+out, n, target = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+os.makedirs(out + "/api/creator/item_list", exist_ok=True)
+page = open("tests/fixtures/tiktok/profile_large.html", encoding="utf-8").read()
+# Trim head preload tags until the page is about the target size.
+lines = page.split("\n")
+while len("\n".join(lines).encode()) > target:
+    i = next(i for i, l in enumerate(lines) if 'rel="preload"' in l)
+    del lines[i]
+page = "\n".join(lines)
+for i in range(n):
+    handle = "creator%04d" % i
+    p = (page.replace("lea.soinsnaturels", handle)
+             .replace('"followerCount":"48217"', '"followerCount":"%d"' % (10000 + i))
+             .replace("LeaSoinsNaturelsInventedSecUid", "Creator%04dInventedSecUid" % i))
+    with open(os.path.join(out, "@" + handle), "w", encoding="utf-8") as f:
+        f.write(p)
+with open(os.path.join(out, "item_list.json"), "w") as f:
+    f.write(open("tests/fixtures/tiktok/item_list.json", encoding="utf-8").read())
+print("page size: %d bytes" % len(p.encode()))
+PY
+
+cat > "$WORK/nginx.conf" <<CONF
+$( [ "$(id -u)" = 0 ] && echo "user root;" )
+worker_processes 1;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  keepalive_requests 100000;
+  client_body_temp_path $WORK/tmp;
+  proxy_temp_path $WORK/tmp;
+  fastcgi_temp_path $WORK/tmp;
+  uwsgi_temp_path $WORK/tmp;
+  scgi_temp_path $WORK/tmp;
+  server {
+    listen 127.0.0.1:$PORT;
+    root $WORK/www;
+    default_type text/html;
+    location = /api/creator/item_list/ {
+      default_type application/json;
+      try_files /item_list.json =404;
+    }
+    location / { try_files \$uri =404; }
+  }
+}
+CONF
+mkdir -p "$WORK/tmp"
+"$NGINX" -p "$WORK" -c "$WORK/nginx.conf"
+for _ in $(seq 50); do
+  curl -sf -o /dev/null "http://127.0.0.1:$PORT/@creator0000" 2>/dev/null && break
+  python3 -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$PORT/@creator0000')" 2>/dev/null && break
+  sleep 0.1
+done
+
+python3 - "$WORK" "$N" <<'PY'
+import sys
+work, n = sys.argv[1], int(sys.argv[2])
+with open(work + "/watchlist.toml", "w") as f:
+    f.write("[tiktok]\nhashtags = []\ncreators = [%s]\n" % ", ".join('"creator%04d"' % i for i in range(n)))
+PY
+cat > "$WORK/trendwatch.toml" <<CONF
+watchlist = "watchlist.toml"
+state_dir = "$WORK/state"
+timezone = "Europe/Paris"
+
+[collect]
+schedule = "0 0 */3 * * *"
+concurrency = $CONCURRENCY
+per_host_interval = "0s"
+timeout = "20s"
+retries = 3
+max_body = "8MiB"
+user_agent = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+tiktok_base_url = "http://127.0.0.1:$PORT"
+
+[detect]
+baseline = "14d"
+recent = "24h"
+min_rate = 1000.0
+min_score = 3.0
+
+[digest]
+schedule = "0 0 8 * * Mon"
+language = "fr"
+max_items = 12
+cooldown = "7d"
+to = ["equipe@example.org"]
+from = "trendwatch <trendwatch@example.org>"
+
+[mail]
+transport = "file"
+CONF
+
+echo "== building trendwatch (release)"
+cargo build --release --quiet --bin trendwatch
+BIN=target/release/trendwatch
+
+echo "== $RUNS pass(es) over $N creators, concurrency $CONCURRENCY, interval 0"
+for run in $(seq "$RUNS"); do
+  rm -rf "$WORK/state"
+  /usr/bin/time -v "$BIN" -c "$WORK/trendwatch.toml" collect >"$WORK/out.txt" 2>"$WORK/time.txt" || {
+    echo "run $run failed:"; tail -20 "$WORK/out.txt" "$WORK/time.txt"; exit 1; }
+  wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$WORK/time.txt")
+  rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$WORK/time.txt")
+  ok=$(grep -c '^tiktok:@creator[0-9]* *ok ' "$WORK/out.txt" || true)
+  echo "run $run: wall $wall, peak RSS $((rss / 1024)) MB ($rss kB), $ok/$N ok · $(tail -1 "$WORK/out.txt")"
+done
