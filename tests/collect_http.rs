@@ -311,3 +311,31 @@ async fn connection_refused_is_a_network_failure() {
     assert_eq!(failure.kind, FailureKind::Network);
     assert!(!failure.detail.contains("127.0.0.1"), "{}", failure.detail);
 }
+
+#[tokio::test]
+async fn one_request_per_host_per_interval() {
+    let server = MockServer::start().await;
+    Mock::given(path(format!("/@{HANDLE}")))
+        .respond_with(html(tiktok("profile_not_found.html")))
+        .mount(&server)
+        .await;
+    let mut cfg = config(&server.uri());
+    // Far longer than the test: a second request to the host can only be a bug.
+    cfg.per_host_interval = Duration::from_secs(600);
+    let collector = Collector::new(&cfg).unwrap();
+    let cancel = CancellationToken::new();
+    let canceller = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            cancel.cancel();
+        })
+    };
+    let targets = vec![Target::TiktokCreator(HANDLE.into()); 3];
+    let out = collector.collect(&targets, &cancel).await;
+    canceller.await.unwrap();
+    assert_eq!(requests(&server).await, 1);
+    // The two waiting for their slot were cancelled before sending anything.
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].failure.as_ref().unwrap().kind, FailureKind::NotFound);
+}

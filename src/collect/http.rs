@@ -109,6 +109,19 @@ pub fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
     }
 }
 
+/// Takes the next free slot of `host` at or after `now` and books the one after it, so that
+/// requests to one host start at least `interval` apart whatever order tasks run in.
+fn reserve_slot(
+    slots: &mut HashMap<String, Instant>,
+    host: &str,
+    now: Instant,
+    interval: Duration,
+) -> Instant {
+    let slot = slots.get(host).map_or(now, |&t| t.max(now));
+    slots.insert(host.to_string(), slot + interval);
+    slot
+}
+
 /// A successful answer.
 #[derive(Debug, Clone)]
 pub struct Page {
@@ -249,10 +262,7 @@ impl Http {
                 .next_slot
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let now = Instant::now();
-            let slot = slots.get(host).map_or(now, |&t| t.max(now));
-            slots.insert(host.to_string(), slot + self.interval);
-            slot
+            reserve_slot(&mut slots, host, Instant::now(), self.interval)
         };
         tokio::select! {
             _ = cancel.cancelled() => Err(FetchError::Cancelled),
@@ -394,6 +404,21 @@ mod tests {
             assert!(b >= full / 2 && b <= full, "attempt {attempt}: {b:?}");
         }
         assert!(backoff(0, Some(Duration::from_secs(5))) >= Duration::from_secs(5));
+    }
+
+    #[test]
+    fn requests_to_one_host_are_spaced_and_other_hosts_are_not_delayed() {
+        let mut slots = HashMap::new();
+        let now = Instant::now();
+        let i = Duration::from_secs(2);
+        let a: Vec<Instant> = (0..3)
+            .map(|_| reserve_slot(&mut slots, "www.tiktok.com", now, i))
+            .collect();
+        assert_eq!(a, [now, now + i, now + 2 * i]);
+        assert_eq!(reserve_slot(&mut slots, "example.org", now, i), now);
+        // Once the booked slots are in the past, the next request goes at once.
+        let later = now + 10 * i;
+        assert_eq!(reserve_slot(&mut slots, "www.tiktok.com", later, i), later);
     }
 
     #[test]
