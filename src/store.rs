@@ -1,1 +1,0 @@
-//! The embedded store (sled 0.34): the only module that knows sled.

@@ -1,0 +1,1 @@
+//! The CSV and JSON forms of samples that `import` reads and `export` writes.

@@ -1,0 +1,229 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The sled store seen through its API: what goes in comes out, across reopen, crashes and
+//! a second process.
+
+use trendwatch::model::{
+    EntityId, EntityOutcome, Failure, FailureKind, Observation, Sample, VideoRecord,
+};
+use trendwatch::store::{AlertRecord, OutboxItem, OutboxState, Store, StoreError};
+
+fn tag(name: &str) -> EntityId {
+    EntityId::hashtag("tiktok", name)
+}
+
+fn sample(e: &EntityId, at: i64, metric: &str, value: f64) -> Sample {
+    Sample {
+        entity: e.clone(),
+        at,
+        metric: metric.into(),
+        value,
+    }
+}
+
+fn all_samples(store: &Store) -> Vec<Sample> {
+    let mut out = Vec::new();
+    store
+        .for_each_sample(None, i64::MIN, i64::MAX, |s| out.push(s.clone()))
+        .unwrap();
+    out
+}
+
+#[test]
+fn samples_come_back_sorted_and_later_writes_replace_equal_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let a = tag("skincare");
+    store
+        .insert_samples(&[
+            sample(&a, 1_700_003_600, "views", 200.0),
+            sample(&a, 1_700_000_000, "views", 100.5),
+            sample(&a, 1_700_090_000, "views", 300.0),
+        ])
+        .unwrap();
+    store
+        .insert_samples(&[sample(&a, 1_700_003_600, "views", 250.0)])
+        .unwrap();
+    assert_eq!(
+        store.series(&a, "views", 0, i64::MAX).unwrap(),
+        vec![
+            (1_700_000_000, 100.5),
+            (1_700_003_600, 250.0),
+            (1_700_090_000, 300.0)
+        ]
+    );
+    // Inclusive bounds.
+    assert_eq!(
+        store
+            .series(&a, "views", 1_700_003_600, 1_700_090_000)
+            .unwrap()
+            .len(),
+        2
+    );
+    let info = store.entities().unwrap();
+    assert_eq!(info.len(), 1);
+    assert_eq!(info[0].first_seen, 1_700_000_000);
+    assert_eq!(info[0].last_sample_at, Some(1_700_090_000));
+    assert_eq!(info[0].metrics, vec!["views".to_string()]);
+}
+
+#[test]
+fn record_pass_writes_samples_videos_and_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let a = tag("bienetre");
+    let c = EntityId::creator("tiktok", "socharmante");
+    let video = VideoRecord {
+        id: "7300000000000000001".into(),
+        author: Some("socharmante".into()),
+        created_at: 1_699_990_000,
+        plays: 1000,
+        likes: 10,
+        hashtags: vec!["bienetre".into()],
+        description: "Routine du soir".into(),
+        ..Default::default()
+    };
+    let mut later = video.clone();
+    later.plays = 5000;
+    store
+        .record_pass(&[
+            EntityOutcome {
+                entity: a.clone(),
+                observation: Some(Observation {
+                    at: 1_700_000_000,
+                    metrics: vec![("views".into(), 1e6), ("videos".into(), 120.0)],
+                    videos: vec![video.clone()],
+                }),
+                failure: None,
+            },
+            EntityOutcome {
+                entity: c.clone(),
+                observation: None,
+                failure: Some(Failure {
+                    at: 1_700_000_000,
+                    kind: FailureKind::Blocked,
+                    detail: "captcha".into(),
+                }),
+            },
+        ])
+        .unwrap();
+    store
+        .record_pass(&[EntityOutcome {
+            entity: c.clone(),
+            observation: Some(Observation {
+                at: 1_700_010_000,
+                metrics: vec![("followers".into(), 42.0)],
+                videos: vec![later.clone()],
+            }),
+            failure: None,
+        }])
+        .unwrap();
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    let ents = store.entities().unwrap();
+    let ci = ents.iter().find(|e| e.id == c).unwrap();
+    assert_eq!(ci.last_success, Some(1_700_010_000));
+    assert_eq!(ci.last_failure.as_ref().unwrap().kind, FailureKind::Blocked);
+    let ai = ents.iter().find(|e| e.id == a).unwrap();
+    assert_eq!(ai.metrics, vec!["videos".to_string(), "views".to_string()]);
+    assert_eq!(
+        store.series(&a, "views", 0, i64::MAX).unwrap(),
+        vec![(1_700_000_000, 1e6)]
+    );
+    let videos = store.videos_seen_since(1_700_005_000).unwrap();
+    assert_eq!(videos.len(), 1);
+    assert_eq!(videos[0].video.plays, 5000);
+    assert_eq!(videos[0].first_seen, 1_700_000_000);
+    assert_eq!(videos[0].last_seen, 1_700_010_000);
+    assert_eq!(videos[0].via, vec![a.clone(), c.clone()]);
+    assert!(store.videos_seen_since(1_700_010_001).unwrap().is_empty());
+}
+
+#[test]
+fn outbox_alerts_and_meta_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        for (i, id) in ["<a@x>", "<b@x>"].iter().enumerate() {
+            store
+                .outbox_put(&OutboxItem {
+                    id: id.to_string(),
+                    created_at: 100 + i as i64,
+                    subject: format!("Digest {i}"),
+                    raw: b"Subject: x\r\n\r\nbody".to_vec(),
+                    state: OutboxState::Pending {
+                        attempts: 0,
+                        next_attempt_at: 100,
+                        last_error: None,
+                    },
+                })
+                .unwrap();
+        }
+        let mut item = store.outbox_get("<a@x>").unwrap().unwrap();
+        item.state = OutboxState::Pending {
+            attempts: 1,
+            next_attempt_at: 400,
+            last_error: Some("connection refused".into()),
+        };
+        store.outbox_put(&item).unwrap();
+        item.state = OutboxState::Sent { at: 500 };
+        store.outbox_put(&item).unwrap();
+        store
+            .alerts_record(&[(
+                "emerging:tiktok:#x".into(),
+                AlertRecord { at: 7, score: 3.5 },
+            )])
+            .unwrap();
+        store.meta_set("last_digest", b"123").unwrap();
+        store
+            .set_tracked_discovered(&["matcha".into(), "slowliving".into()])
+            .unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let list = store.outbox_list().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0].id, "<b@x>", "newest first");
+    assert_eq!(list[1].state, OutboxState::Sent { at: 500 });
+    assert_eq!(
+        store.alert_last("emerging:tiktok:#x").unwrap(),
+        Some(AlertRecord { at: 7, score: 3.5 })
+    );
+    assert_eq!(store.alert_last("nope").unwrap(), None);
+    assert_eq!(
+        store.meta_get("last_digest").unwrap(),
+        Some(b"123".to_vec())
+    );
+    assert_eq!(
+        store.tracked_discovered().unwrap(),
+        vec!["matcha", "slowliving"]
+    );
+}
+
+#[test]
+fn a_second_open_of_the_same_state_dir_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = Store::open(dir.path()).unwrap();
+    let err = match Store::open(dir.path()) {
+        Err(e) => e,
+        Ok(_) => panic!("second open succeeded"),
+    };
+    assert!(matches!(err, StoreError::Locked { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!("another trendwatch is using {}", dir.path().display())
+    );
+}
+
+#[test]
+fn reopen_after_clean_stop_keeps_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = tag("aromatherapie");
+    let samples: Vec<Sample> = (0..500)
+        .map(|i| sample(&a, 1_600_000_000 + i * 3600, "views", (i * 17) as f64))
+        .collect();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store.insert_samples(&samples).unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(all_samples(&store), samples);
+}
