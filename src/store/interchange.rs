@@ -1,1 +1,270 @@
 //! The CSV and JSON forms of samples that `import` reads and `export` writes.
+//!
+//! CSV columns are `entity,timestamp,metric,value`. Import accepts RFC 3339 or unix-seconds
+//! timestamps and validates every row before anything is stored; export writes RFC 3339 UTC
+//! (`Z`) and the shortest decimal that reads back as the same f64, so export → import →
+//! export is byte-for-byte identical. This module parses and formats only: it never opens the
+//! store.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use crate::model::{EntityId, Sample, UnixSeconds};
+
+/// The header line of the CSV form.
+pub const CSV_HEADER: &str = "entity,timestamp,metric,value";
+
+/// A row of an import file that cannot be stored; displays as `FILE:LINE: message`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{line}: {message}", file.display())]
+pub struct ImportError {
+    pub file: PathBuf,
+    pub line: u64,
+    pub message: String,
+}
+
+/// Parses a timestamp as users write it: unix seconds or RFC 3339 (any offset).
+pub fn parse_time(raw: &str) -> Option<UnixSeconds> {
+    let raw = raw.trim();
+    let digits = raw.strip_prefix('-').unwrap_or(raw);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return raw.parse().ok();
+    }
+    DateTime::parse_from_rfc3339(raw)
+        .ok()
+        .map(|t| t.timestamp())
+}
+
+/// RFC 3339 in UTC with a `Z`, whole seconds; unix seconds when out of chrono's range.
+pub fn format_time(t: UnixSeconds) -> String {
+    match DateTime::<Utc>::from_timestamp(t, 0) {
+        Some(d) => d.to_rfc3339_opts(SecondsFormat::Secs, true),
+        None => t.to_string(),
+    }
+}
+
+/// The shortest decimal that parses back to exactly `v` (`5`, `0.1`, `1e300`).
+pub fn format_value(v: f64) -> String {
+    // Rust's Display for f64 is shortest-round-trip.
+    format!("{v}")
+}
+
+/// Parses a whole import file. Every row is checked before any is returned, and the first bad
+/// one is reported with its line number.
+pub fn parse_csv(file: &Path, data: &[u8]) -> Result<Vec<Sample>, ImportError> {
+    let err = |line: u64, message: String| ImportError {
+        file: file.to_path_buf(),
+        line,
+        message,
+    };
+    let data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(data);
+    let mut record = csv::ByteRecord::new();
+    let mut first = true;
+    let mut out = Vec::new();
+    let mut last_entity: Option<(Vec<u8>, EntityId)> = None;
+    let mut last_metric = String::new();
+    loop {
+        let line_before = reader.position().line();
+        let more = reader
+            .read_byte_record(&mut record)
+            .map_err(|e| err(line_before, format!("unreadable CSV: {e}")))?;
+        if !more {
+            break;
+        }
+        let line = record.position().map_or(line_before, |p| p.line());
+        if first {
+            first = false;
+            let header: Vec<String> = record
+                .iter()
+                .map(|f| String::from_utf8_lossy(f).trim().to_string())
+                .collect();
+            if header.join(",") != CSV_HEADER {
+                return Err(err(
+                    line,
+                    format!(
+                        "expected the header `{CSV_HEADER}`, found `{}`",
+                        header.join(",")
+                    ),
+                ));
+            }
+            continue;
+        }
+        if record.len() == 1 && record.get(0).is_some_and(|f| f.trim_ascii().is_empty()) {
+            continue; // blank line
+        }
+        if record.len() != 4 {
+            return Err(err(
+                line,
+                format!(
+                    "expected 4 columns (entity,timestamp,metric,value), found {}",
+                    record.len()
+                ),
+            ));
+        }
+        let field = |i: usize| -> Result<&str, ImportError> {
+            std::str::from_utf8(record.get(i).unwrap_or_default())
+                .map_err(|_| err(line, format!("column {} is not valid UTF-8", i + 1)))
+        };
+        let raw_entity = record.get(0).unwrap_or_default();
+        let entity = match &last_entity {
+            Some((raw, id)) if raw.as_slice() == raw_entity => id.clone(),
+            _ => {
+                let id = EntityId::parse(field(0)?).map_err(|e| err(line, e.to_string()))?;
+                last_entity = Some((raw_entity.to_vec(), id.clone()));
+                id
+            }
+        };
+        let raw_time = field(1)?;
+        let at = parse_time(raw_time).ok_or_else(|| {
+            err(
+                line,
+                format!("timestamp `{raw_time}` is neither RFC 3339 nor unix seconds"),
+            )
+        })?;
+        let metric = field(2)?.trim();
+        if metric.is_empty() || metric.chars().any(char::is_control) {
+            return Err(err(
+                line,
+                format!("metric name `{metric}` is empty or has control characters"),
+            ));
+        }
+        if metric != last_metric {
+            last_metric = metric.to_string();
+        }
+        let raw_value = field(3)?.trim();
+        let value: f64 = raw_value
+            .parse()
+            .ok()
+            .filter(|v: &f64| v.is_finite())
+            .ok_or_else(|| err(line, format!("value `{raw_value}` is not a finite number")))?;
+        out.push(Sample {
+            entity,
+            at,
+            metric: last_metric.clone(),
+            value,
+        });
+    }
+    if first {
+        return Err(err(
+            1,
+            format!("empty file: expected the header `{CSV_HEADER}`"),
+        ));
+    }
+    Ok(out)
+}
+
+/// Writes samples as CSV, header first.
+pub struct CsvOut<W: Write> {
+    inner: csv::Writer<W>,
+}
+
+impl<W: Write> CsvOut<W> {
+    pub fn new(w: W) -> std::io::Result<Self> {
+        let mut inner = csv::WriterBuilder::new().has_headers(false).from_writer(w);
+        inner.write_record(CSV_HEADER.split(','))?;
+        Ok(Self { inner })
+    }
+
+    pub fn write(&mut self, s: &Sample) -> std::io::Result<()> {
+        self.inner.write_record([
+            s.entity.as_str(),
+            &format_time(s.at),
+            &s.metric,
+            &format_value(s.value),
+        ])?;
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Writes samples as one JSON array of `{"entity","timestamp","metric","value"}` objects.
+pub struct JsonOut<W: Write> {
+    inner: W,
+    count: u64,
+}
+
+impl<W: Write> JsonOut<W> {
+    pub fn new(mut w: W) -> std::io::Result<Self> {
+        w.write_all(b"[")?;
+        Ok(Self { inner: w, count: 0 })
+    }
+
+    pub fn write(&mut self, s: &Sample) -> std::io::Result<()> {
+        let obj = serde_json::json!({
+            "entity": s.entity.as_str(),
+            "timestamp": format_time(s.at),
+            "metric": s.metric,
+            "value": s.value,
+        });
+        self.inner
+            .write_all(if self.count == 0 { b"\n" } else { b",\n" })?;
+        serde_json::to_writer(&mut self.inner, &obj)?;
+        self.count += 1;
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> std::io::Result<()> {
+        self.inner.write_all(b"\n]\n")?;
+        self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Vec<Sample>, ImportError> {
+        parse_csv(Path::new("in.csv"), text.as_bytes())
+    }
+
+    #[test]
+    fn both_timestamp_forms_are_read() {
+        let s = parse(
+            "entity,timestamp,metric,value\n\
+             tiktok:#BienEtre,2026-11-20T06:00:00+01:00,views,12\n\
+             tiktok:@tam,1700000000,followers,3.5\n",
+        )
+        .unwrap();
+        assert_eq!(s[0].entity.as_str(), "tiktok:#bienetre");
+        assert_eq!(s[0].at, parse_time("2026-11-20T05:00:00Z").unwrap());
+        assert_eq!(s[1].at, 1_700_000_000);
+        assert_eq!(s[1].value, 3.5);
+    }
+
+    #[test]
+    fn bad_rows_name_their_line() {
+        let head = "entity,timestamp,metric,value\ntiktok:#a,0,views,1\n";
+        let cases = [
+            ("tiktok:#a,yesterday,views,1\n", "timestamp"),
+            ("skincare,0,views,1\n", "PLATFORM"),
+            ("tiktok:#a,0,views,lots\n", "not a finite number"),
+            ("tiktok:#a,0,views\n", "expected 4 columns"),
+            ("tiktok:#a,0,views,NaN\n", "not a finite number"),
+        ];
+        for (row, needle) in cases {
+            let e = parse(&format!("{head}{row}")).unwrap_err();
+            assert_eq!(e.line, 3, "{row}");
+            assert!(e.to_string().starts_with("in.csv:3: "), "{e}");
+            assert!(e.message.contains(needle), "{e}");
+        }
+        assert_eq!(parse("entity,time,metric,value\n").unwrap_err().line, 1);
+        assert_eq!(parse("").unwrap_err().line, 1);
+    }
+
+    #[test]
+    fn values_and_times_print_shortest_exact() {
+        assert_eq!(format_value(5.0), "5");
+        assert_eq!(format_value(0.1), "0.1");
+        assert_eq!(format_value(-2.5e-7).parse::<f64>().unwrap(), -2.5e-7);
+        assert_eq!(format_time(0), "1970-01-01T00:00:00Z");
+    }
+}
