@@ -1,7 +1,12 @@
-//! Sample blocks: every sample of one (entity, metric, UTC day) packed into one sled value.
+//! Sample blocks: every sample of one (entity, metric, week) packed into one sled value.
+//!
+//! Weeks are [`SPAN`]-second periods counted from the unix epoch (they start on Thursdays,
+//! 00:00 UTC). A week rather than a day per key: sled adds tens of bytes per key and rewrites
+//! leaf pages as they fill, so fewer, larger values keep the disk cost per sample low (measured
+//! in BENCHMARKS.md), while a collection pass still rewrites only a few hundred bytes per series.
 //!
 //! A block is `count`, then per sample (sorted by time, one sample per second at most) the time
-//! as a varint offset from the previous sample (the first from midnight UTC) and the value.
+//! as a varint offset from the previous sample (the first from the block start) and the value.
 //! Integer values (the usual case: counters) are stored as the zig-zag varint of their
 //! difference from the previous integer value of the block, shifted left by one bit; any other
 //! value (fractions, infinities, NaN, `-0.0`, integers beyond 2^53) is the byte `1` followed by
@@ -12,14 +17,14 @@
 use super::codec::{put_u, unzigzag, zigzag, DecodeError, Reader};
 use crate::model::UnixSeconds;
 
-pub const DAY: i64 = 86_400;
+pub const SPAN: i64 = 7 * 86_400;
 
 /// Integers up to this magnitude are exact in an f64 and take the compact path.
 const MAX_EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
 
-/// The UTC day of a time (days since 1970-01-01, negative before).
-pub fn day_of(at: UnixSeconds) -> i64 {
-    at.div_euclid(DAY)
+/// The block number of a time (weeks since 1970-01-01, negative before).
+pub fn block_of(at: UnixSeconds) -> i64 {
+    at.div_euclid(SPAN)
 }
 
 fn as_compact_int(v: f64) -> Option<i64> {
@@ -30,15 +35,15 @@ fn as_compact_int(v: f64) -> Option<i64> {
     }
 }
 
-/// Packs samples of one day; `points` must be sorted by time, without duplicate times, and all
-/// within the day starting at `day_start`.
-pub fn encode(day_start: UnixSeconds, points: &[(UnixSeconds, f64)]) -> Vec<u8> {
+/// Packs samples of one block; `points` must be sorted by time, without duplicate times, and
+/// all within the block starting at `block_start`.
+pub fn encode(block_start: UnixSeconds, points: &[(UnixSeconds, f64)]) -> Vec<u8> {
     let mut out = Vec::with_capacity(2 + points.len() * 4);
     put_u(&mut out, points.len() as u64);
-    let mut prev_t = day_start;
+    let mut prev_t = block_start;
     let mut prev_v: i64 = 0;
     for &(t, v) in points {
-        // Sorted within one day: the offset is in 0..86400.
+        // Sorted within one block: the offset is in 0..SPAN.
         put_u(&mut out, (t - prev_t) as u64);
         prev_t = t;
         match as_compact_int(v) {
@@ -57,18 +62,18 @@ pub fn encode(day_start: UnixSeconds, points: &[(UnixSeconds, f64)]) -> Vec<u8> 
 
 /// Unpacks a block, calling `f(time, value)` in time order.
 pub fn decode(
-    day_start: UnixSeconds,
+    block_start: UnixSeconds,
     bytes: &[u8],
     mut f: impl FnMut(UnixSeconds, f64),
 ) -> Result<(), DecodeError> {
     let mut r = Reader::new(bytes);
     let count = r.u()?;
-    let mut t = day_start;
+    let mut t = block_start;
     let mut prev_v: i64 = 0;
     for _ in 0..count {
         let dt = r.u()?;
-        if dt >= DAY as u64 {
-            return Err(DecodeError("sample time outside its day"));
+        if dt >= SPAN as u64 {
+            return Err(DecodeError("sample time outside its block"));
         }
         t += dt as i64;
         let tag = r.u()?;
@@ -91,11 +96,11 @@ pub fn decode(
 
 /// Unpacks a block into a vector.
 pub fn decode_vec(
-    day_start: UnixSeconds,
+    block_start: UnixSeconds,
     bytes: &[u8],
 ) -> Result<Vec<(UnixSeconds, f64)>, DecodeError> {
     let mut out = Vec::new();
-    decode(day_start, bytes, |t, v| out.push((t, v)))?;
+    decode(block_start, bytes, |t, v| out.push((t, v)))?;
     Ok(out)
 }
 
@@ -132,7 +137,7 @@ mod tests {
 
     #[test]
     fn hourly_counters_take_a_few_bytes_per_sample() {
-        let start = 20_000 * DAY;
+        let start = 20_000 * SPAN;
         let points: Vec<_> = (0..24)
             .map(|h| (start + h * 3600, 1_000_000.0 + (h * 1234) as f64))
             .collect();
@@ -143,7 +148,7 @@ mod tests {
 
     #[test]
     fn odd_values_round_trip_bit_for_bit() {
-        let start = -3 * DAY;
+        let start = -3 * SPAN;
         let points = vec![
             (start, -0.0),
             (start + 1, 0.1),
@@ -151,7 +156,7 @@ mod tests {
             (start + 3, 1e300),
             (start + 4, -42.0),
             (start + 5, 9_007_199_254_740_993.0),
-            (start + DAY - 1, f64::MIN_POSITIVE),
+            (start + SPAN - 1, f64::MIN_POSITIVE),
         ];
         let back = decode_vec(start, &encode(start, &points)).unwrap();
         assert_eq!(back.len(), points.len());

@@ -9,11 +9,11 @@
 //! corrupt or newer stores are typed [`StoreError`]s).
 //!
 //! Layout (schema version 1):
-//! - `samples`: key `entity u32 BE ++ metric u16 BE ++ day u32 BE` (day = UTC days since
-//!   1970, sign bit flipped so negative days sort first), value: one packed block of every
-//!   sample of that entity, metric and day (see [`block`]). A key per sample costs sled
-//!   ~30 bytes of overhead alone; a day block brings hourly counters to a few bytes per
-//!   sample, and a time range of one series is still one range scan.
+//! - `samples`: key `entity u32 BE ++ metric u16 BE ++ week i32 BE` (weeks since 1970, sign
+//!   bit flipped so earlier weeks sort first), value: one packed block of every sample of that
+//!   entity, metric and week (see [`block`]). A key per sample costs sled tens of bytes of
+//!   overhead alone; week blocks bring stored hourly counters under 20 bytes per sample on
+//!   disk, and a time range of one series is still one range scan.
 //! - `entities`: key `entity u32 BE` → name, first seen, last sample, last success, last
 //!   failure, metric numbers. Entity ids and metric names are interned to these small
 //!   numbers; `metrics` maps `metric u16 BE` → name. Both are cached in memory at open.
@@ -158,26 +158,26 @@ pub struct Store {
     inner: Arc<Inner>,
 }
 
-fn sample_key(entity: u32, metric: u16, day: u32) -> [u8; 10] {
+fn sample_key(entity: u32, metric: u16, block: u32) -> [u8; 10] {
     let mut k = [0u8; 10];
     k[..4].copy_from_slice(&entity.to_be_bytes());
     k[4..6].copy_from_slice(&metric.to_be_bytes());
-    k[6..].copy_from_slice(&day.to_be_bytes());
+    k[6..].copy_from_slice(&block.to_be_bytes());
     k
 }
 
-/// Day number → key bits: sign bit flipped so byte order is numeric order.
-fn day_bits(day: i64) -> Option<u32> {
-    i32::try_from(day).ok().map(|d| (d as u32) ^ 0x8000_0000)
+/// Block number → key bits: sign bit flipped so byte order is numeric order.
+fn block_bits(block: i64) -> Option<u32> {
+    i32::try_from(block).ok().map(|d| (d as u32) ^ 0x8000_0000)
 }
 
-fn day_from_bits(bits: u32) -> i64 {
+fn block_from_bits(bits: u32) -> i64 {
     i64::from((bits ^ 0x8000_0000) as i32)
 }
 
-/// Clamps a day to the key range (for range-scan bounds).
-fn clamp_day_bits(day: i64) -> u32 {
-    day_bits(day.clamp(i64::from(i32::MIN), i64::from(i32::MAX))).unwrap_or(0)
+/// Clamps a block number to the key range (for range-scan bounds).
+fn clamp_block_bits(block: i64) -> u32 {
+    block_bits(block.clamp(i64::from(i32::MIN), i64::from(i32::MAX))).unwrap_or(0)
 }
 
 fn time_key(t: UnixSeconds) -> [u8; 8] {
@@ -613,8 +613,8 @@ impl Store {
         if from > to {
             return Ok(());
         }
-        let lo = sample_key(e, m, clamp_day_bits(block::day_of(from)));
-        let hi = sample_key(e, m, clamp_day_bits(block::day_of(to)));
+        let lo = sample_key(e, m, clamp_block_bits(block::block_of(from)));
+        let hi = sample_key(e, m, clamp_block_bits(block::block_of(to)));
         for item in self.inner.samples.range(lo..=hi) {
             let (k, v) = item.map_err(|e| self.err(e))?;
             let bits = k
@@ -622,8 +622,8 @@ impl Store {
                 .and_then(|b| <[u8; 4]>::try_from(b).ok())
                 .map(u32::from_be_bytes)
                 .ok_or_else(|| self.corrupt(DecodeError("bad sample key")))?;
-            let day_start = day_from_bits(bits) * block::DAY;
-            block::decode(day_start, &v, |t, val| {
+            let block_start = block_from_bits(bits) * block::SPAN;
+            block::decode(block_start, &v, |t, val| {
                 if t >= from && t <= to {
                     f(t, val)
                 }
@@ -640,7 +640,7 @@ impl Store {
         let mut last: Option<(&EntityId, &str, u32, u16)> = None;
         for s in samples {
             let bits =
-                day_bits(block::day_of(s.at)).ok_or(StoreError::TimeOutOfRange { at: s.at })?;
+                block_bits(block::block_of(s.at)).ok_or(StoreError::TimeOutOfRange { at: s.at })?;
             let (e, m) = match last {
                 Some((le, lm, e, m)) if le == &s.entity && lm == s.metric => (e, m),
                 _ => {
@@ -671,16 +671,16 @@ impl Store {
                     _ => dedup.push(p),
                 }
             }
-            let day_start = day_from_bits(bits) * block::DAY;
+            let block_start = block_from_bits(bits) * block::SPAN;
             let key = sample_key(e, m, bits);
             let merged = match self.inner.samples.get(key).map_err(|e| self.err(e))? {
                 Some(old) => {
-                    let old = block::decode_vec(day_start, &old).map_err(|e| self.corrupt(e))?;
+                    let old = block::decode_vec(block_start, &old).map_err(|e| self.corrupt(e))?;
                     block::merge(&old, &dedup)
                 }
                 None => dedup,
             };
-            batch.insert(&key[..], block::encode(day_start, &merged));
+            batch.insert(&key[..], block::encode(block_start, &merged));
         }
         Ok(batch)
     }
