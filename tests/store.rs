@@ -227,3 +227,139 @@ fn reopen_after_clean_stop_keeps_everything() {
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(all_samples(&store), samples);
 }
+
+mod round_trip {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    fn arb_sample() -> impl Strategy<Value = Sample> {
+        (
+            prop::sample::select(vec!["tiktok:#skincare", "tiktok:@tam", "shop:baume-karite"]),
+            -5_000_000_000i64..5_000_000_000,
+            prop::sample::select(vec!["views", "videos", "followers"]),
+            prop_oneof![
+                (0u64..10_000_000_000).prop_map(|v| v as f64),
+                prop::num::f64::ANY,
+                Just(-0.0),
+            ],
+        )
+            .prop_map(|(e, at, m, value)| Sample {
+                entity: EntityId::parse(e).unwrap(),
+                at,
+                metric: m.to_string(),
+                value,
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        /// Whatever goes in, in however many writes, comes out: sorted, with the last write
+        /// at an identical (entity, metric, time) winning, every value bit for bit.
+        #[test]
+        fn arbitrary_samples_come_back_exactly(
+            batches in prop::collection::vec(prop::collection::vec(arb_sample(), 0..60), 1..4)
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::open(dir.path()).unwrap();
+            let mut expected: BTreeMap<(String, String, i64), u64> = BTreeMap::new();
+            for batch in &batches {
+                store.insert_samples(batch).unwrap();
+                for s in batch {
+                    expected.insert(
+                        (s.entity.to_string(), s.metric.clone(), s.at),
+                        s.value.to_bits(),
+                    );
+                }
+            }
+            drop(store);
+            let store = Store::open(dir.path()).unwrap();
+            let got: Vec<((String, String, i64), u64)> = all_samples(&store)
+                .into_iter()
+                .map(|s| ((s.entity.to_string(), s.metric, s.at), s.value.to_bits()))
+                .collect();
+            let expected: Vec<_> = expected.into_iter().collect();
+            prop_assert_eq!(got, expected);
+        }
+    }
+}
+
+#[test]
+fn export_import_export_is_byte_for_byte() {
+    use trendwatch::store::interchange::{parse_csv, CsvOut};
+    let input = "entity,timestamp,metric,value\n\
+                 tiktok:#BienEtre,2026-11-20T07:00:00+01:00,views,1200\n\
+                 tiktok:#bienetre,1795154400,views,1250.5\n\
+                 tiktok:@tam,2026-11-20T06:00:00Z,followers,0.1\n\
+                 \"shop:baume,karité\",2026-11-20T06:00:00Z,reviews,-3e-7\n\
+                 tiktok:#bienetre,2026-11-19T06:00:00Z,videos,12345678901\n";
+    let export = |store: &Store| {
+        let mut out = Vec::new();
+        let mut w = CsvOut::new(&mut out).unwrap();
+        store
+            .for_each_sample(None, i64::MIN, i64::MAX, |s| w.write(s).unwrap())
+            .unwrap();
+        w.finish().unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let d1 = tempfile::tempdir().unwrap();
+    let s1 = Store::open(d1.path()).unwrap();
+    s1.insert_samples(&parse_csv("in.csv".as_ref(), input.as_bytes()).unwrap())
+        .unwrap();
+    let first = export(&s1);
+    assert_eq!(
+        first,
+        "entity,timestamp,metric,value\n\
+         \"shop:baume,karité\",2026-11-20T06:00:00Z,reviews,-0.0000003\n\
+         tiktok:#bienetre,2026-11-19T06:00:00Z,videos,12345678901\n\
+         tiktok:#bienetre,2026-11-20T06:00:00Z,views,1250.5\n\
+         tiktok:@tam,2026-11-20T06:00:00Z,followers,0.1\n"
+    );
+    let d2 = tempfile::tempdir().unwrap();
+    let s2 = Store::open(d2.path()).unwrap();
+    s2.insert_samples(&parse_csv("out.csv".as_ref(), first.as_bytes()).unwrap())
+        .unwrap();
+    assert_eq!(export(&s2), first);
+}
+
+#[test]
+fn stored_data_from_a_newer_trendwatch_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::open(dir.path()).unwrap());
+    {
+        let db = sled::open(dir.path().join("store")).unwrap();
+        db.open_tree("sys")
+            .unwrap()
+            .insert("schema_version", &99u32.to_be_bytes())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let err = Store::open(dir.path()).err().expect("newer schema opened");
+    assert!(
+        matches!(err, StoreError::NewerSchema { found: 99, .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_garbled_store_is_reported_as_corrupt_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = tag("x");
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .insert_samples(&[sample(&a, 10, "views", 1.0)])
+            .unwrap();
+    }
+    {
+        let db = sled::open(dir.path().join("store")).unwrap();
+        let entities = db.open_tree("entities").unwrap();
+        entities
+            .insert(0u32.to_be_bytes(), &[0xff, 0xff][..])
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let err = Store::open(dir.path()).err().expect("garbled store opened");
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+    assert!(err.to_string().contains("corrupt"), "{err}");
+}
