@@ -326,10 +326,8 @@ fn scope_value(json: &str, layout: &Layout) -> Result<Value, PageError> {
     let raw = match descended {
         Ok(raw) => raw,
         Err(depth) => {
-            let path = format!(
-                "/{}",
-                layout.scope[..=depth.min(layout.scope.len() - 1)].join("/")
-            );
+            let last = depth.min(layout.scope.len().saturating_sub(1));
+            let path = format!("/{}", layout.scope.get(..=last).unwrap_or(&[]).join("/"));
             // The root is there but not the entity's scope: an empty shell.
             return Err(if depth > 0 {
                 PageError::EmptyShell {
