@@ -1,6 +1,253 @@
-//! `trendwatch collect`.
-use super::{Cli, CommandResult};
+//! `trendwatch collect [--only ENTITY]…`: one collection pass now, stored in one durable
+//! batch, then a table of what each entity gave.
+//!
+//! Entity failures are results, not errors: the command exits 0 once the pass is stored, 2
+//! when the store cannot take it, 1 when `--only` names an entity the watchlist does not have.
+//! Ctrl-C stops starting requests; what was already learnt is still stored.
 
-pub fn collect(_cli: &Cli, _only: &[String]) -> CommandResult {
-    super::not_built("collect")
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use super::{Cli, CommandError, CommandResult};
+use crate::collect::{self, Collector, Target};
+use crate::model::{EntityId, EntityOutcome};
+
+pub fn collect(cli: &Cli, only: &[String]) -> CommandResult {
+    let (cfg, watchlist) = super::load_config(cli)?;
+    let store = crate::store::Store::open(&cfg.state_dir).map_err(|e| {
+        CommandError::runtime(anyhow::anyhow!(
+            "cannot open the store in {}: {e}",
+            cfg.state_dir.display()
+        ))
+    })?;
+    let tracked = store
+        .tracked_discovered()
+        .map_err(|e| CommandError::runtime(anyhow::anyhow!("cannot read the store: {e}")))?;
+    let targets = select(collect::targets(&watchlist, &tracked), only)?;
+    let collector = Collector::new(&cfg.collect).map_err(CommandError::user)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(CommandError::runtime)?;
+    let started = Instant::now();
+    let cancel = CancellationToken::new();
+    let timed = runtime.block_on(async {
+        let on_interrupt = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                on_interrupt.cancel();
+            }
+        });
+        collector.collect_timed(&targets, &cancel).await
+    });
+    let outcomes: Vec<EntityOutcome> = timed.iter().map(|(o, _)| o.clone()).collect();
+    store.record_pass(&outcomes).map_err(|e| {
+        CommandError::runtime(anyhow::anyhow!(
+            "the pass over {} entities was not stored: {e}",
+            outcomes.len()
+        ))
+    })?;
+    print!("{}", table(&timed));
+    let failed = outcomes.iter().filter(|o| o.failure.is_some()).count();
+    let skipped = targets.len() - outcomes.len();
+    let mut summary = format!(
+        "{} entities: {} ok, {} failed",
+        outcomes.len(),
+        outcomes.len() - failed,
+        failed
+    );
+    if skipped > 0 {
+        let _ = write!(summary, ", {skipped} not started (interrupted)");
+    }
+    println!(
+        "{summary} · {:.1} s · stored in {}",
+        started.elapsed().as_secs_f64(),
+        cfg.state_dir.display()
+    );
+    Ok(())
+}
+
+/// The targets `--only` asks for (all when empty); an entity the watchlist does not have is a
+/// user error.
+fn select(all: Vec<Target>, only: &[String]) -> Result<Vec<Target>, CommandError> {
+    if only.is_empty() {
+        return Ok(all);
+    }
+    let mut wanted = Vec::new();
+    for raw in only {
+        let id = EntityId::parse(raw).map_err(CommandError::user)?;
+        if !all.iter().any(|t| t.entity() == id) {
+            let known: Vec<String> = all.iter().map(|t| t.entity().to_string()).collect();
+            return Err(CommandError::user(anyhow::anyhow!(
+                "`{id}` is not in the watchlist (it has: {})",
+                if known.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    known.join(", ")
+                }
+            )));
+        }
+        wanted.push(id);
+    }
+    Ok(all
+        .into_iter()
+        .filter(|t| wanted.contains(&t.entity()))
+        .collect())
+}
+
+/// `1234567.0` → `1,234,567`; fractions keep two decimals.
+fn figure(v: f64) -> String {
+    if v.fract() != 0.0 || v.abs() >= 1e15 {
+        return format!("{v:.2}");
+    }
+    let digits = format!("{}", v.abs() as u64);
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// The key figures of an outcome: `views 1,234,567`, `followers 68,259 · 12 videos`, or the
+/// failure's detail.
+fn figures(o: &EntityOutcome) -> String {
+    let Some(obs) = &o.observation else {
+        return o
+            .failure
+            .as_ref()
+            .map(|f| f.detail.chars().take(70).collect())
+            .unwrap_or_default();
+    };
+    let get = |name: &str| obs.metrics.iter().find(|(m, _)| m == name).map(|(_, v)| *v);
+    let mut parts = Vec::new();
+    match o.entity.kind() {
+        crate::model::EntityKind::Hashtag => {
+            if let Some(v) = get("views") {
+                parts.push(format!("views {}", figure(v)));
+            }
+        }
+        crate::model::EntityKind::Creator => {
+            if let Some(v) = get("followers") {
+                parts.push(format!("followers {}", figure(v)));
+            }
+        }
+        crate::model::EntityKind::Custom => {
+            parts.extend(
+                obs.metrics
+                    .iter()
+                    .map(|(m, v)| format!("{m} {}", figure(*v))),
+            );
+        }
+    }
+    if !obs.videos.is_empty() {
+        parts.push(format!("{} videos", obs.videos.len()));
+    }
+    parts.join(" · ")
+}
+
+fn table(rows: &[(EntityOutcome, Duration)]) -> String {
+    let cells: Vec<[String; 4]> = rows
+        .iter()
+        .map(|(o, took)| {
+            [
+                o.entity.to_string(),
+                o.failure
+                    .as_ref()
+                    .map_or_else(|| "ok".to_string(), |f| f.kind.to_string()),
+                figures(o),
+                format!("{:.1} s", took.as_secs_f64()),
+            ]
+        })
+        .collect();
+    let header = ["ENTITY", "RESULT", "FIGURES", "TIME"].map(String::from);
+    let mut widths = [0usize; 4];
+    for row in std::iter::once(&header).chain(&cells) {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(&cells) {
+        let line = format!(
+            "{:<w0$}  {:<w1$}  {:<w2$}  {:>w3$}",
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3]
+        );
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Failure, FailureKind, Observation, VideoRecord, TIKTOK};
+
+    #[test]
+    fn figures_are_grouped_and_failures_show_their_kind() {
+        assert_eq!(figure(1_234_567.0), "1,234,567");
+        assert_eq!(figure(999.0), "999");
+        assert_eq!(figure(4.8), "4.80");
+        let creator = EntityOutcome {
+            entity: EntityId::creator(TIKTOK, "lea.soinsnaturels"),
+            observation: Some(Observation {
+                at: 0,
+                metrics: vec![("followers".into(), 68_259.0), ("likes".into(), 5.0)],
+                videos: vec![VideoRecord::default(); 12],
+            }),
+            failure: None,
+        };
+        let ghost = EntityOutcome {
+            entity: EntityId::creator(TIKTOK, "ghost"),
+            observation: None,
+            failure: Some(Failure {
+                at: 0,
+                kind: FailureKind::NotFound,
+                detail: "does not exist or was removed (statusCode 10221)".into(),
+            }),
+        };
+        let t = table(&[
+            (creator, Duration::from_millis(820)),
+            (ghost, Duration::from_millis(210)),
+        ]);
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(lines[0].starts_with("ENTITY"));
+        assert!(lines[1].contains("tiktok:@lea.soinsnaturels"));
+        assert!(lines[1].contains(" ok "));
+        assert!(lines[1].contains("followers 68,259 · 12 videos"));
+        assert!(lines[1].ends_with("0.8 s"));
+        assert!(lines[2].contains("not_found"));
+        assert!(lines[2].contains("statusCode 10221"));
+    }
+
+    #[test]
+    fn only_accepts_watched_entities() {
+        let all = vec![
+            Target::TiktokHashtag("skincarenaturel".into()),
+            Target::TiktokCreator("lea.soinsnaturels".into()),
+        ];
+        let got = select(all.clone(), &["TikTok:@Lea.SoinsNaturels".into()]).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].entity().as_str(), "tiktok:@lea.soinsnaturels");
+        assert!(matches!(
+            select(all.clone(), &["tiktok:#unknown".into()]),
+            Err(CommandError::User(_))
+        ));
+        assert!(matches!(
+            select(all, &["nonsense".into()]),
+            Err(CommandError::User(_))
+        ));
+    }
 }
