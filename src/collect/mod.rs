@@ -15,6 +15,7 @@ pub mod http;
 pub mod numbers;
 pub mod tiktok;
 
+use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -62,22 +63,20 @@ impl Target {
 /// automatically (once, not repeating a watched one), its creators, then each custom source's
 /// ids, in that order.
 pub fn targets(watchlist: &Watchlist, tracked_discovered: &[String]) -> Vec<Target> {
-    let mut tags: Vec<String> = Vec::new();
+    let mut seen = HashSet::new();
+    let mut out: Vec<Target> = Vec::new();
     for tag in watchlist.tiktok.hashtags.iter().chain(tracked_discovered) {
         let tag = normalize_name(tag);
-        if !tag.is_empty() && !tags.contains(&tag) {
-            tags.push(tag);
+        if !tag.is_empty() && seen.insert(format!("#{tag}")) {
+            out.push(Target::TiktokHashtag(tag));
         }
     }
-    let mut out: Vec<Target> = tags.into_iter().map(Target::TiktokHashtag).collect();
-    let mut creators: Vec<String> = Vec::new();
     for handle in &watchlist.tiktok.creators {
         let handle = normalize_name(handle);
-        if !handle.is_empty() && !creators.contains(&handle) {
-            creators.push(handle);
+        if !handle.is_empty() && seen.insert(format!("@{handle}")) {
+            out.push(Target::TiktokCreator(handle));
         }
     }
-    out.extend(creators.into_iter().map(Target::TiktokCreator));
     for source in &watchlist.sources {
         out.extend(
             source
