@@ -1,1 +1,0 @@
-//! Trend detection: pure functions from series to ranked trends.
