@@ -142,7 +142,7 @@ echo "== $RUNS pass(es) over $N creators, concurrency $CONCURRENCY, interval 0"
 for run in $(seq "$RUNS"); do
   rm -rf "$WORK/state"
   /usr/bin/time -v "$BIN" -c "$WORK/trendwatch.toml" collect >"$WORK/out.txt" 2>"$WORK/time.txt" || {
-    echo "run $run failed:"; tail -20 "$WORK/out.txt" "$WORK/time.txt"; exit 1; }
+    echo "run $run failed:"; tail -n 20 "$WORK/out.txt" "$WORK/time.txt"; exit 1; }
   wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$WORK/time.txt")
   rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$WORK/time.txt")
   ok=$(grep -c '^tiktok:@creator[0-9]* *ok ' "$WORK/out.txt" || true)
