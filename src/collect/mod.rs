@@ -566,6 +566,33 @@ mod tests {
     use super::*;
     use crate::config::TiktokWatch;
 
+    /// The daemon runs passes on spawned tasks: the collector and its futures must be `Send`.
+    #[test]
+    fn a_pass_can_run_on_any_worker() {
+        fn assert_send<T: Send>(_: &T) {}
+        fn assert_sync<T: Send + Sync>() {}
+        assert_sync::<Collector>();
+        let cfg = CollectConfig {
+            schedule: crate::config::Schedule {
+                expr: "0 0 * * * *".into(),
+                cron: "0 0 * * * *".parse().unwrap(),
+            },
+            concurrency: 1,
+            per_host_interval: Duration::ZERO,
+            timeout: Duration::from_secs(1),
+            connect_timeout: Duration::from_secs(1),
+            retries: 0,
+            max_body: 1024,
+            user_agent: "Mozilla/5.0".into(),
+            proxy: None,
+            tiktok_base_url: Url::parse("http://127.0.0.1:9").unwrap(),
+        };
+        let collector = Collector::new(&cfg).unwrap();
+        let cancel = CancellationToken::new();
+        let pass = collector.collect(&[], &cancel);
+        assert_send(&pass);
+    }
+
     #[test]
     fn targets_cover_the_watchlist_once_in_a_stable_order() {
         let watchlist = Watchlist {
