@@ -269,6 +269,97 @@ pub(crate) fn show_text(
             format_value(last),
             format_time(at)
         ));
+        // Rates over the window, plus the interval that reaches into it from before.
+        let from = now - SPARK_WINDOW;
+        let first = points.partition_point(|p| p.0 < from).saturating_sub(1);
+        let intervals = crate::detect::intervals(&points[first..]);
+        let line = sparkline(&intervals, from, now, SPARK_COLUMNS);
+        let current = match intervals.last() {
+            Some(i) => format!("{}/h since {}", human_rate(i.rate), format_time(i.start)),
+            None => "no rate yet (one sample)".into(),
+        };
+        text.push_str(&format!(
+            "  {metric}/h, 14 days: {line}\n  now: {current}\n"
+        ));
     }
     Ok(text)
+}
+
+/// How far back `show` draws rates, and in how many columns (6 hours each).
+const SPARK_WINDOW: UnixSeconds = 14 * 86_400;
+const SPARK_COLUMNS: usize = 56;
+
+/// One character per column: the rate of the interval covering the column's middle, scaled
+/// from zero to the window's highest rate; a space where no interval covers the column.
+pub(crate) fn sparkline(
+    intervals: &[crate::detect::Interval],
+    from: UnixSeconds,
+    to: UnixSeconds,
+    columns: usize,
+) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let width = (to - from).max(1) as f64 / columns.max(1) as f64;
+    let values: Vec<Option<f64>> = (0..columns)
+        .map(|c| {
+            let mid = from + (width * (c as f64 + 0.5)) as i64;
+            intervals
+                .iter()
+                .find(|i| i.start <= mid && mid <= i.end)
+                .map(|i| i.rate)
+        })
+        .collect();
+    let max = values.iter().flatten().fold(0.0f64, |a, b| a.max(*b));
+    values
+        .iter()
+        .map(|v| match v {
+            None => ' ',
+            Some(_) if max <= 0.0 => BARS[0],
+            Some(v) => BARS[((v / max) * 7.0).round().clamp(0.0, 7.0) as usize],
+        })
+        .collect()
+}
+
+/// `1234.5` → `1,234`, `12.25` → `12.2`: rates are estimates, read by people.
+fn human_rate(v: f64) -> String {
+    if v.abs() < 100.0 {
+        return format!("{v:.1}");
+    }
+    let digits = format!("{:.0}", v.abs());
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if v < 0.0 {
+        out.insert(0, '-');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::Interval;
+
+    #[test]
+    fn sparkline_scales_rates_and_leaves_gaps_blank() {
+        let iv = |start, end, rate| Interval { start, end, rate };
+        let line = sparkline(
+            &[iv(0, 200, 10.0), iv(200, 400, 80.0), iv(600, 800, 40.0)],
+            0,
+            800,
+            4,
+        );
+        assert_eq!(line, "▂█ ▅");
+        assert_eq!(sparkline(&[iv(0, 100, 0.0)], 0, 100, 2), "▁▁");
+    }
+
+    #[test]
+    fn rates_read_like_numbers() {
+        assert_eq!(human_rate(1_234_567.4), "1,234,567");
+        assert_eq!(human_rate(12.25), "12.2");
+        assert_eq!(human_rate(999.6), "1,000");
+    }
 }
