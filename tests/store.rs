@@ -363,3 +363,23 @@ fn a_garbled_store_is_reported_as_corrupt_not_a_panic() {
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
     assert!(err.to_string().contains("corrupt"), "{err}");
 }
+
+#[test]
+fn a_store_file_overwritten_with_garbage_is_reported_not_silently_emptied() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .insert_samples(&[sample(&tag("x"), 10, "views", 1.0)])
+            .unwrap();
+    }
+    let db = dir.path().join("store").join("db");
+    let len = std::fs::metadata(&db).unwrap().len() as usize;
+    let garbage: Vec<u8> = (0..len).map(|i| (i * 7919 % 251) as u8).collect();
+    std::fs::write(&db, garbage).unwrap();
+    let err = Store::open(dir.path())
+        .err()
+        .expect("a garbage store opened");
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    assert!(err.to_string().contains("is corrupt"), "{err}");
+}

@@ -44,6 +44,8 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 const TRACKED_KEY: &[u8] = b"tracked_discovered";
+/// A file beside sled's own, written once the store is initialised.
+const MARKER_FILE: &str = "trendwatch-store";
 
 /// Why the store could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -851,6 +853,14 @@ impl Inner {
                 u32::from_be_bytes(b)
             }
             None => {
+                // sled reads an unreadable log as an empty one; the marker written beside it
+                // when the store was created tells "new" from "lost".
+                if self.db_dir.join(MARKER_FILE).exists() {
+                    return Err(StoreError::Corrupt {
+                        state_dir: sd.clone(),
+                        detail: "its data files are unreadable".into(),
+                    });
+                }
                 let has_data = !self.samples.is_empty() || !self.entities.is_empty();
                 if has_data {
                     return Err(StoreError::Corrupt {
@@ -862,6 +872,14 @@ impl Inner {
                     .insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())
                     .map_err(|e| sled_err(sd, e))?;
                 self.db.flush().map_err(|e| sled_err(sd, e))?;
+                std::fs::write(
+                    self.db_dir.join(MARKER_FILE),
+                    "trendwatch store: created by trendwatch, do not delete\n",
+                )
+                .map_err(|source| StoreError::Io {
+                    state_dir: sd.clone(),
+                    source,
+                })?;
                 SCHEMA_VERSION
             }
         };
