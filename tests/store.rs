@@ -383,3 +383,33 @@ fn a_store_file_overwritten_with_garbage_is_reported_not_silently_emptied() {
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
     assert!(err.to_string().contains("is corrupt"), "{err}");
 }
+
+#[test]
+fn clones_share_one_store_across_threads() {
+    fn shareable<T: Send + Sync + Clone + 'static>() {}
+    shareable::<Store>();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                for i in 0..50 {
+                    store
+                        .insert_samples(&[sample(
+                            &tag(&format!("t{t}")),
+                            i * 60,
+                            "views",
+                            i as f64,
+                        )])
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(all_samples(&store).len(), 200);
+    assert_eq!(store.entities().unwrap().len(), 4);
+}
