@@ -356,6 +356,39 @@ mod tests {
         assert_eq!(sparkline(&[iv(0, 100, 0.0)], 0, 100, 2), "▁▁");
     }
 
+    fn fixture(name: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/store")
+            .join(name)
+    }
+
+    fn export_csv(state: &Path) -> String {
+        let mut out = Vec::new();
+        export_to(state, ExportFormat::Csv, &[], None, None, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn import_is_all_or_nothing_and_export_reads_it_back() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            import_file(dir.path(), &fixture("samples.csv")).unwrap(),
+            (11, 4)
+        );
+        let before = export_csv(dir.path());
+        assert_eq!(before.lines().count(), 12);
+        let err = import_file(dir.path(), &fixture("bad_value.csv")).unwrap_err();
+        assert!(matches!(err, CommandError::User(_)));
+        assert!(
+            err.error()
+                .to_string()
+                .ends_with("bad_value.csv:4: value `beaucoup` is not a finite number"),
+            "{:#}",
+            err.error()
+        );
+        assert_eq!(export_csv(dir.path()), before);
+    }
+
     #[test]
     fn rates_read_like_numbers() {
         assert_eq!(human_rate(1_234_567.4), "1,234,567");
