@@ -11,10 +11,15 @@
 //! [`load_input`] reads the store, and nothing here ever writes anywhere.
 
 mod rates;
+pub mod series;
+mod stats;
+pub mod videos;
 
 use serde::Serialize;
 
-use crate::model::{EntityId, UnixSeconds};
+use crate::config::{DetectConfig, Watchlist};
+use crate::model::{EntityId, EntityKind, UnixSeconds};
+use crate::store::{Store, StoreError, StoredVideo};
 
 pub use rates::{intervals, rates, Interval};
 
@@ -226,4 +231,379 @@ pub fn to_json(trends: &[Trend]) -> serde_json::Value {
         })
         .collect();
     serde_json::Value::Array(items)
+}
+
+/// The series of one entity that detection reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntitySeries {
+    pub entity: EntityId,
+    /// The entity's first sample.
+    pub first_seen: Option<UnixSeconds>,
+    /// Metric name → points sorted by time.
+    pub metrics: Vec<(String, Vec<(UnixSeconds, f64)>)>,
+}
+
+impl EntitySeries {
+    pub fn metric(&self, name: &str) -> Option<&[(UnixSeconds, f64)]> {
+        self.metrics
+            .iter()
+            .find(|m| m.0 == name)
+            .map(|m| m.1.as_slice())
+    }
+}
+
+/// Everything detection needs, read from the store once by [`load_input`] (or built by
+/// tests, benches and the evaluation generator).
+#[derive(Debug, Clone, Default)]
+pub struct DetectInput {
+    pub entities: Vec<EntitySeries>,
+    /// Videos seen on watched pages, latest counters.
+    pub videos: Vec<StoredVideo>,
+    /// Normalised watched hashtags (without `#`).
+    pub watched_tags: Vec<String>,
+    /// Normalised watched creator handles (without `@`).
+    pub watched_creators: Vec<String>,
+    /// `[discovery] keywords`, normalised.
+    pub keywords: Vec<String>,
+    /// Whether `discovered` trends are wanted.
+    pub discovery: bool,
+    /// The time the input was loaded for; [`tags_to_track`] judges as of it.
+    pub at: UnixSeconds,
+}
+
+const HOUR: i64 = 3600;
+
+fn secs(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 4).max(HOUR)
+}
+
+fn days_label(d: i64) -> String {
+    if d % 86_400 == 0 {
+        format!("{}-day", d / 86_400)
+    } else {
+        format!("{}-hour", d / 3600)
+    }
+}
+
+/// Trends as of `at`, best first, seeing only samples up to `at`.
+///
+/// Scores, per kind (all compared with `min_score`):
+/// - `emerging`, `rising_creator` (followers), `cooling`: the robust z-score of the log
+///   change, `ln(growth) / noise` where noise is the MAD of the entity's own log rates around
+///   its baseline (at least 0.1): 3 means "three typical wobbles above usual".
+/// - `rising_creator` (engagement): 2.5 × engagement / top of the tier's usual range
+///   (reported from 1.2× the top, score 3).
+/// - `breakout_video`: 3 × log₅(plays / the author's median plays) (5× is 3, 25× is 6).
+/// - `discovered`: (1 + ln(1 + recent videos)) × relevance (co-occurrence fraction with
+///   watched tags, +1 for a keyword in its name).
+pub fn detect(input: &DetectInput, cfg: &DetectConfig, at: UnixSeconds) -> Vec<Trend> {
+    let baseline = secs(cfg.baseline);
+    let recent = secs(cfg.recent);
+    let base_label = days_label(baseline);
+    let mut out: Vec<Trend> = Vec::new();
+    for e in &input.entities {
+        match e.entity.kind() {
+            EntityKind::Hashtag => {
+                let Some(points) = e.metric("views") else {
+                    continue;
+                };
+                if let Some(g) = series::growth_at(points, at, baseline, recent, cfg.min_rate) {
+                    out.push(Trend {
+                        entity: e.entity.clone(),
+                        kind: TrendKind::Emerging,
+                        metric: "views".into(),
+                        score: g.score,
+                        rate_now: g.rate_now,
+                        rate_baseline: g.rate_baseline,
+                        growth: g.growth,
+                        since: Some(g.since),
+                        first_seen: e.first_seen,
+                        evidence: format!(
+                            "views/hour {:.1}x the {} baseline for {} samples",
+                            g.growth, base_label, g.samples
+                        ),
+                        details: TrendDetails {
+                            samples: Some(g.samples),
+                            ..TrendDetails::default()
+                        },
+                    });
+                } else if let Some(c) =
+                    series::cooling_at(points, at, baseline, recent, cfg.min_rate)
+                {
+                    out.push(Trend {
+                        entity: e.entity.clone(),
+                        kind: TrendKind::Cooling,
+                        metric: "views".into(),
+                        score: c.score,
+                        rate_now: c.rate_now,
+                        rate_baseline: c.peak,
+                        growth: c.rate_now / c.peak,
+                        since: Some(c.peak_at),
+                        first_seen: e.first_seen,
+                        evidence: format!(
+                            "views/hour down to {:.0}% of its peak of {}",
+                            100.0 * c.rate_now / c.peak,
+                            crate::detect::rfc3339(c.peak_at)
+                        ),
+                        details: TrendDetails::default(),
+                    });
+                }
+            }
+            EntityKind::Creator => {
+                if let Some(t) = rising_creator(input, e, at, baseline, recent, &base_label) {
+                    out.push(t);
+                }
+            }
+            EntityKind::Custom => {}
+        }
+    }
+    if input.discovery {
+        for c in videos::candidates(input, at, recent, baseline) {
+            if !videos::is_discovery(&c) {
+                continue;
+            }
+            let mut evidence = format!(
+                "on {} new videos in the last {}, {:.0}% of them with watched tags",
+                c.recent,
+                humantime::format_duration(std::time::Duration::from_secs(recent as u64)),
+                100.0 * c.co_fraction
+            );
+            if let Some(w) = c.co_tags.first() {
+                evidence.push_str(&format!(" (mostly #{w})"));
+            }
+            if !c.keywords.is_empty() {
+                evidence.push_str(&format!("; matches {}", c.keywords.join(", ")));
+            }
+            out.push(Trend {
+                entity: EntityId::hashtag(crate::model::TIKTOK, &c.tag),
+                kind: TrendKind::Discovered,
+                metric: "occurrences".into(),
+                score: c.score,
+                rate_now: c.recent as f64,
+                rate_baseline: c.earlier as f64,
+                growth: c.growth,
+                since: Some(c.first_seen),
+                first_seen: Some(c.first_seen),
+                evidence,
+                details: TrendDetails {
+                    videos: Some(c.recent),
+                    co_tags: c.co_tags.into_iter().take(5).collect(),
+                    keywords: c.keywords,
+                    ..TrendDetails::default()
+                },
+            });
+        }
+    }
+    for b in videos::breakouts(input, at, baseline) {
+        let v = &b.video.video;
+        let author = v.author.clone().unwrap_or_default();
+        let followers = input
+            .entities
+            .iter()
+            .find(|e| e.entity == EntityId::creator(crate::model::TIKTOK, &author))
+            .and_then(|e| e.metric("followers"))
+            .and_then(|p| p.iter().rev().find(|x| x.0 <= at))
+            .map(|x| x.1);
+        out.push(Trend {
+            entity: EntityId::creator(crate::model::TIKTOK, &author),
+            kind: TrendKind::BreakoutVideo,
+            metric: "plays".into(),
+            score: 3.0 * b.ratio.ln() / videos::BREAKOUT_RATIO.ln(),
+            rate_now: v.plays as f64,
+            rate_baseline: b.usual,
+            growth: b.ratio,
+            since: Some(v.created_at),
+            first_seen: Some(b.video.first_seen),
+            evidence: format!(
+                "video {} has {} plays, {:.1}x @{}'s usual {:.0}",
+                v.id, v.plays, b.ratio, author, b.usual
+            ),
+            details: TrendDetails {
+                tier: followers.map(Tier::of_followers),
+                followers,
+                url: Some(format!("https://www.tiktok.com/@{}/video/{}", author, v.id)),
+                video_id: Some(v.id.clone()),
+                author: Some(author),
+                plays: Some(v.plays),
+                ..TrendDetails::default()
+            },
+        });
+    }
+    out.retain(|t| t.score.is_finite() && t.score >= cfg.min_score);
+    out.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.entity.cmp(&b.entity))
+            .then_with(|| a.kind.cmp(&b.kind))
+    });
+    out
+}
+
+/// Follower acceleration and engagement against the tier, for one creator.
+fn rising_creator(
+    input: &DetectInput,
+    e: &EntitySeries,
+    at: UnixSeconds,
+    baseline: i64,
+    recent: i64,
+    base_label: &str,
+) -> Option<Trend> {
+    let followers_pts = e.metric("followers");
+    let followers = followers_pts
+        .and_then(|p| p.iter().rev().find(|x| x.0 <= at))
+        .map(|x| x.1);
+    let growth = followers_pts.and_then(|p| series::growth_at(p, at, baseline, recent, 0.0));
+    let tier = followers.map(Tier::of_followers);
+    let vids = videos::creator_videos(input, e.entity.name(), at, 12);
+    let eng = if vids.len() >= 3 {
+        videos::engagement(&vids)
+    } else {
+        None
+    };
+    let eng_ratio = match (tier, eng) {
+        (Some(t), Some(x)) => Some(videos::engagement_ratio(t, x)),
+        _ => None,
+    };
+    let eng_news = eng_ratio.filter(|r| *r >= videos::ENGAGEMENT_NEWS);
+    if growth.is_none() && eng_news.is_none() {
+        return None;
+    }
+    let eng_text = match (tier, eng) {
+        (Some(t), Some(x)) => {
+            let (lo, hi) = t.benchmark();
+            let range = if lo > 0.0 {
+                format!("{:.0}–{:.0}%", lo * 100.0, hi * 100.0)
+            } else {
+                format!("under {:.0}%", hi * 100.0)
+            };
+            Some(format!(
+                "engagement {:.1}% over {} recent videos (usual for {} creators: {})",
+                x * 100.0,
+                vids.len(),
+                t.as_str(),
+                range
+            ))
+        }
+        _ => None,
+    };
+    let details = TrendDetails {
+        tier,
+        engagement: eng,
+        followers,
+        samples: growth.as_ref().map(|g| g.samples),
+        ..TrendDetails::default()
+    };
+    let eng_score = eng_news.map(|r| 2.5 * r);
+    match growth {
+        Some(g) => {
+            let mut evidence = format!(
+                "followers/hour {:.1}x the {} baseline for {} samples",
+                g.growth, base_label, g.samples
+            );
+            if let (Some(t), Some(_)) = (&eng_text, eng_news) {
+                evidence.push_str("; ");
+                evidence.push_str(t);
+            }
+            Some(Trend {
+                entity: e.entity.clone(),
+                kind: TrendKind::RisingCreator,
+                metric: "followers".into(),
+                score: g.score.max(eng_score.unwrap_or(0.0)),
+                rate_now: g.rate_now,
+                rate_baseline: g.rate_baseline,
+                growth: g.growth,
+                since: Some(g.since),
+                first_seen: e.first_seen,
+                evidence,
+                details,
+            })
+        }
+        None => {
+            let r = eng_news?;
+            let (t, x) = (tier?, eng?);
+            Some(Trend {
+                entity: e.entity.clone(),
+                kind: TrendKind::RisingCreator,
+                metric: "engagement".into(),
+                score: 2.5 * r,
+                rate_now: x,
+                rate_baseline: t.benchmark().1,
+                growth: r,
+                since: None,
+                first_seen: e.first_seen,
+                evidence: eng_text.unwrap_or_default(),
+                details,
+            })
+        }
+    }
+}
+
+/// Discovered tags worth collecting on their own pages, best first, at most `max`, as of
+/// `input.at`: related to the watchlist (co-occurrence or keyword) and seen on at least two
+/// videos in the last week.
+pub fn tags_to_track(input: &DetectInput, max: usize) -> Vec<String> {
+    const DAY: i64 = 86_400;
+    let mut c: Vec<videos::Candidate> = videos::candidates(input, input.at, DAY, 7 * DAY)
+        .into_iter()
+        .filter(|c| c.recent + c.earlier >= 2 && (c.co_fraction >= 0.5 || !c.keywords.is_empty()))
+        .collect();
+    c.sort_by(|a, b| {
+        let sa = (1.0 + ((a.recent + a.earlier) as f64).ln())
+            * (a.co_fraction + a.keywords.len().min(1) as f64);
+        let sb = (1.0 + ((b.recent + b.earlier) as f64).ln())
+            * (b.co_fraction + b.keywords.len().min(1) as f64);
+        sb.total_cmp(&sa).then_with(|| a.tag.cmp(&b.tag))
+    });
+    c.into_iter().take(max).map(|c| c.tag).collect()
+}
+
+/// Reads what [`detect`] needs as of `at` from the store: every entity's series over the
+/// last two baselines plus the recent window (so weekly lags and cooling peaks are visible),
+/// and the videos seen over that span. The only function of this module that does I/O.
+pub fn load_input(
+    store: &Store,
+    watchlist: &Watchlist,
+    cfg: &DetectConfig,
+    at: UnixSeconds,
+) -> Result<DetectInput, StoreError> {
+    let span = 2 * secs(cfg.baseline) + secs(cfg.recent) + 86_400;
+    let from = at.saturating_sub(span);
+    let mut entities = Vec::new();
+    for info in store.entities()? {
+        let wanted: &[&str] = match info.id.kind() {
+            EntityKind::Hashtag => &["views"],
+            EntityKind::Creator => &["followers"],
+            EntityKind::Custom => &[],
+        };
+        let mut metrics = Vec::new();
+        for m in wanted {
+            if info.metrics.iter().any(|x| x == m) {
+                let pts = store.series(&info.id, m, from, at)?;
+                if !pts.is_empty() {
+                    metrics.push(((*m).to_string(), pts));
+                }
+            }
+        }
+        if info.id.kind() == EntityKind::Creator || !metrics.is_empty() {
+            entities.push(EntitySeries {
+                first_seen: Some(info.first_seen),
+                entity: info.id,
+                metrics,
+            });
+        }
+    }
+    let videos = store
+        .videos_seen_since(from)?
+        .into_iter()
+        .filter(|v| v.first_seen <= at)
+        .collect();
+    Ok(DetectInput {
+        entities,
+        videos,
+        watched_tags: watchlist.tiktok.hashtags.clone(),
+        watched_creators: watchlist.tiktok.creators.clone(),
+        keywords: watchlist.discovery.keywords.clone(),
+        discovery: watchlist.discovery.enabled,
+        at,
+    })
 }
