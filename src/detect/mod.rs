@@ -13,6 +13,7 @@
 mod rates;
 pub mod series;
 mod stats;
+pub mod synth;
 pub mod videos;
 
 use serde::Serialize;
