@@ -27,9 +27,9 @@ const DAY: i64 = 86_400;
 const WEEK: i64 = 7 * DAY;
 
 /// A sample belongs to a run when its rate is at least this many times its expected rate.
-pub const RUN_RATIO: f64 = 1.7;
+pub const RUN_RATIO: f64 = 1.5;
 /// The current growth an emergence needs.
-pub const MIN_GROWTH: f64 = 2.0;
+pub const MIN_GROWTH: f64 = 1.8;
 /// Samples in a row a run needs: a one-hour burst touches at most two.
 pub const MIN_RUN: usize = 3;
 /// Time a run must cover, from the start of its first interval to its last sample.

@@ -282,6 +282,9 @@ pub struct MethodScore {
     /// Hours from "rate reached 2×" to the first alert, per emergence that alerted at all
     /// when replaying every 3 hours (negative: alerted before 2×).
     pub lags_h: Vec<f64>,
+    /// Decoys other than fads (which really rise while they last) that alerted at any
+    /// replay, every 3 hours over the last 7 days.
+    pub decoys_alerting_in_replay: usize,
 }
 
 impl MethodScore {
@@ -360,6 +363,17 @@ pub fn evaluate(seed: u64, synth: &SynthConfig, cfg: &DetectConfig) -> Evaluatio
                     }
                 }
                 _ => {}
+            }
+            if s.kind != SeriesKind::Emergence && s.kind != SeriesKind::FadedFad {
+                let mut at = end - 7 * DAY;
+                while at <= end {
+                    let fired = if m == 0 { ours(s, at) } else { naive(s, at) };
+                    if fired {
+                        score.decoys_alerting_in_replay += 1;
+                        break;
+                    }
+                    at += 3 * HOUR;
+                }
             }
             if let Some(t2) = s.doubled_at {
                 // Replay on the 3-hour grid of the schedule.
