@@ -295,8 +295,9 @@ fn days_label(d: i64) -> String {
 /// - `rising_creator` (engagement): 2.5 × engagement / top of the tier's usual range
 ///   (reported from 1.2× the top, score 3).
 /// - `breakout_video`: 3 × log₅(plays / the author's median plays) (5× is 3, 25× is 6).
-/// - `discovered`: (1 + ln(1 + recent videos)) × relevance (co-occurrence fraction with
-///   watched tags, +1 for a keyword in its name).
+/// - `discovered`: (1 + ln(1 + recent videos)) × (0.5 + relevance), relevance being the
+///   co-occurrence fraction with watched tags, +1 for a keyword in its name (three recent
+///   videos that all carry a watched tag score 3.6).
 pub fn detect(input: &DetectInput, cfg: &DetectConfig, at: UnixSeconds) -> Vec<Trend> {
     let baseline = secs(cfg.baseline);
     let recent = secs(cfg.recent);

@@ -57,7 +57,7 @@ pub struct Candidate {
     pub keywords: Vec<String>,
     /// First time a video carrying it was seen.
     pub first_seen: UnixSeconds,
-    /// `(1 + ln(1 + recent)) × relevance`, relevance = co_fraction + 1 per keyword match (max 1).
+    /// `(1 + ln(1 + recent)) × (0.5 + relevance)`, relevance = co_fraction, +1 with a keyword.
     pub score: f64,
 }
 
@@ -133,7 +133,7 @@ pub fn candidates(
             let before = (a.earlier as f64 / earlier_h).max(1.0 / earlier_h);
             let growth = (a.recent as f64 / recent_h) / before;
             Candidate {
-                score: (1.0 + (1.0 + a.recent as f64).ln()) * relevance,
+                score: (1.0 + (1.0 + a.recent as f64).ln()) * (0.5 + relevance),
                 tag,
                 recent: a.recent,
                 earlier: a.earlier,
