@@ -144,7 +144,7 @@ fn no_decoy_kind_alerts_on_three_seeds() {
 fn a_trend_that_faded_is_cooling_but_a_flat_tag_never_is() {
     // Rose 8× for four days, then fell back to 1.5× for the last two days.
     let pts = counter(30, |t| {
-        let f = if t >= AT - 6 * DAY && t < AT - 2 * DAY {
+        let f = if (AT - 6 * DAY..AT - 2 * DAY).contains(&t) {
             8.0
         } else if t >= AT - 2 * DAY {
             1.5
