@@ -289,19 +289,16 @@ pub fn cooling_at(
         return None;
     }
     let peak_at = ivs[k].end;
-    // Was the peak a trend? Compare it with the rates before its run began.
-    let before: Vec<f64> = ivs
-        .iter()
-        .filter(|i| i.end <= ivs[k - 2].start && i.end >= peak_at - baseline)
-        .map(|i| i.rate)
-        .collect();
-    if before.len() < MIN_BASELINE_SAMPLES {
+    // Was the peak a trend? Judge it like an emergence, against the seasonal baseline that
+    // ended where its run began (weekly cycles peak every week and are no trend).
+    let run_start = ivs[k - 2].start;
+    let b = Baseline::fit(&ivs, run_start - baseline, run_start)?;
+    let mut exp: Vec<f64> = ivs[k - 2..=k].iter().map(|i| b.expected(i.mid())).collect();
+    let expected = median_in_place(&mut exp)?;
+    if peak_rate < MIN_GROWTH * expected || (peak_rate / expected).ln() / b.noise < 3.0 {
         return None;
     }
-    let pre = median(&before)?.max(1e-9);
-    if peak_rate < MIN_GROWTH * pre {
-        return None;
-    }
+    let pre = b.median;
     let tail = &ivs[ivs.len() - MIN_RUN..];
     if tail[0].end <= peak_at {
         return None;
@@ -311,10 +308,7 @@ pub fn cooling_at(
     if rate_now > COOLING_FRACTION * peak_rate {
         return None;
     }
-    let logs: Vec<f64> = before.iter().map(|r| r.max(pre * 0.01).ln()).collect();
-    let noise = mad_sigma(&logs, pre.ln())
-        .unwrap_or(MIN_NOISE)
-        .max(MIN_NOISE);
+    let noise = b.noise;
     Some(Cooling {
         rate_now,
         peak: peak_rate,
