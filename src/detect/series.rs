@@ -252,9 +252,10 @@ pub fn growth_in(
     })
 }
 
-/// Looks for a fall at `at` from a peak within the last `baseline`, for a series whose peak
-/// was itself a sustained rise (a run of [`MIN_RUN`] samples at least [`MIN_GROWTH`] times the
-/// rate before it): flat series never cool.
+/// Looks for a fall at `at` to at most [`COOLING_FRACTION`] of a peak within the last
+/// `baseline`, for a series whose peak was itself a sustained rise (a level held over a run of
+/// [`MIN_RUN`] samples and [`MIN_RUN_SPAN`], at least [`MIN_GROWTH`] times its seasonal
+/// baseline with a z-score of 3): flat series, bursts and weekly cycles never cool.
 pub fn cooling_at(
     points: &[(UnixSeconds, f64)],
     at: UnixSeconds,
@@ -270,35 +271,37 @@ pub fn cooling_at(
     if last.end < at - recent {
         return None;
     }
-    // Peak: the best median of three consecutive rates that ended before the recent window.
-    let mut peak: Option<(f64, usize)> = None;
-    for k in MIN_RUN - 1..ivs.len() {
+    // Peak: the best level sustained over a run (the lowest rate of at least MIN_RUN
+    // intervals spanning MIN_RUN_SPAN) that ended before the recent window; a one-hour burst
+    // is never sustained.
+    let mut peak: Option<(f64, usize, usize)> = None;
+    for k in 0..ivs.len() {
         let iv = &ivs[k];
         if iv.end < at - baseline || iv.end > at - recent {
             continue;
         }
-        let mut w = [ivs[k - 2].rate, ivs[k - 1].rate, iv.rate];
-        let m = median_in_place(&mut w).unwrap_or(0.0);
+        let mut j = k;
+        while j > 0 && (k - j + 1 < MIN_RUN || iv.end - ivs[j].start < MIN_RUN_SPAN) {
+            j -= 1;
+        }
+        if k - j + 1 < MIN_RUN || iv.end - ivs[j].start < MIN_RUN_SPAN {
+            continue;
+        }
+        let m = ivs[j..=k]
+            .iter()
+            .map(|i| i.rate)
+            .fold(f64::INFINITY, f64::min);
         match peak {
-            Some((p, _)) if p >= m => {}
-            _ => peak = Some((m, k)),
+            Some((p, _, _)) if p >= m => {}
+            _ => peak = Some((m, j, k)),
         }
     }
-    let (peak_rate, k) = peak?;
+    let (peak_rate, j, k) = peak?;
     if peak_rate < floor {
         return None;
     }
     let peak_at = ivs[k].end;
-    // Was the peak a trend? Judge it like an emergence, against the seasonal baseline that
-    // ended where its run began (weekly cycles peak every week and are no trend).
-    let run_start = ivs[k - 2].start;
-    let b = Baseline::fit(&ivs, run_start - baseline, run_start)?;
-    let mut exp: Vec<f64> = ivs[k - 2..=k].iter().map(|i| b.expected(i.mid())).collect();
-    let expected = median_in_place(&mut exp)?;
-    if peak_rate < MIN_GROWTH * expected || (peak_rate / expected).ln() / b.noise < 3.0 {
-        return None;
-    }
-    let pre = b.median;
+    // Cheap test first: most series are nowhere near half their peak.
     let tail = &ivs[ivs.len() - MIN_RUN..];
     if tail[0].end <= peak_at {
         return None;
@@ -308,6 +311,16 @@ pub fn cooling_at(
     if rate_now > COOLING_FRACTION * peak_rate {
         return None;
     }
+    // Was the peak a trend? Judge it like an emergence, against the seasonal baseline that
+    // ended where its run began (weekly cycles peak every week and are no trend).
+    let run_start = ivs[j].start;
+    let b = Baseline::fit(&ivs, run_start - baseline, run_start)?;
+    let mut exp: Vec<f64> = ivs[j..=k].iter().map(|i| b.expected(i.mid())).collect();
+    let expected = median_in_place(&mut exp)?;
+    if peak_rate < MIN_GROWTH * expected || (peak_rate / expected).ln() / b.noise < 3.0 {
+        return None;
+    }
+    let pre = b.median;
     let noise = b.noise;
     Some(Cooling {
         rate_now,
