@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use trendwatch::model::{EntityId, Sample};
+use trendwatch::model::{EntityId, EntityOutcome, Observation, Sample};
 use trendwatch::store::interchange::{self, CsvOut};
 use trendwatch::store::Store;
 
@@ -160,9 +160,47 @@ fn main() {
         );
     }
     let entities = store.entities().unwrap();
+    time_series_calls(&store, &entities, to);
+    drop(store);
+
+    // 3. Steady state: 30 days of collection passes every 3 hours, 1,000 hashtags × 2 metrics,
+    //    each pass rewriting the week block of every series it touches.
+    let dir4 = tempfile::tempdir().unwrap();
+    let store = Store::open(dir4.path()).unwrap();
+    let t = Instant::now();
+    let passes = 30 * 8;
+    for p in 0..passes {
+        let at = START + p * 3 * 3600;
+        let outcomes: Vec<EntityOutcome> = (0..1_000)
+            .map(|e| EntityOutcome {
+                entity: EntityId::hashtag("tiktok", &format!("tag{e:05}")),
+                observation: Some(Observation {
+                    at,
+                    metrics: vec![
+                        ("views".into(), (1_000_000 + p * 3_000 + e) as f64),
+                        ("videos".into(), (500 + p / 4) as f64),
+                    ],
+                    videos: Vec::new(),
+                }),
+                failure: None,
+            })
+            .collect();
+        store.record_pass(&outcomes).unwrap();
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let n = (passes * 2_000) as f64;
+    let size = store.size_on_disk().unwrap();
+    println!(
+        "steady state: {passes} passes of 1,000 entities in {secs:.2} s ({:.1} ms/pass); {size} bytes = {:.1} bytes/sample",
+        secs * 1000.0 / passes as f64,
+        size as f64 / n
+    );
+}
+
+fn time_series_calls(store: &Store, entities: &[trendwatch::store::EntityInfo], to: i64) {
     let t = Instant::now();
     let mut n = 0;
-    for e in &entities {
+    for e in entities {
         n += store.series(&e.id, "views", START, to).unwrap().len();
     }
     println!(
