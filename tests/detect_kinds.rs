@@ -291,6 +291,19 @@ fn accelerating_followers_make_a_rising_creator() {
 }
 
 #[test]
+fn a_handful_of_new_followers_is_not_a_rising_creator() {
+    let pts: Vec<(UnixSeconds, f64)> = counter(30, |t| {
+        0.3 * wobble(t) * if t >= AT - 30 * H { 10.0 } else { 1.0 }
+    });
+    let inp = input(vec![EntitySeries {
+        entity: EntityId::creator("tiktok", "quiet"),
+        first_seen: Some(pts[0].0),
+        metrics: vec![("followers".into(), pts)],
+    }]);
+    assert!(detect(&inp, &default_detect_config(), AT).is_empty());
+}
+
+#[test]
 fn a_video_far_ahead_of_its_creator_is_a_breakout_with_its_url() {
     let mut inp = input(vec![]);
     for i in 0..6 {

@@ -273,6 +273,8 @@ pub struct DetectInput {
 }
 
 const HOUR: i64 = 3600;
+/// Followers per hour below which an acceleration is too small to be news (≈ 120 a day).
+pub const MIN_FOLLOWER_RATE: f64 = 5.0;
 
 fn secs(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 4).max(HOUR)
@@ -454,7 +456,8 @@ fn rising_creator(
     let followers = followers_pts
         .and_then(|p| p.iter().rev().find(|x| x.0 <= at))
         .map(|x| x.1);
-    let growth = followers_pts.and_then(|p| series::growth_at(p, at, baseline, recent, 0.0));
+    let growth =
+        followers_pts.and_then(|p| series::growth_at(p, at, baseline, recent, MIN_FOLLOWER_RATE));
     let tier = followers.map(Tier::of_followers);
     let vids = videos::creator_videos(input, e.entity.name(), at, 12);
     let eng = if vids.len() >= 3 {
