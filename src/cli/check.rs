@@ -1,6 +1,98 @@
-//! `trendwatch check`.
-use super::{Cli, CommandResult};
+//! `trendwatch check`: validate both files and show what the service would do with them.
 
-pub fn check(_cli: &Cli) -> CommandResult {
-    super::not_built("check")
+use super::{Cli, CommandResult};
+use crate::config::{Config, SourceKind, Transport, Watchlist};
+
+pub fn check(cli: &Cli) -> CommandResult {
+    let (config, watchlist) = super::load_config(cli)?;
+    print!("{}", summary(&config, &watchlist, crate::clock::now_utc()));
+    Ok(())
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The summary `check` prints: counts of what is watched and the next run times.
+pub fn summary(
+    config: &Config,
+    watchlist: &Watchlist,
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let ids: usize = watchlist.sources.iter().map(|s| s.ids.len()).sum();
+    let json = watchlist
+        .sources
+        .iter()
+        .filter(|s| matches!(s.kind, SourceKind::Json { .. }))
+        .count();
+    let discovery = if watchlist.discovery.enabled {
+        format!(
+            "discovery on ({}, up to {} tracked)",
+            plural(watchlist.discovery.keywords.len(), "keyword", "keywords"),
+            watchlist.discovery.max_tracked
+        )
+    } else {
+        "discovery off".to_string()
+    };
+    let runs = |schedule: &crate::config::Schedule| {
+        schedule
+            .next_runs(config.timezone, now, 3)
+            .iter()
+            .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mail = match &config.mail.transport {
+        Transport::File => format!("file → {}", config.state_dir.join("outbox").display()),
+        Transport::Smtp(smtp) => format!(
+            "smtp {}:{} ({:?}){}",
+            smtp.host,
+            smtp.port,
+            smtp.tls,
+            smtp.username
+                .as_ref()
+                .map(|u| format!(" as {u}"))
+                .unwrap_or_default()
+        ),
+        Transport::Sendmail { command } => format!(
+            "sendmail ({})",
+            command
+                .as_ref()
+                .map(|c| c.display().to_string())
+                .unwrap_or_else(|| "sendmail on PATH".into())
+        ),
+    };
+    let recipients = config
+        .digest
+        .to
+        .iter()
+        .map(|m| m.email.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "config    {} (ok)\n\
+         watchlist {} (ok): {}, {}, {} ({} json, {} html; {}), {}\n\
+         state     {}\n\
+         collect   {} ({}): {}\n\
+         digest    {} ({}): {}\n\
+         mail      {} to {}\n",
+        config.path.display(),
+        watchlist.path.display(),
+        plural(watchlist.tiktok.hashtags.len(), "hashtag", "hashtags"),
+        plural(watchlist.tiktok.creators.len(), "creator", "creators"),
+        plural(watchlist.sources.len(), "source", "sources"),
+        json,
+        watchlist.sources.len() - json,
+        plural(ids, "id", "ids"),
+        discovery,
+        config.state_dir.display(),
+        config.collect.schedule.expr,
+        config.timezone,
+        runs(&config.collect.schedule),
+        config.digest.schedule.expr,
+        config.timezone,
+        runs(&config.digest.schedule),
+        mail,
+        recipients,
+    )
 }
