@@ -1,0 +1,340 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Config and watchlist validation as a user meets it: every mistake is reported at its
+//! exact `file:line:col`, and the example configuration passes `check`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use trendwatch::config::{self, ConfigError, PasswordSource, Tls, Transport};
+
+const WATCHLIST: &str = "[tiktok]\nhashtags = [\"skincarenaturel\"]\n";
+
+/// Writes `trendwatch.toml` (and a valid watchlist unless given) into a fresh directory.
+fn write(config: &str, watchlist: Option<&str>) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trendwatch.toml");
+    std::fs::write(&path, config).unwrap();
+    std::fs::write(
+        dir.path().join("watchlist.toml"),
+        watchlist.unwrap_or(WATCHLIST),
+    )
+    .unwrap();
+    (dir, path)
+}
+
+/// Loads and returns the located error, asserting it names `file`, `line` and `col`.
+fn error_at(config: &str, watchlist: Option<&str>, file: &str, line: usize, col: usize) -> String {
+    let (_dir, path) = write(config, watchlist);
+    let err = config::load(&path).expect_err("the file should be refused");
+    match &err {
+        ConfigError::At {
+            path: p,
+            line: l,
+            col: c,
+            message,
+        } => {
+            assert!(p.ends_with(file), "error in {p:?}, expected {file}: {err}");
+            assert_eq!((*l, *c), (line, col), "wrong location: {err}");
+            let shown = err.to_string();
+            assert!(
+                shown.starts_with(&format!("{}:{line}:{col}: ", p.display())),
+                "{shown}"
+            );
+            message.clone()
+        }
+        other => panic!("expected a located error, got {other}"),
+    }
+}
+
+#[test]
+fn a_minimal_config_gets_sensible_defaults() {
+    let (dir, path) = write("state_dir = \"state\"\n", None);
+    let (cfg, watchlist) = config::load(&path).unwrap();
+    assert_eq!(cfg.state_dir, dir.path().join("state"));
+    assert_eq!(cfg.collect.concurrency, 4);
+    assert_eq!(cfg.collect.retries, 3);
+    assert_eq!(cfg.collect.max_body, 8 * 1024 * 1024);
+    assert_eq!(cfg.detect.baseline.as_secs(), 14 * 86_400);
+    assert_eq!(cfg.digest.max_items, 12);
+    assert!(matches!(cfg.mail.transport, Transport::File));
+    assert_eq!(watchlist.tiktok.hashtags, vec!["skincarenaturel"]);
+}
+
+#[test]
+fn unknown_key_is_located_with_a_suggestion() {
+    let m = error_at(
+        "state_dir = \"s\"\n[collect]\nconcurency = 4\n",
+        None,
+        "trendwatch.toml",
+        3,
+        1,
+    );
+    assert!(m.contains("unknown key `concurency`"), "{m}");
+    assert!(m.contains("did you mean `concurrency`?"), "{m}");
+}
+
+#[test]
+fn toml_syntax_error_is_located() {
+    let m = error_at(
+        "state_dir = \"s\"\n[collect\n",
+        None,
+        "trendwatch.toml",
+        2,
+        9,
+    );
+    assert!(!m.is_empty());
+}
+
+#[test]
+fn bad_duration_points_at_the_value() {
+    let m = error_at(
+        "state_dir = \"s\"\n[collect]\ntimeout = \"20 parsecs\"\n",
+        None,
+        "trendwatch.toml",
+        3,
+        11,
+    );
+    assert!(m.contains("invalid duration `20 parsecs`"), "{m}");
+}
+
+#[test]
+fn bad_size_points_at_the_value() {
+    let m = error_at(
+        "state_dir = \"s\"\n[collect]\nmax_body = \"8 megas\"\n",
+        None,
+        "trendwatch.toml",
+        3,
+        12,
+    );
+    assert!(m.contains("invalid size `8 megas`"), "{m}");
+}
+
+#[test]
+fn cron_without_seconds_is_refused_like_the_scheduler_would() {
+    let m = error_at(
+        "state_dir = \"s\"\n[digest]\nschedule = \"0 8 * * Mon\"\n",
+        None,
+        "trendwatch.toml",
+        3,
+        12,
+    );
+    assert!(m.contains("invalid cron expression"), "{m}");
+}
+
+#[test]
+fn unknown_time_zone_is_refused() {
+    let m = error_at(
+        "state_dir = \"s\"\ntimezone = \"Europe/Pariss\"\n",
+        None,
+        "trendwatch.toml",
+        2,
+        12,
+    );
+    assert!(m.contains("unknown time zone `Europe/Pariss`"), "{m}");
+}
+
+#[test]
+fn bad_email_address_is_refused() {
+    let m = error_at(
+        "state_dir = \"s\"\n[digest]\nto = [\"equipe@example.org\", \"pas une adresse\"]\n",
+        None,
+        "trendwatch.toml",
+        3,
+        29,
+    );
+    assert!(m.contains("invalid email address `pas une adresse`"), "{m}");
+}
+
+#[test]
+fn clear_text_smtp_is_refused_unless_on_loopback() {
+    let m = error_at(
+        "state_dir = \"s\"\n[mail]\ntransport = \"smtp\"\nhost = \"smtp.example.org\"\ntls = \"none\"\n",
+        None,
+        "trendwatch.toml",
+        5,
+        7,
+    );
+    assert!(m.contains("clear text"), "{m}");
+    let (_dir, path) = write(
+        "state_dir = \"s\"\n[mail]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nport = 2525\ntls = \"none\"\n",
+        None,
+    );
+    let (cfg, _) = config::load(&path).unwrap();
+    match cfg.mail.transport {
+        Transport::Smtp(smtp) => {
+            assert_eq!(smtp.tls, Tls::None);
+            assert_eq!(smtp.port, 2525);
+        }
+        other => panic!("expected smtp, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_password_in_the_file_is_refused_with_the_alternatives() {
+    let m = error_at(
+        "state_dir = \"s\"\n[mail]\ntransport = \"smtp\"\nhost = \"smtp.example.org\"\nusername = \"tw\"\npassword = \"hunter2\"\n",
+        None,
+        "trendwatch.toml",
+        6,
+        1,
+    );
+    assert!(m.contains("password_credential"), "{m}");
+    assert!(
+        m.contains("password_file") && m.contains("password_env"),
+        "{m}"
+    );
+    assert!(!m.contains("hunter2"), "the secret must not be echoed: {m}");
+}
+
+#[test]
+fn password_sources_are_typed() {
+    let (_dir, path) = write(
+        "state_dir = \"s\"\n[mail]\ntransport = \"smtp\"\nhost = \"smtp.example.org\"\nusername = \"tw\"\npassword_credential = \"smtp_password\"\n",
+        None,
+    );
+    let (cfg, _) = config::load(&path).unwrap();
+    let Transport::Smtp(smtp) = cfg.mail.transport else {
+        panic!("smtp expected")
+    };
+    assert_eq!(
+        smtp.password,
+        Some(PasswordSource::Credential("smtp_password".into()))
+    );
+    assert_eq!(smtp.port, 587);
+}
+
+#[test]
+fn duplicate_hashtag_after_normalisation_names_both_places() {
+    let m = error_at(
+        "state_dir = \"s\"\n",
+        Some("[tiktok]\nhashtags = [\n  \"bienêtre\",\n  \"#BienÊtre\",\n]\n"),
+        "watchlist.toml",
+        4,
+        3,
+    );
+    assert!(m.contains("duplicate hashtag `#BienÊtre`"), "{m}");
+    assert!(m.contains("line 3, column 3"), "{m}");
+}
+
+#[test]
+fn hashtags_and_handles_are_normalised() {
+    let (_dir, path) = write(
+        "state_dir = \"s\"\n",
+        Some("[tiktok]\nhashtags = [\"#SkinCareNaturel\", \"BienÊtre\"]\ncreators = [\"@Lea.SoinsNaturels\"]\n"),
+    );
+    let (_, watchlist) = config::load(&path).unwrap();
+    assert_eq!(
+        watchlist.tiktok.hashtags,
+        vec!["skincarenaturel", "bienêtre"]
+    );
+    assert_eq!(watchlist.tiktok.creators, vec!["lea.soinsnaturels"]);
+    let ids: Vec<String> = watchlist.entities().iter().map(|e| e.to_string()).collect();
+    assert_eq!(
+        ids,
+        vec![
+            "tiktok:#skincarenaturel",
+            "tiktok:#bienêtre",
+            "tiktok:@lea.soinsnaturels"
+        ]
+    );
+}
+
+#[test]
+fn bad_css_selector_is_refused() {
+    let m = error_at(
+        "state_dir = \"s\"\n",
+        Some("[[source]]\nname = \"shop\"\nkind = \"html\"\nurl = \"https://boutique.example.org/{id}\"\nids = [\"baume\"]\nmetrics = { reviews = { selector = \"div[[\" } }\n"),
+        "watchlist.toml",
+        6,
+        23,
+    );
+    assert!(m.contains("invalid CSS selector `div[[`"), "{m}");
+}
+
+#[test]
+fn bad_regex_is_refused() {
+    let m = error_at(
+        "state_dir = \"s\"\n",
+        Some("[[source]]\nname = \"shop\"\nkind = \"html\"\nurl = \"https://boutique.example.org/{id}\"\nids = [\"baume\"]\nmetrics = { reviews = { selector = \".n\", regex = \"([0-9\" } }\n"),
+        "watchlist.toml",
+        6,
+        23,
+    );
+    assert!(m.contains("invalid regex"), "{m}");
+}
+
+#[test]
+fn bad_json_pointer_is_refused() {
+    let m = error_at(
+        "state_dir = \"s\"\n",
+        Some("[[source]]\nname = \"yt\"\nkind = \"json\"\nurl = \"https://api.example.org/c?id={id}&key={env:YT_KEY}\"\nids = [\"UC1\"]\nmetrics = { followers = \"items/0/subscriberCount\" }\n"),
+        "watchlist.toml",
+        6,
+        25,
+    );
+    assert!(m.contains("is not a JSON pointer"), "{m}");
+}
+
+#[test]
+fn unknown_url_placeholder_is_refused() {
+    let m = error_at(
+        "state_dir = \"s\"\n",
+        Some("[[source]]\nname = \"yt\"\nkind = \"json\"\nurl = \"https://api.example.org/c?id={ident}\"\nids = [\"UC1\"]\nmetrics = { followers = \"/n\" }\n"),
+        "watchlist.toml",
+        4,
+        7,
+    );
+    assert!(m.contains("unknown placeholder `{ident}`"), "{m}");
+}
+
+#[test]
+fn a_missing_watchlist_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trendwatch.toml");
+    std::fs::write(&path, "state_dir = \"s\"\nwatchlist = \"absent.toml\"\n").unwrap();
+    let err = config::load(&path).unwrap_err();
+    assert!(matches!(err, ConfigError::Io { .. }));
+    assert!(err.to_string().contains("absent.toml"), "{err}");
+}
+
+fn trendwatch(args: &[&str], cwd: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_trendwatch"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("TRENDWATCH_CONFIG")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_example_configuration_passes_check() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = trendwatch(&["-c", "config/trendwatch.toml", "check"], root);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("8 hashtags, 3 creators"), "{stdout}");
+    assert!(
+        stdout.contains("collect   0 0 */3 * * * (Europe/Paris): "),
+        "{stdout}"
+    );
+    // Three next runs of each schedule.
+    let digest_line = stdout.lines().find(|l| l.starts_with("digest")).unwrap();
+    assert_eq!(digest_line.matches(", ").count(), 2, "{digest_line}");
+}
+
+#[test]
+fn check_on_a_broken_file_exits_1_with_the_location() {
+    let (dir, path) = write("state_dir = \"s\"\n[detect]\nmin_scor = 3.0\n", None);
+    let out = trendwatch(&["-c", path.to_str().unwrap(), "check"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("trendwatch.toml:3:1: unknown key `min_scor`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("did you mean `min_score`?"), "{stderr}");
+}
