@@ -117,7 +117,6 @@ fn load_input_reads_the_store_as_of_a_time() {
 }
 
 #[test]
-#[ignore = "needs config::load (the `trendwatch.toml` loader); run with --ignored once it lands"]
 fn detect_command_prints_json_and_a_table_and_replays_the_past() {
     let env = stored_env();
     let end = SynthConfig::default().end();
