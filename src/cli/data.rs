@@ -160,6 +160,15 @@ pub fn status(cli: &Cli, json: bool) -> CommandResult {
         .filter(|i| matches!(i.state, OutboxState::Pending { .. }))
         .count();
     let sent = outbox.len() - pending;
+    let now = crate::clock::now_utc();
+    let next = |s: &crate::config::Schedule| -> Vec<String> {
+        s.next_runs(config.timezone, now, 3)
+            .iter()
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .collect()
+    };
+    let next_collect = next(&config.collect.schedule);
+    let next_digest = next(&config.digest.schedule);
     let mut out = std::io::stdout().lock();
     if json {
         let entities: Vec<serde_json::Value> = infos
@@ -182,6 +191,7 @@ pub fn status(cli: &Cli, json: bool) -> CommandResult {
             "entities": entities,
             "store": {"path": config.state_dir.display().to_string(), "size_bytes": size},
             "outbox": {"pending": pending, "sent": sent},
+            "next_runs": {"collect": next_collect, "digest": next_digest},
         });
         writeln!(out, "{doc:#}").map_err(output)?;
         return Ok(());
@@ -213,9 +223,14 @@ pub fn status(cli: &Cli, json: bool) -> CommandResult {
         ));
     }
     text.push_str(&format!(
-        "\nstore: {} on disk in {}\noutbox: {pending} pending, {sent} sent\n",
+        "\nstore: {} on disk in {}\noutbox: {pending} pending, {sent} sent\n\
+         next collect ({}): {}\nnext digest ({}): {}\n",
         bytesize::ByteSize::b(size),
-        config.state_dir.display()
+        config.state_dir.display(),
+        config.collect.schedule.expr,
+        next_collect.join(", "),
+        config.digest.schedule.expr,
+        next_digest.join(", "),
     ));
     out.write_all(text.as_bytes()).map_err(output)
 }

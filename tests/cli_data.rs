@@ -1,0 +1,362 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! `trendwatch import`, `export`, `status` and `show` run as the real binary against a tempdir
+//! state directory: what a user sees, the exit codes, atomicity, crashes, a second process.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use trendwatch::model::{EntityId, EntityOutcome, Failure, FailureKind, Observation};
+use trendwatch::store::Store;
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        std::fs::write(
+            dir.path().join("watchlist.toml"),
+            "[tiktok]\nhashtags = [\"skincarenaturel\", \"huilesessentielles\"]\ncreators = [\"lea.aroma\"]\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("trendwatch.toml"),
+            format!(
+                "watchlist = \"watchlist.toml\"\nstate_dir = \"{}\"\ntimezone = \"Europe/Paris\"\n\n\
+                 [digest]\nto = [\"equipe@example.org\"]\nfrom = \"trendwatch <trendwatch@example.org>\"\n\n\
+                 [mail]\ntransport = \"file\"\n",
+                state.display()
+            ),
+        )
+        .unwrap();
+        Self { dir }
+    }
+
+    fn state(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_trendwatch"));
+        c.arg("-c")
+            .arg(self.dir.path().join("trendwatch.toml"))
+            .args(args)
+            .env_remove("TRENDWATCH_CONFIG")
+            .env_remove("TRENDWATCH_SIMULATED_CLOCK");
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/store")
+        .join(name)
+}
+
+#[test]
+fn import_then_export_round_trips_byte_for_byte() {
+    let env = Env::new();
+    let samples = fixture("samples.csv");
+    let out = env.ok(&["import", samples.to_str().unwrap()]);
+    assert_eq!(out.trim(), "imported 11 samples for 4 entities");
+    let first = env.ok(&["export"]);
+    assert!(
+        first.starts_with("entity,timestamp,metric,value\n"),
+        "{first}"
+    );
+    // Normalised ids, RFC 3339 UTC, shortest exact values.
+    assert!(
+        first.contains("tiktok:#bienetre,2026-11-16T06:00:00Z,views,913000000\n"),
+        "{first}"
+    );
+    assert!(
+        first.contains("tiktok:#bienetre,2026-11-16T09:00:00Z,views,913004500.5\n"),
+        "{first}"
+    );
+    assert!(
+        first.contains("tiktok:#skincarenaturel,2026-11-22T06:00:00Z,views,48301000\n"),
+        "{first}"
+    );
+    assert_eq!(first.lines().count(), 12);
+
+    let exported = env.dir.path().join("export.csv");
+    std::fs::write(&exported, &first).unwrap();
+    let other = Env::new();
+    other.ok(&["import", exported.to_str().unwrap()]);
+    assert_eq!(other.ok(&["export"]), first);
+
+    // Filters.
+    let only = env.ok(&[
+        "export",
+        "--entity",
+        "tiktok:@Lea.Aroma",
+        "--since",
+        "2026-11-16T07:00:00Z",
+    ]);
+    assert_eq!(
+        only,
+        "entity,timestamp,metric,value\ntiktok:@lea.aroma,2026-11-16T12:00:00Z,followers,15298\n"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&env.ok(&["export", "--format", "json", "--until", "1794816000"]))
+            .unwrap();
+    let rows = json.as_array().unwrap();
+    assert_eq!(rows.len(), 5, "{json}");
+    assert_eq!(rows[0]["entity"], "boutique:baume-karite");
+    assert_eq!(rows[0]["value"], 87.0);
+}
+
+#[test]
+fn a_bad_line_names_itself_and_stores_nothing() {
+    let env = Env::new();
+    env.ok(&["import", fixture("samples.csv").to_str().unwrap()]);
+    let before = env.ok(&["export"]);
+    let bad = fixture("bad_value.csv");
+    let out = env.run(&["import", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}:4: value `beaucoup` is not a finite number",
+            bad.display()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(
+        env.ok(&["export"]),
+        before,
+        "nothing of the bad file is stored"
+    );
+    assert!(!before.contains("aromatherapie"));
+
+    let out = env.run(&["export", "--since", "last tuesday"]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn a_second_process_is_refused_with_a_clear_message() {
+    let env = Env::new();
+    let _held = Store::open(&env.state()).unwrap();
+    let out = env.run(&["export"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "another trendwatch is using {}",
+            env.state().display()
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn an_import_killed_midway_is_all_or_nothing() {
+    let env = Env::new();
+    let big = env.dir.path().join("big.csv");
+    let mut text = String::from("entity,timestamp,metric,value\n");
+    let rows = 300_000;
+    for i in 0..rows {
+        text.push_str(&format!(
+            "tiktok:#tag{},{},views,{}\n",
+            i % 300,
+            1_790_000_000 + (i / 300) * 3600,
+            i * 7
+        ));
+    }
+    std::fs::write(&big, text).unwrap();
+    // How long an uninterrupted import takes here, to kill the others at fractions of it:
+    // while parsing, while writing, while flushing, whatever the machine's speed.
+    let started = std::time::Instant::now();
+    env.ok(&["import", big.to_str().unwrap()]);
+    let full = started.elapsed();
+    let mut outcomes = Vec::new();
+    for (round, fraction) in [0.0, 0.3, 0.6, 0.75, 0.85, 0.9, 0.95, 1.0]
+        .into_iter()
+        .enumerate()
+    {
+        let state = env.dir.path().join(format!("state{round}"));
+        {
+            let store = Store::open(&state).unwrap();
+            store
+                .insert_samples(&[trendwatch::model::Sample {
+                    entity: EntityId::hashtag("tiktok", "before"),
+                    at: 1_700_000_000,
+                    metric: "views".into(),
+                    value: 1.0,
+                }])
+                .unwrap();
+        }
+        let config = env.dir.path().join(format!("trendwatch{round}.toml"));
+        std::fs::write(
+            &config,
+            std::fs::read_to_string(env.dir.path().join("trendwatch.toml"))
+                .unwrap()
+                .replace(
+                    &env.state().display().to_string(),
+                    &state.display().to_string(),
+                ),
+        )
+        .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_trendwatch"))
+            .arg("-c")
+            .arg(&config)
+            .arg("import")
+            .arg(&big)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(full.mul_f64(fraction));
+        let _ = child.kill();
+        let _ = child.wait();
+
+        let store = Store::open(&state).expect("the store opens after a killed import");
+        let mut n = 0;
+        store
+            .for_each_sample(None, i64::MIN, i64::MAX, |_| n += 1)
+            .unwrap();
+        assert!(
+            n == 1 || n == rows + 1,
+            "round {round}: {n} samples visible: a partial import"
+        );
+        outcomes.push(if n == 1 { "none" } else { "all" });
+        assert_eq!(
+            store
+                .series(&EntityId::hashtag("tiktok", "before"), "views", 0, i64::MAX)
+                .unwrap(),
+            vec![(1_700_000_000, 1.0)]
+        );
+    }
+    eprintln!("killed imports (full run {full:?}): {outcomes:?}");
+}
+
+#[test]
+fn status_shows_health_store_and_outbox() {
+    let env = Env::new();
+    {
+        let store = Store::open(&env.state()).unwrap();
+        store
+            .record_pass(&[
+                EntityOutcome {
+                    entity: EntityId::hashtag("tiktok", "skincarenaturel"),
+                    observation: Some(Observation {
+                        at: 1_795_154_400,
+                        metrics: vec![("views".into(), 48_000_000.0)],
+                        videos: Vec::new(),
+                    }),
+                    failure: None,
+                },
+                EntityOutcome {
+                    entity: EntityId::creator("tiktok", "lea.aroma"),
+                    observation: None,
+                    failure: Some(Failure {
+                        at: 1_795_154_400,
+                        kind: FailureKind::Blocked,
+                        detail: "captcha page".into(),
+                    }),
+                },
+            ])
+            .unwrap();
+    }
+    let text = String::from_utf8(
+        env.cmd(&["status"])
+            .env("TRENDWATCH_SIMULATED_CLOCK", "2026-11-20T07:30:00Z,1")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let line = |needle: &str| {
+        text.lines()
+            .find(|l| l.starts_with(needle))
+            .unwrap_or_else(|| panic!("no line for {needle} in\n{text}"))
+            .to_string()
+    };
+    assert!(line("tiktok:#skincarenaturel ").contains("2026-11-20T06:00:00Z"));
+    let lea = line("tiktok:@lea.aroma ");
+    assert!(
+        lea.contains("never") && lea.contains("blocked") && lea.contains("captcha page"),
+        "{lea}"
+    );
+    // Watched but never collected.
+    assert!(line("tiktok:#huilesessentielles ").contains("never"));
+    assert!(text.contains("outbox: 0 pending, 0 sent"), "{text}");
+    // Default schedules, in the configured zone (Europe/Paris, UTC+1 in November).
+    assert!(
+        text.contains(
+            "next collect (0 0 */3 * * *): 2026-11-20T09:00:00+01:00, 2026-11-20T12:00:00+01:00, 2026-11-20T15:00:00+01:00\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("next digest (0 0 8 * * Mon): 2026-11-23T08:00:00+01:00, "),
+        "{text}"
+    );
+
+    let json: serde_json::Value = serde_json::from_str(&env.ok(&["status", "--json"])).unwrap();
+    let lea = json["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["entity"] == "tiktok:@lea.aroma")
+        .unwrap();
+    assert_eq!(lea["last_failure"]["kind"], "blocked");
+    assert!(json["store"]["size_bytes"].as_u64().unwrap() > 0);
+    assert_eq!(json["next_runs"]["collect"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn show_prints_last_values() {
+    let env = Env::new();
+    env.ok(&["import", fixture("samples.csv").to_str().unwrap()]);
+    let text = String::from_utf8(
+        env.cmd(&["show", "tiktok:#SkincareNaturel"])
+            .env("TRENDWATCH_SIMULATED_CLOCK", "2026-11-22T12:00:00Z,1")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(text.starts_with("tiktok:#skincarenaturel\n"), "{text}");
+    assert!(
+        text.contains("views: 48301000 at 2026-11-22T06:00:00Z"),
+        "{text}"
+    );
+    assert!(
+        text.contains("videos: 10530 at 2026-11-16T12:00:00Z"),
+        "{text}"
+    );
+    // 40,600 more views over the 138 hours since the 16th, 12:00.
+    assert!(
+        text.contains("  now: 294/h since 2026-11-16T12:00:00Z\n"),
+        "{text}"
+    );
+    let spark = text
+        .lines()
+        .find(|l| l.starts_with("  views/h, 14 days: "))
+        .unwrap()
+        .trim_start_matches("  views/h, 14 days: ");
+    assert_eq!(spark.chars().count(), 56, "{spark:?}");
+    // Nothing before the first sample, the fastest hours of the 16th at full height.
+    assert!(spark.starts_with("      "), "{spark:?}");
+    assert!(spark.contains('█'), "{spark:?}");
+    let out = env.run(&["show", "tiktok:#unknown"]);
+    assert_eq!(out.status.code(), Some(1));
+}
