@@ -289,7 +289,8 @@ fn status_shows_health_store_and_outbox() {
             .unwrap_or_else(|| panic!("no line for {needle} in\n{text}"))
             .to_string()
     };
-    assert!(line("tiktok:#skincarenaturel ").contains("2026-11-20T06:00:00Z"));
+    let tag = line("tiktok:#skincarenaturel ");
+    assert_eq!(tag.matches("2026-11-20T06:00:00Z").count(), 2, "{tag}");
     let lea = line("tiktok:@lea.aroma ");
     assert!(
         lea.contains("never") && lea.contains("blocked") && lea.contains("captcha page"),

@@ -203,8 +203,8 @@ pub fn status(cli: &Cli, json: bool) -> CommandResult {
         .unwrap_or(6)
         .max(6);
     let mut text = format!(
-        "{:<width$}  {:<20}  LAST FAILURE\n",
-        "ENTITY", "LAST SUCCESS"
+        "{:<width$}  {:<20}  {:<20}  LAST FAILURE\n",
+        "ENTITY", "LAST SAMPLE", "LAST SUCCESS"
     );
     for i in &infos {
         let success = i
@@ -217,8 +217,11 @@ pub fn status(cli: &Cli, json: bool) -> CommandResult {
             Some(f) => format!("({} at {}, recovered)", f.kind, format_time(f.at)),
             None => "-".into(),
         };
+        let sample = i
+            .last_sample_at
+            .map_or_else(|| "-".to_string(), format_time);
         text.push_str(&format!(
-            "{:<width$}  {success:<20}  {failure}\n",
+            "{:<width$}  {sample:<20}  {success:<20}  {failure}\n",
             i.id.as_str()
         ));
     }
