@@ -818,6 +818,8 @@ impl Stage {
     /// The record of entity `num` for modification, its first-seen time lowered to `at`.
     fn touch(&mut self, num: u32, at: UnixSeconds) -> &mut EntityRecord {
         let existing = &mut self.existing;
+        // `num` comes from `entity()`: a new number is already in `changed`, an old one is
+        // in `existing` until its first touch, so the fallback is never used.
         let rec = self.changed.entry(num).or_insert_with(|| {
             existing
                 .remove(&num)
