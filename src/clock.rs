@@ -103,7 +103,7 @@ mod tests {
         assert_eq!(parse_simulated("1700000000,3600"), Some((1.7e9, 3600.0)));
         assert_eq!(
             parse_simulated("2026-11-16T00:00:00Z, 600"),
-            Some((1_763_251_200.0, 600.0))
+            Some((1_794_787_200.0, 600.0))
         );
         assert_eq!(parse_simulated("2026-11-16T00:00:00Z"), None);
         assert_eq!(parse_simulated("x,2"), None);
