@@ -1,0 +1,169 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! `trendwatch collect` end to end: the real binary, a config in a temporary directory, TikTok
+//! pages from a loopback server, the pass stored in the real store.
+
+mod collect_support;
+
+use std::path::Path;
+use std::process::Output;
+
+use collect_support::{html, json, tiktok};
+use trendwatch::model::EntityId;
+use wiremock::matchers::path;
+use wiremock::{Mock, MockServer};
+
+fn write_config(dir: &Path, base: &str, state_dir: &Path) -> std::path::PathBuf {
+    let config = dir.join("trendwatch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"watchlist = "watchlist.toml"
+state_dir = "{state}"
+timezone = "Europe/Paris"
+
+[collect]
+schedule = "0 0 */3 * * *"
+concurrency = 4
+per_host_interval = "0s"
+timeout = "5s"
+retries = 1
+max_body = "8MiB"
+user_agent = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+tiktok_base_url = "{base}"
+
+[detect]
+baseline = "14d"
+recent = "24h"
+min_rate = 1000.0
+min_score = 3.0
+
+[digest]
+schedule = "0 0 8 * * Mon"
+language = "fr"
+max_items = 12
+cooldown = "7d"
+to = ["equipe@example.org"]
+from = "trendwatch <trendwatch@example.org>"
+
+[mail]
+transport = "file"
+"#,
+            state = state_dir.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("watchlist.toml"),
+        r#"[tiktok]
+hashtags = ["skincarenaturel"]
+creators = ["lea.soinsnaturels", "ghost"]
+"#,
+    )
+    .unwrap();
+    config
+}
+
+async fn serve(server: &MockServer) {
+    Mock::given(path("/@lea.soinsnaturels"))
+        .respond_with(html(tiktok("profile_universal.html")))
+        .mount(server)
+        .await;
+    Mock::given(path("/api/creator/item_list/"))
+        .respond_with(json(tiktok("item_list.json")))
+        .mount(server)
+        .await;
+    Mock::given(path("/@ghost"))
+        .respond_with(html(tiktok("profile_not_found.html")))
+        .mount(server)
+        .await;
+    Mock::given(path("/tag/skincarenaturel"))
+        .respond_with(html(tiktok("tag_universal.html")))
+        .mount(server)
+        .await;
+}
+
+async fn run(config: &Path, args: &[&str]) -> Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_trendwatch"))
+        .arg("-c")
+        .arg(config)
+        .arg("collect")
+        .args(args)
+        .env_remove("TRENDWATCH_SIMULATED_CLOCK")
+        .output()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pass_is_stored_and_printed_even_with_failing_entities() {
+    let server = MockServer::start().await;
+    serve(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let config = write_config(dir.path(), &server.uri(), &state);
+
+    let out = run(&config, &[]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = |entity: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(entity))
+            .unwrap_or_else(|| panic!("no line for {entity} in\n{stdout}"))
+            .to_string()
+    };
+    let lea = line("tiktok:@lea.soinsnaturels");
+    assert!(lea.contains(" ok "), "{lea}");
+    assert!(lea.contains("followers 48,217 · 3 videos"), "{lea}");
+    let tag = line("tiktok:#skincarenaturel");
+    assert!(tag.contains("views 187,634,522"), "{tag}");
+    assert!(line("tiktok:@ghost").contains("not_found"));
+
+    let store = trendwatch::store::Store::open(&state).unwrap();
+    let lea_id = EntityId::parse("tiktok:@lea.soinsnaturels").unwrap();
+    let followers = store.series(&lea_id, "followers", 0, i64::MAX).unwrap();
+    assert_eq!(followers.len(), 1);
+    assert_eq!(followers[0].1, 48_217.0);
+    let videos = store.videos_seen_since(0).unwrap();
+    assert_eq!(videos.len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_collects_the_named_entity_and_refuses_unknown_ones() {
+    let server = MockServer::start().await;
+    serve(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let config = write_config(dir.path(), &server.uri(), &state);
+
+    let out = run(&config, &["--only", "tiktok:#SkinCareNaturel"]).await;
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("tiktok:#skincarenaturel"), "{stdout}");
+    assert!(!stdout.contains("tiktok:@lea.soinsnaturels"), "{stdout}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+
+    let out = run(&config, &["--only", "tiktok:#notwatched"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tiktok:#notwatched"));
+    // Nothing was fetched for a refused command.
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_that_cannot_be_opened_is_a_runtime_failure() {
+    let server = MockServer::start().await;
+    serve(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    // A file where the state directory should be.
+    let state = dir.path().join("state");
+    std::fs::write(&state, b"not a directory").unwrap();
+    let config = write_config(dir.path(), &server.uri(), &state);
+    let out = run(&config, &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+}
