@@ -339,3 +339,54 @@ async fn one_request_per_host_per_interval() {
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].failure.as_ref().unwrap().kind, FailureKind::NotFound);
 }
+
+#[tokio::test]
+async fn compressed_bodies_are_capped_after_decompression() {
+    // 20 KB on the wire, 20 MB once gunzipped.
+    let bomb = std::fs::read(collect_support::fixture_path(
+        "sources",
+        "gzip_bomb_20mb.html.gz",
+    ))
+    .unwrap();
+    assert!(bomb.len() < 100 * 1024);
+    let server = MockServer::start().await;
+    Mock::given(path("/bomb"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-encoding", "gzip")
+                .insert_header("content-type", "text/html")
+                .set_body_bytes(bomb),
+        )
+        .mount(&server)
+        .await;
+    let mut cfg = config(&server.uri());
+    cfg.max_body = 1024 * 1024;
+    let http = Http::new(&cfg).unwrap();
+    let err = http
+        .get(
+            &url(&server, "/bomb"),
+            Accept::Html,
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, FetchError::TooLarge { .. }), "{err:?}");
+    assert!(
+        http.bytes_read() <= cfg.max_body + 64 * 1024,
+        "{}",
+        http.bytes_read()
+    );
+
+    // The same body within a larger cap is decompressed whole.
+    cfg.max_body = 32 * 1024 * 1024;
+    let http = Http::new(&cfg).unwrap();
+    let page = http
+        .get(
+            &url(&server, "/bomb"),
+            Accept::Html,
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.body.len(), 20 * 1024 * 1024 + 13);
+}
