@@ -390,3 +390,25 @@ async fn compressed_bodies_are_capped_after_decompression() {
         .unwrap();
     assert_eq!(page.body.len(), 20 * 1024 * 1024 + 13);
 }
+
+#[tokio::test]
+async fn requests_go_through_the_configured_proxy() {
+    // The loopback server plays the proxy; the base URL's host does not even resolve.
+    let proxy = MockServer::start().await;
+    Mock::given(path(format!("/@{HANDLE}")))
+        .respond_with(html(tiktok("profile_not_found.html")))
+        .expect(1)
+        .mount(&proxy)
+        .await;
+    let mut cfg = config("http://www.tiktok.invalid");
+    cfg.proxy = Some(url::Url::parse(&proxy.uri()).unwrap());
+    cfg.retries = 0;
+    let collector = Collector::new(&cfg).unwrap();
+    let out = collector
+        .collect(
+            &[Target::TiktokCreator(HANDLE.into())],
+            &CancellationToken::new(),
+        )
+        .await;
+    assert_eq!(out[0].failure.as_ref().unwrap().kind, FailureKind::NotFound);
+}
