@@ -82,7 +82,8 @@ fn toml_syntax_error_is_located() {
         2,
         9,
     );
-    assert!(!m.is_empty());
+    // The toml parser's own words: it names what is missing where it is missing.
+    assert!(m.contains("unclosed table, expected `]`"), "{m}");
 }
 
 #[test]
@@ -288,13 +289,77 @@ fn unknown_url_placeholder_is_refused() {
 }
 
 #[test]
-fn a_missing_watchlist_names_the_file() {
+fn a_missing_watchlist_is_reported_at_the_key_that_names_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("trendwatch.toml");
     std::fs::write(&path, "state_dir = \"s\"\nwatchlist = \"absent.toml\"\n").unwrap();
     let err = config::load(&path).unwrap_err();
-    assert!(matches!(err, ConfigError::Io { .. }));
+    let shown = err.to_string();
+    assert!(
+        shown.starts_with(&format!("{}:2:13: ", path.display())),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("cannot read the watchlist") && shown.contains("absent.toml"),
+        "{shown}"
+    );
+    // Reloading only the watchlist names the file itself.
+    let err = config::load_watchlist(&dir.path().join("absent.toml")).unwrap_err();
+    assert!(matches!(err, ConfigError::Io { .. }), "{err}");
     assert!(err.to_string().contains("absent.toml"), "{err}");
+}
+
+#[test]
+fn a_misspelt_selector_key_is_located_with_a_suggestion() {
+    let m = error_at(
+        "state_dir = \"s\"\n",
+        Some("[[source]]\nname = \"shop\"\nkind = \"html\"\nurl = \"https://boutique.example.org/{id}\"\nids = [\"baume\"]\nmetrics = { reviews = { selecter = \".n\" } }\n"),
+        "watchlist.toml",
+        6,
+        25,
+    );
+    assert!(
+        m.contains("unknown key `selecter`; did you mean `selector`?"),
+        "{m}"
+    );
+}
+
+#[test]
+fn a_regex_with_two_capture_groups_is_refused() {
+    let m = error_at(
+        "state_dir = \"s\"\n",
+        Some("[[source]]\nname = \"shop\"\nkind = \"html\"\nurl = \"https://boutique.example.org/{id}\"\nids = [\"baume\"]\nmetrics = { reviews = { selector = \".n\", regex = \"([0-9]+) ([a-z]+)\" } }\n"),
+        "watchlist.toml",
+        6,
+        23,
+    );
+    assert!(m.contains("more than one capture group"), "{m}");
+}
+
+#[test]
+fn duplicate_source_names_point_at_the_second() {
+    let source = "[[source]]\nname = \"shop\"\nkind = \"json\"\nurl = \"https://api.example.org/{id}\"\nids = [\"a\"]\nmetrics = { n = \"/n\" }\n";
+    let m = error_at(
+        "state_dir = \"s\"\n",
+        Some(&format!("{source}{source}")),
+        "watchlist.toml",
+        8,
+        8,
+    );
+    assert!(m.contains("duplicate source name `shop`"), "{m}");
+    assert!(m.contains("line 2, column 8"), "{m}");
+}
+
+#[test]
+fn a_source_cannot_take_the_builtin_name() {
+    let m = error_at(
+        "state_dir = \"s\"\n",
+        Some("[[source]]\nname = \"tiktok\"\nkind = \"json\"\nurl = \"https://api.example.org/{id}\"\nids = [\"a\"]\nmetrics = { n = \"/n\" }\n"),
+        "watchlist.toml",
+        2,
+        8,
+    );
+    assert!(m.contains("built-in source"), "{m}");
 }
 
 fn trendwatch(args: &[&str], cwd: &Path) -> std::process::Output {

@@ -36,10 +36,12 @@ pub enum ConfigError {
         col: usize,
         message: String,
     },
-    #[error("{}: {source}", path.display())]
+    /// The file itself could not be read (missing, unreadable, not UTF-8).
+    #[error("{}: cannot read this file: {error}", path.display())]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        // Not a `#[source]`: the reason is already in the message, and `{:#}` would print it twice.
+        error: std::io::Error,
     },
 }
 
@@ -51,6 +53,10 @@ impl Schedule {
     pub fn parse(expr: &str) -> Result<Schedule, String> {
         let cron = croner::parser::CronParser::builder()
             .seconds(croner::parser::Seconds::Required)
+            // As tokio-cron-scheduler 0.15 builds time-zoned jobs (`Job::new_async_tz`): a
+            // day-of-month and a day-of-week must both match, so `check` shows the runs the
+            // scheduler will make.
+            .dom_and_dow(true)
             .build()
             .parse(expr.trim())
             .map_err(|e| format!("invalid cron expression `{expr}` (six fields, seconds first, e.g. \"0 0 */3 * * *\"): {e}"))?;
@@ -88,8 +94,30 @@ pub fn load(path: &Path) -> Result<(Config, Watchlist), ConfigError> {
     let text = read(path)?;
     let file = SourceFile { path, text: &text };
     let raw: RawConfig = file.parse()?;
+    let watchlist_key = raw.watchlist.as_ref().map(|w| w.span());
     let config = raw.check(&file)?;
-    let watchlist = load_watchlist(&config.watchlist_path)?;
+    let watchlist = match load_watchlist(&config.watchlist_path) {
+        Ok(w) => w,
+        // An unreadable watchlist is reported at the config key that names it: that is the
+        // line to fix when the path is wrong.
+        Err(ConfigError::Io { path, error }) => {
+            let (span, hint) = match watchlist_key {
+                Some(span) => (span, ""),
+                None => (
+                    0..0,
+                    " (the default; set `watchlist = \"...\"` to name another file)",
+                ),
+            };
+            return Err(file.error(
+                span,
+                format!(
+                    "cannot read the watchlist `{}`{hint}: {error}",
+                    path.display()
+                ),
+            ));
+        }
+        Err(other) => return Err(other),
+    };
     Ok((config, watchlist))
 }
 
@@ -102,9 +130,9 @@ pub fn load_watchlist(path: &Path) -> Result<Watchlist, ConfigError> {
 }
 
 fn read(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+    std::fs::read_to_string(path).map_err(|error| ConfigError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     })
 }
 
@@ -181,7 +209,14 @@ fn explain_toml_error(message: &str, spanned_text: Option<&str>) -> String {
         return format!("unknown key `{field}`{suggestion}{known}");
     }
     let _ = spanned_text;
-    message.to_string()
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or(rest);
+        return format!("missing key `{field}` in this table");
+    }
+    message
+        .replace("expected i64", "expected an integer")
+        .replace("expected f64", "expected a number")
+        .replace("expected a sequence", "expected a list")
 }
 
 fn duration(file: &SourceFile, value: &Spanned<String>) -> Result<Duration, ConfigError> {
@@ -696,11 +731,40 @@ struct RawSource {
     metrics: Spanned<BTreeMap<String, Spanned<RawMetric>>>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+/// A metric of a custom source: a string (JSON pointer, or a bare CSS selector) or a
+/// `{ selector, regex }` table.
+#[derive(Debug)]
 enum RawMetric {
     Pointer(String),
     Html(RawHtmlMetric),
+}
+
+// Written by hand rather than `#[serde(untagged)]`: untagged enums swallow the inner error,
+// and a misspelt `selecter` must still be reported as an unknown key with its location.
+impl<'de> Deserialize<'de> for RawMetric {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawMetric;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON pointer string (\"/a/b\") or a table { selector = \"...\", regex = \"...\" }")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawMetric, E> {
+                Ok(RawMetric::Pointer(v.to_string()))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<RawMetric, A::Error> {
+                RawHtmlMetric::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(RawMetric::Html)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -732,22 +796,27 @@ impl RawWatchlist {
                 None => 20,
             },
         };
-        let mut sources: Vec<Source> = Vec::new();
+        let mut sources: Vec<(Source, Range<usize>)> = Vec::new();
         for raw in self.source {
+            let name_span = raw.name.span();
             let source = raw.check(file)?;
-            if sources.iter().any(|s| s.name == source.name) {
+            if let Some((_, first)) = sources.iter().find(|(s, _)| s.name == source.name) {
+                let (line, col) = line_col(file.text, first.start);
                 return Err(file.error(
-                    0..0,
-                    format!("two [[source]] tables are named `{}`", source.name),
+                    name_span,
+                    format!(
+                        "duplicate source name `{}`: same as the [[source]] at line {line}, column {col}",
+                        source.name
+                    ),
                 ));
             }
-            sources.push(source);
+            sources.push((source, name_span));
         }
         Ok(Watchlist {
             path: file.path.to_path_buf(),
             tiktok: TiktokWatch { hashtags, creators },
             discovery,
-            sources,
+            sources: sources.into_iter().map(|(s, _)| s).collect(),
         })
     }
 }
