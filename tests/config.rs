@@ -403,3 +403,148 @@ fn check_on_a_broken_file_exits_1_with_the_location() {
     );
     assert!(stderr.contains("did you mean `min_score`?"), "{stderr}");
 }
+
+#[test]
+fn every_key_is_read_into_the_typed_config() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config/full.toml");
+    let (cfg, watchlist) = config::load(&path).unwrap();
+    assert_eq!(cfg.state_dir, PathBuf::from("/srv/trendwatch"));
+    assert_eq!(cfg.timezone, chrono_tz::America::Montreal);
+    assert_eq!(cfg.collect.schedule.expr, "0 30 */6 * * *");
+    assert_eq!(cfg.collect.concurrency, 2);
+    assert_eq!(cfg.collect.per_host_interval.as_secs(), 5);
+    assert_eq!(cfg.collect.timeout.as_secs(), 45);
+    assert_eq!(cfg.collect.connect_timeout.as_secs(), 3);
+    assert_eq!(cfg.collect.retries, 0);
+    assert_eq!(cfg.collect.max_body, 500_000);
+    assert_eq!(cfg.collect.user_agent, "trendwatch-test/1.0");
+    assert_eq!(
+        cfg.collect.proxy.as_ref().map(|u| u.as_str()),
+        Some("socks5://127.0.0.1:1080")
+    );
+    assert_eq!(
+        cfg.collect.tiktok_base_url.as_str(),
+        "http://127.0.0.1:8080/"
+    );
+    assert_eq!(cfg.detect.baseline.as_secs(), 28 * 86_400);
+    assert_eq!(cfg.detect.recent.as_secs(), 6 * 3600);
+    assert_eq!(cfg.detect.min_rate, 50.5);
+    assert_eq!(cfg.detect.min_score, 2.5);
+    assert_eq!(cfg.digest.language, config::Language::En);
+    assert_eq!(cfg.digest.max_items, 5);
+    assert_eq!(cfg.digest.cooldown.as_secs(), 3 * 86_400);
+    let to: Vec<String> = cfg.digest.to.iter().map(|m| m.email.to_string()).collect();
+    assert_eq!(
+        to,
+        vec![
+            "veille@boutique.example.org",
+            "direction@boutique.example.org"
+        ]
+    );
+    assert_eq!(cfg.digest.to[0].name.as_deref(), Some("Équipe Veille"));
+    assert_eq!(
+        cfg.digest.from.email.to_string(),
+        "noreply@boutique.example.org"
+    );
+    let Transport::Smtp(smtp) = &cfg.mail.transport else {
+        panic!("smtp expected")
+    };
+    assert_eq!(smtp.host, "smtp.boutique.example.org");
+    assert_eq!(smtp.tls, Tls::Tls);
+    assert_eq!(smtp.port, 465, "implicit TLS defaults to 465");
+    assert_eq!(smtp.username.as_deref(), Some("veille"));
+    assert_eq!(
+        smtp.password,
+        Some(PasswordSource::File(
+            path.parent().unwrap().join("secrets/smtp_password")
+        ))
+    );
+
+    assert_eq!(
+        watchlist.tiktok.hashtags,
+        vec!["aloevera", "savonartisanal"]
+    );
+    assert_eq!(watchlist.tiktok.creators, vec!["herboriste.imaginaire"]);
+    assert!(!watchlist.discovery.enabled);
+    assert_eq!(watchlist.discovery.keywords, vec!["naturel", "bio"]);
+    assert_eq!(watchlist.discovery.max_tracked, 5);
+    assert_eq!(watchlist.sources.len(), 2);
+    let ids: Vec<String> = watchlist.entities().iter().map(|e| e.to_string()).collect();
+    assert_eq!(
+        ids,
+        vec![
+            "tiktok:#aloevera",
+            "tiktok:#savonartisanal",
+            "tiktok:@herboriste.imaginaire",
+            "videos-api:chan-1",
+            "videos-api:chan-2",
+            "boutique:baume-karite"
+        ]
+    );
+    match &watchlist.sources[1].kind {
+        config::SourceKind::Html { metrics } => {
+            let names: Vec<&str> = metrics.iter().map(|(n, _)| n.as_str()).collect();
+            assert_eq!(names, vec!["reviews", "stock"]);
+            assert!(metrics[0].1.regex.is_some() && metrics[1].1.regex.is_none());
+        }
+        other => panic!("html expected, got {other:?}"),
+    }
+}
+
+#[test]
+fn check_counts_sources_and_their_ids() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = trendwatch(&["-c", "tests/fixtures/config/full.toml", "check"], root);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("2 hashtags, 1 creator, 2 sources (3 ids; 1 json, 1 html), discovery off"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("digest    0 0 18 * * Fri (America/Montreal): "),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("smtp smtp.boutique.example.org:465"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn the_commented_source_examples_of_the_watchlist_are_valid() {
+    // A user uncommenting the documented [[source]] examples must get a working watchlist.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("config/watchlist.toml")).unwrap();
+    let keys = [
+        "[[source]]",
+        "name =",
+        "kind =",
+        "url =",
+        "ids =",
+        "metrics =",
+    ];
+    let uncommented: String = text
+        .lines()
+        .map(|l| match l.strip_prefix("# ") {
+            Some(rest) if keys.iter().any(|k| rest.starts_with(k)) => rest,
+            _ => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(uncommented.matches("[[source]]").count() >= 2);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("watchlist.toml");
+    std::fs::write(&path, uncommented).unwrap();
+    let watchlist = config::load_watchlist(&path).unwrap();
+    let kinds: Vec<bool> = watchlist
+        .sources
+        .iter()
+        .map(|s| matches!(s.kind, config::SourceKind::Json { .. }))
+        .collect();
+    assert_eq!(kinds, vec![true, false], "one json and one html example");
+}

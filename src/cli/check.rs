@@ -20,11 +20,22 @@ pub fn summary(
     now: chrono::DateTime<chrono::Utc>,
 ) -> String {
     let ids: usize = watchlist.sources.iter().map(|s| s.ids.len()).sum();
-    let json = watchlist
-        .sources
-        .iter()
-        .filter(|s| matches!(s.kind, SourceKind::Json { .. }))
-        .count();
+    let sources = match watchlist.sources.len() {
+        0 => "0 sources".to_string(),
+        n => {
+            let json = watchlist
+                .sources
+                .iter()
+                .filter(|s| matches!(s.kind, SourceKind::Json { .. }))
+                .count();
+            format!(
+                "{} ({}; {json} json, {} html)",
+                plural(n, "source", "sources"),
+                plural(ids, "id", "ids"),
+                n - json
+            )
+        }
+    };
     let discovery = if watchlist.discovery.enabled {
         format!(
             "discovery on ({}, up to {} tracked)",
@@ -71,7 +82,7 @@ pub fn summary(
         .join(", ");
     format!(
         "config    {} (ok)\n\
-         watchlist {} (ok): {}, {}, {} ({} json, {} html; {}), {}\n\
+         watchlist {} (ok): {}, {}, {}, {}\n\
          state     {}\n\
          collect   {} ({}): {}\n\
          digest    {} ({}): {}\n\
@@ -80,10 +91,7 @@ pub fn summary(
         watchlist.path.display(),
         plural(watchlist.tiktok.hashtags.len(), "hashtag", "hashtags"),
         plural(watchlist.tiktok.creators.len(), "creator", "creators"),
-        plural(watchlist.sources.len(), "source", "sources"),
-        json,
-        watchlist.sources.len() - json,
-        plural(ids, "id", "ids"),
+        sources,
         discovery,
         config.state_dir.display(),
         config.collect.schedule.expr,
