@@ -308,6 +308,15 @@ fn is_loopback(host: &str) -> bool {
             .unwrap_or(false)
 }
 
+/// The state directory when the config names none: systemd's `StateDirectory=` exports
+/// `$STATE_DIRECTORY` (a `:`-separated list when the unit names several; the first is ours).
+fn state_directory_from_env(value: Option<&str>) -> PathBuf {
+    value
+        .and_then(|v| v.split(':').map(str::trim).find(|p| !p.is_empty()))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/lib/trendwatch"))
+}
+
 /// Resolves `relative` against the directory of the config file.
 fn beside(config_path: &Path, relative: &str) -> PathBuf {
     let p = Path::new(relative);
@@ -399,9 +408,7 @@ impl RawConfig {
                 return Err(file.at(dir, "`state_dir` must not be empty"))
             }
             Some(dir) => beside(file.path, dir.get_ref().trim()),
-            None => std::env::var_os("STATE_DIRECTORY")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from("/var/lib/trendwatch")),
+            None => state_directory_from_env(std::env::var("STATE_DIRECTORY").ok().as_deref()),
         };
         let timezone = match &self.timezone {
             Some(tz) => tz.get_ref().trim().parse::<Tz>().map_err(|_| {
@@ -1054,9 +1061,67 @@ mod tests {
     }
 
     #[test]
+    fn day_of_month_and_day_of_week_must_both_match_as_in_the_scheduler() {
+        // tokio-cron-scheduler builds time-zoned jobs with `dom_and_dow(true)`: "the 1st, if a
+        // Monday", not "every Monday and every 1st".
+        let s = Schedule::parse("0 0 8 1 * Mon").unwrap();
+        let after = DateTime::parse_from_rfc3339("2026-11-23T09:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let runs = s.next_runs(chrono_tz::Europe::Paris, after, 1);
+        assert_eq!(runs[0].to_rfc3339(), "2027-02-01T08:00:00+01:00");
+    }
+
+    #[test]
+    fn next_runs_are_strictly_after_the_given_time() {
+        let s = Schedule::parse("0 0 */3 * * *").unwrap();
+        let on_a_run = DateTime::parse_from_rfc3339("2026-11-23T08:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let runs = s.next_runs(Tz::UTC, on_a_run, 3);
+        let shown: Vec<String> = runs.iter().map(|t| t.format("%H:%M").to_string()).collect();
+        assert_eq!(shown, vec!["09:00", "12:00", "15:00"]);
+    }
+
+    #[test]
+    fn state_directory_comes_from_systemd_or_the_default() {
+        assert_eq!(
+            state_directory_from_env(Some("/var/lib/trendwatch-a:/var/lib/other")),
+            PathBuf::from("/var/lib/trendwatch-a")
+        );
+        assert_eq!(
+            state_directory_from_env(Some("/var/lib/private/trendwatch")),
+            PathBuf::from("/var/lib/private/trendwatch")
+        );
+        assert_eq!(
+            state_directory_from_env(None),
+            PathBuf::from("/var/lib/trendwatch")
+        );
+        assert_eq!(
+            state_directory_from_env(Some("")),
+            PathBuf::from("/var/lib/trendwatch")
+        );
+    }
+
+    #[test]
+    fn serde_messages_read_as_advice() {
+        assert_eq!(
+            explain_toml_error("missing field `name`", None),
+            "missing key `name` in this table"
+        );
+        let m = explain_toml_error("unknown field `password`, expected `host`", None);
+        assert!(m.contains("password_credential"), "{m}");
+        assert_eq!(
+            explain_toml_error("invalid type: string \"4\", expected i64", None),
+            "invalid type: string \"4\", expected an integer"
+        );
+    }
+
+    #[test]
     fn loopback_hosts_are_recognised() {
         assert!(is_loopback("localhost"));
         assert!(is_loopback("127.0.0.1"));
+        assert!(is_loopback("127.1.2.3"), "all of 127.0.0.0/8 is loopback");
         assert!(is_loopback("::1"));
         assert!(is_loopback("[::1]"));
         assert!(!is_loopback("smtp.example.org"));
