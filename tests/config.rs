@@ -286,6 +286,14 @@ fn unknown_url_placeholder_is_refused() {
         7,
     );
     assert!(m.contains("unknown placeholder `{ident}`"), "{m}");
+    let m = error_at(
+        "state_dir = \"s\"\n",
+        Some("[[source]]\nname = \"yt\"\nkind = \"json\"\nurl = \"https://api.example.org/c\"\nids = [\"UC1\"]\nmetrics = { followers = \"/n\" }\n"),
+        "watchlist.toml",
+        4,
+        7,
+    );
+    assert!(m.contains("needs an `{id}` placeholder"), "{m}");
 }
 
 #[test]

@@ -1000,6 +1000,12 @@ fn check_url_template(file: &SourceFile, value: &Spanned<String>) -> Result<(), 
         }
         rest = &after[close + 1..];
     }
+    if !template.contains("{id}") {
+        return Err(file.at(
+            value,
+            "the URL needs an `{id}` placeholder: it is replaced by each of `ids` in turn",
+        ));
+    }
     let probe = template.replace("{id}", "x");
     let probe = regex::Regex::new(r"\{env:[A-Za-z0-9_]+\}")
         .map(|re| re.replace_all(&probe, "x").into_owned())
