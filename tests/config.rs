@@ -556,3 +556,15 @@ fn the_commented_source_examples_of_the_watchlist_are_valid() {
         .collect();
     assert_eq!(kinds, vec![true, false], "one json and one html example");
 }
+
+#[test]
+fn a_proxy_with_an_unusable_scheme_is_refused() {
+    let m = error_at(
+        "state_dir = \"s\"\n[collect]\nproxy = \"ftp://127.0.0.1:21\"\n",
+        None,
+        "trendwatch.toml",
+        3,
+        9,
+    );
+    assert!(m.contains("socks5"), "{m}");
+}

@@ -287,13 +287,21 @@ fn mailbox(file: &SourceFile, value: &Spanned<String>) -> Result<Mailbox, Config
     })
 }
 
-fn url(file: &SourceFile, value: &Spanned<String>) -> Result<Url, ConfigError> {
+/// A URL with a host and one of `schemes` (what reqwest can use in that place).
+fn url(file: &SourceFile, value: &Spanned<String>, schemes: &[&str]) -> Result<Url, ConfigError> {
     let parsed = Url::parse(value.get_ref().trim())
         .map_err(|e| file.at(value, format!("invalid URL `{}`: {e}", value.get_ref())))?;
-    if parsed.cannot_be_a_base() || parsed.host_str().is_none() {
+    if parsed.cannot_be_a_base()
+        || parsed.host_str().is_none()
+        || !schemes.contains(&parsed.scheme())
+    {
         return Err(file.at(
             value,
-            format!("`{}` is not an http(s) URL with a host", value.get_ref()),
+            format!(
+                "`{}` is not a URL with a host and a scheme among: {}",
+                value.get_ref(),
+                schemes.join(", ")
+            ),
         ));
     }
     Ok(parsed)
@@ -446,7 +454,7 @@ impl RawCollect {
             None => Ok(default),
         };
         let tiktok_base_url = match &self.tiktok_base_url {
-            Some(v) => url(file, v)?,
+            Some(v) => url(file, v, &["http", "https"])?,
             None => {
                 Url::parse("https://www.tiktok.com").map_err(|e| file.error(0..0, e.to_string()))?
             }
@@ -485,7 +493,11 @@ impl RawCollect {
                 None => 8 * 1024 * 1024,
             },
             user_agent,
-            proxy: self.proxy.as_ref().map(|v| url(file, v)).transpose()?,
+            proxy: self
+                .proxy
+                .as_ref()
+                .map(|v| url(file, v, &["http", "https", "socks5", "socks5h"]))
+                .transpose()?,
             tiktok_base_url,
         })
     }
