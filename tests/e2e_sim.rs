@@ -148,3 +148,31 @@ async fn the_planted_signals_are_in_what_a_pass_collects() {
     assert!(breakout.plays > 10 * others[others.len() / 2]);
     drop(early);
 }
+
+#[tokio::test]
+async fn the_smtp_sink_receives_mail_and_refuses_it_while_stopped() {
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+    let mut sink = support::smtp::SmtpSink::start(0).await;
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+        .port(sink.port())
+        .build();
+    let message = |n: u32| {
+        Message::builder()
+            .from("trendwatch <trendwatch@example.org>".parse().unwrap())
+            .to("equipe@example.org".parse().unwrap())
+            .subject(format!("digest {n}"))
+            .body(format!("line one\n.line starting with a dot {n}\n"))
+            .unwrap()
+    };
+    transport.send(message(1)).await.unwrap();
+    sink.stop();
+    assert!(transport.send(message(2)).await.is_err());
+    sink.resume().await;
+    transport.send(message(3)).await.unwrap();
+    let got = sink.messages();
+    assert_eq!(got.len(), 2);
+    assert!(got[0].data.contains("Subject: digest 1"));
+    assert!(got[0].data.contains("\n.line starting with a dot 1"));
+    assert_eq!(got[1].to, vec!["<equipe@example.org>".to_string()]);
+    assert!(got[1].data.contains("Subject: digest 3"));
+}
