@@ -354,14 +354,27 @@ async fn a_simulated_week_reaches_the_inbox_with_every_trend_once() {
         ids.len(),
         "a digest was delivered twice: {ids:?}"
     );
+    let arrivals: Vec<f64> = messages
+        .iter()
+        .map(|m| (sim.sim_time_at(m.arrived) - t0) / DAY)
+        .collect();
+    let subjects: Vec<&str> = messages
+        .iter()
+        .map(|m| header(m, "Subject").unwrap_or(""))
+        .collect();
     assert_eq!(
         messages.len(),
         8,
-        "one digest per day from day 0 to day 7 at 08:00; subjects: {:?}",
-        messages
-            .iter()
-            .map(|m| header(m, "Subject").unwrap_or(""))
-            .collect::<Vec<_>>()
+        "one digest per day from day 0 to day 7 at 08:00; arrived at days {arrivals:?}: {subjects:?}"
+    );
+    assert_eq!(
+        before_outage, 3,
+        "the digests of days 0, 1 and 2, no more, before the outage; arrived at days {arrivals:?}"
+    );
+    // The day-3 digest, due during the outage, arrived after it and before day 4's.
+    assert!(
+        arrivals[3] >= 3.0 + 20.0 / 24.0 && arrivals[3] <= 4.0 + 8.5 / 24.0,
+        "arrivals (days): {arrivals:?}"
     );
 
     let texts: Vec<String> = messages.iter().map(readable).collect();

@@ -149,6 +149,16 @@ impl SimPlatform {
         self.sim.now()
     }
 
+    /// The simulated time at a real instant.
+    pub fn sim_time_at(&self, at: Instant) -> f64 {
+        let real = if at >= self.sim.real_start {
+            at.duration_since(self.sim.real_start).as_secs_f64()
+        } else {
+            -self.sim.real_start.duration_since(at).as_secs_f64()
+        };
+        self.sim.start + real * self.sim.scale
+    }
+
     /// Delays every response by `d` (None: answer at once).
     pub fn hold(&self, d: Option<Duration>) {
         *self.sim.hold.lock().unwrap() = d;
@@ -578,7 +588,7 @@ fn wrap_page(json: &str) -> String {
 /// steady creator with a breakout video, a creator whose followers jump, a hashtag that
 /// starts riding along on their videos, and two flaky entities that get every kind of fault.
 pub fn week_scenario() -> Scenario {
-    let steady = |rate: f64| TagShape::Steady { rate, daily: 0.4 };
+    let steady = |rate: f64| TagShape::Steady { rate, daily: 0.3 };
     Scenario {
         tags: vec![
             ("routinevisage".into(), steady(40_000.0)),

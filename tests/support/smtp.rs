@@ -14,6 +14,8 @@ pub struct Received {
     pub from: String,
     pub to: Vec<String>,
     pub data: String,
+    /// When the server accepted it.
+    pub arrived: std::time::Instant,
 }
 
 pub struct SmtpSink {
@@ -133,6 +135,7 @@ async fn session(
                 from: from.clone(),
                 to: to.clone(),
                 data,
+                arrived: std::time::Instant::now(),
             });
             b"250 OK queued\r\n"
         } else if upper.starts_with("QUIT") {
