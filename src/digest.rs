@@ -1,1 +1,0 @@
-//! The digest: trends and collection health rendered as HTML, text and PNG charts.

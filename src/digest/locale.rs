@@ -1,0 +1,216 @@
+//! Words, numbers and dates of the digest in French and English.
+//!
+//! Every word a reader sees comes from here, so a digest never mixes languages. It never
+//! formats untrusted text: names and evidence pass through unchanged and are escaped later.
+
+use chrono::{DateTime, Datelike, Utc};
+
+use crate::config::Language;
+use crate::model::UnixSeconds;
+
+/// The fixed words of a digest in one language.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Words {
+    pub title: &'static str,
+    pub week_of: &'static str,
+    pub emerging: &'static str,
+    pub discovered: &'static str,
+    pub rising_creators: &'static str,
+    pub breakout_videos: &'static str,
+    pub cooling: &'static str,
+    pub health: &'static str,
+    pub nothing_new: &'static str,
+    pub since: &'static str,
+    pub per_hour: &'static str,
+    pub growth: &'static str,
+    pub tier: &'static str,
+    pub engagement: &'static str,
+    pub benchmark: &'static str,
+    pub failing_since: &'static str,
+    pub never_succeeded: &'static str,
+    pub footer: &'static str,
+    /// Subject noun for the first section, singular and plural.
+    pub subject_emerging: (&'static str, &'static str),
+    pub subject_items: (&'static str, &'static str),
+}
+
+const FR: Words = Words {
+    title: "Veille tendances",
+    week_of: "semaine du",
+    emerging: "Hashtags émergents",
+    discovered: "Hashtags découverts",
+    rising_creators: "Créateurs en hausse",
+    breakout_videos: "Vidéos qui décollent",
+    cooling: "Tendances qui ralentissent",
+    health: "État de la collecte",
+    nothing_new: "Rien de nouveau cette semaine : aucune tendance au-dessus du seuil.",
+    since: "depuis le",
+    per_hour: "/h",
+    growth: "croissance",
+    tier: "palier",
+    engagement: "engagement",
+    benchmark: "référence du palier",
+    failing_since: "en échec depuis le",
+    never_succeeded: "jamais collecté",
+    footer: "Envoyé par trendwatch.",
+    subject_emerging: ("tendance émergente", "tendances émergentes"),
+    subject_items: ("nouveauté", "nouveautés"),
+};
+
+const EN: Words = Words {
+    title: "Trend watch",
+    week_of: "week of",
+    emerging: "Emerging hashtags",
+    discovered: "Discovered hashtags",
+    rising_creators: "Rising creators",
+    breakout_videos: "Breakout videos",
+    cooling: "Cooling trends",
+    health: "Collection health",
+    nothing_new: "Nothing new this week: no trend above the threshold.",
+    since: "since",
+    per_hour: "/h",
+    growth: "growth",
+    tier: "tier",
+    engagement: "engagement",
+    benchmark: "tier benchmark",
+    failing_since: "failing since",
+    never_succeeded: "never collected",
+    footer: "Sent by trendwatch.",
+    subject_emerging: ("emerging trend", "emerging trends"),
+    subject_items: ("update", "updates"),
+};
+
+pub fn words(lang: Language) -> &'static Words {
+    match lang {
+        Language::Fr => &FR,
+        Language::En => &EN,
+    }
+}
+
+const MONTHS_FR: [&str; 12] = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+];
+const MONTHS_EN: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// `23 novembre 2026` / `23 November 2026` (UTC calendar day).
+pub fn date(t: UnixSeconds, lang: Language) -> String {
+    let d: DateTime<Utc> = DateTime::from_timestamp(t, 0).unwrap_or_default();
+    let m = d.month0() as usize % 12;
+    match lang {
+        Language::Fr => format!("{} {} {}", d.day(), MONTHS_FR[m], d.year()),
+        Language::En => format!("{} {} {}", d.day(), MONTHS_EN[m], d.year()),
+    }
+}
+
+/// Compact numbers: `1,2 M` / `1.2M`, `41,2 k` / `41.2k`, `950`.
+pub fn number(v: f64, lang: Language) -> String {
+    if !v.is_finite() {
+        return "–".to_owned();
+    }
+    let a = v.abs();
+    let (scaled, suffix) = if a >= 1e9 {
+        (v / 1e9, "G")
+    } else if a >= 1e6 {
+        (v / 1e6, "M")
+    } else if a >= 1e4 {
+        (v / 1e3, "k")
+    } else {
+        (v, "")
+    };
+    let body = if suffix.is_empty() {
+        if a >= 100.0 || v.fract() == 0.0 {
+            group(v.round() as i64, lang)
+        } else {
+            decimal(v, 1, lang)
+        }
+    } else {
+        decimal(scaled, 1, lang)
+    };
+    match (lang, suffix) {
+        (_, "") => body,
+        (Language::Fr, s) => format!("{body}\u{a0}{s}"),
+        (Language::En, s) => format!("{body}{s}"),
+    }
+}
+
+/// A growth ratio: `13,3×` / `13.3×`.
+pub fn ratio(v: f64, lang: Language) -> String {
+    format!("{}×", decimal(v, 1, lang))
+}
+
+/// A percentage with one decimal: `4,5 %` / `4.5%`.
+pub fn percent(v: f64, lang: Language) -> String {
+    match lang {
+        Language::Fr => format!("{}\u{a0}%", decimal(v * 100.0, 1, lang)),
+        Language::En => format!("{}%", decimal(v * 100.0, 1, lang)),
+    }
+}
+
+fn decimal(v: f64, digits: usize, lang: Language) -> String {
+    let s = format!("{v:.digits$}");
+    let s = s.strip_suffix(".0").map(str::to_owned).unwrap_or(s);
+    match lang {
+        Language::Fr => s.replace('.', ","),
+        Language::En => s,
+    }
+}
+
+fn group(v: i64, lang: Language) -> String {
+    let digits = v.unsigned_abs().to_string();
+    let sep = match lang {
+        Language::Fr => '\u{202f}',
+        Language::En => ',',
+    };
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(sep);
+        }
+        out.push(c);
+    }
+    if v < 0 {
+        out.insert(0, '-');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_dates_follow_the_locale() {
+        assert_eq!(number(1_200_000.0, Language::Fr), "1,2\u{a0}M");
+        assert_eq!(number(1_200_000.0, Language::En), "1.2M");
+        assert_eq!(number(41_200.0, Language::En), "41.2k");
+        assert_eq!(number(3_100.0, Language::En), "3,100");
+        assert_eq!(ratio(13.3, Language::Fr), "13,3×");
+        // 2026-11-23T00:00:00Z
+        assert_eq!(date(1_795_392_000, Language::Fr), "23 novembre 2026");
+        assert_eq!(date(1_795_392_000, Language::En), "23 November 2026");
+    }
+}

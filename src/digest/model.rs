@@ -1,0 +1,114 @@
+//! What a digest says, independent of language and layout.
+//!
+//! Built from detected trends and collection health; holds only cleaned, length-bounded
+//! text. It never formats for a reader (that is [`super::render`]) and never touches mail.
+
+use crate::detect::TrendKind;
+use crate::model::UnixSeconds;
+use crate::store::AlertRecord;
+
+/// One digest as of a time.
+#[derive(Debug, Clone)]
+pub struct Digest {
+    pub at: UnixSeconds,
+    pub sections: Vec<Section>,
+    /// Entities whose last attempt failed, with why.
+    pub health: Vec<HealthItem>,
+    /// Alert history to record once the digest is queued (cooldown).
+    pub alerts: Vec<(String, AlertRecord)>,
+}
+
+impl Digest {
+    /// No trend and no failing entity: the digest says so in one line.
+    pub fn is_empty(&self) -> bool {
+        self.sections.is_empty() && self.health.is_empty()
+    }
+
+    pub fn item_count(&self) -> usize {
+        self.sections.iter().map(|s| s.items.len()).sum()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Section {
+    pub kind: TrendKind,
+    pub items: Vec<Item>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// Display name: `#tag`, `@handle`, a video's author and id, or a custom id.
+    pub name: String,
+    /// The public page; `None` for custom sources with no known page.
+    pub url: Option<String>,
+    pub score: f64,
+    pub growth: f64,
+    pub rate_now: f64,
+    pub rate_baseline: f64,
+    pub metric: String,
+    pub since: Option<UnixSeconds>,
+    pub evidence: String,
+    /// Creator tier name, engagement rate and the tier's benchmark range.
+    pub tier: Option<String>,
+    pub engagement: Option<f64>,
+    pub benchmark: Option<(f64, f64)>,
+    /// Recent per-hour rates for the chart.
+    pub rates: Vec<(UnixSeconds, f64)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct HealthItem {
+    pub name: String,
+    pub url: Option<String>,
+    /// `blocked`, `not_found`, …
+    pub kind: String,
+    pub detail: String,
+    pub failing_since: UnixSeconds,
+    pub last_success: Option<UnixSeconds>,
+}
+
+/// Longest name kept from scraped text.
+pub const MAX_NAME: usize = 80;
+/// Longest evidence or failure detail kept.
+pub const MAX_TEXT: usize = 300;
+
+/// Scraped text made safe to place anywhere: control characters (line breaks included)
+/// become spaces, runs of whitespace collapse, the length is bounded in characters.
+pub fn clean(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max * 4));
+    let mut last_space = true;
+    let mut n = 0;
+    for c in s.chars() {
+        let c = if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+            ' '
+        } else {
+            c
+        };
+        if c.is_whitespace() {
+            if last_space {
+                continue;
+            }
+            last_space = true;
+        } else {
+            last_space = false;
+        }
+        if n == max {
+            out.push('…');
+            break;
+        }
+        out.push(c);
+        n += 1;
+    }
+    out.trim_end().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_removes_line_breaks_and_bounds_length() {
+        assert_eq!(clean("a\r\nBcc: x@y", 80), "a Bcc: x@y");
+        assert_eq!(clean(&"x".repeat(200), 10).chars().count(), 11);
+    }
+}
