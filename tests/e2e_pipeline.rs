@@ -117,6 +117,13 @@ async fn a_week_of_passes_detects_every_planted_trend_and_stores_every_sample() 
     }
     sim.freeze(None);
 
+    println!("trends reported at 08:00 each day:\n{}", {
+        let lines: BTreeSet<String> = reported
+            .iter()
+            .map(|(d, k, e, _)| format!("  day {d}: {k:?} {e}"))
+            .collect();
+        lines.into_iter().collect::<Vec<_>>().join("\n")
+    });
     let found = |kind: TrendKind, entity: &str| {
         reported
             .iter()
@@ -197,4 +204,8 @@ async fn a_week_of_passes_detects_every_planted_trend_and_stores_every_sample() 
         .filter(|s| !stored.contains(&(s.entity.clone(), s.metric.clone(), s.value as u64)))
         .collect();
     assert!(missing.is_empty(), "served but not stored: {missing:?}");
+    println!(
+        "{} samples served and all stored; {failures} failures recorded; faults served: {faults:?}",
+        served.len()
+    );
 }

@@ -1,1 +1,0 @@
-//! Delivery: the outbox first, then the transport (file, SMTP, sendmail).
