@@ -1,44 +1,40 @@
-//! The long-running service: schedules, reload, signals, sd_notify.
+//! Logs go to journald when stderr is the journal, else to a readable terminal format
+//! (or JSON lines for log shippers). Filters follow `RUST_LOG`.
 
-pub mod logging {
-    //! Logs go to journald when stderr is the journal, else to a readable terminal format
-    //! (or JSON lines for log shippers). Filters follow `RUST_LOG`.
+use crate::cli::LogFormat;
+use tracing_subscriber::{fmt, prelude::*, EnvFilter};
 
-    use crate::cli::LogFormat;
-    use tracing_subscriber::{fmt, prelude::*, EnvFilter};
+/// True when systemd connected stderr to the journal (`JOURNAL_STREAM` = its dev:inode).
+fn stderr_is_journal() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Some(stream) = std::env::var_os("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Some((dev, ino)) = stream.to_str().and_then(|s| s.split_once(':')) else {
+        return false;
+    };
+    let Ok(meta) = std::fs::metadata("/proc/self/fd/2") else {
+        return false;
+    };
+    dev.parse::<u64>().ok() == Some(meta.dev()) && ino.parse::<u64>().ok() == Some(meta.ino())
+}
 
-    /// True when systemd connected stderr to the journal (`JOURNAL_STREAM` = its dev:inode).
-    fn stderr_is_journal() -> bool {
-        use std::os::unix::fs::MetadataExt;
-        let Some(stream) = std::env::var_os("JOURNAL_STREAM") else {
-            return false;
-        };
-        let Some((dev, ino)) = stream.to_str().and_then(|s| s.split_once(':')) else {
-            return false;
-        };
-        let Ok(meta) = std::fs::metadata("/proc/self/fd/2") else {
-            return false;
-        };
-        dev.parse::<u64>().ok() == Some(meta.dev()) && ino.parse::<u64>().ok() == Some(meta.ino())
-    }
-
-    /// Installs the global subscriber once; later calls are ignored.
-    pub fn init(format: LogFormat) {
-        let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-        let registry = tracing_subscriber::registry().with(filter);
-        if stderr_is_journal() {
-            if let Ok(journald) = tracing_journald::layer() {
-                let _ = registry.with(journald).try_init();
-                return;
-            }
+/// Installs the global subscriber once; later calls are ignored.
+pub fn init(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let registry = tracing_subscriber::registry().with(filter);
+    if stderr_is_journal() {
+        if let Ok(journald) = tracing_journald::layer() {
+            let _ = registry.with(journald).try_init();
+            return;
         }
-        let _ = match format {
-            LogFormat::Json => registry
-                .with(fmt::layer().json().with_writer(std::io::stderr))
-                .try_init(),
-            LogFormat::Text => registry
-                .with(fmt::layer().with_writer(std::io::stderr).with_target(false))
-                .try_init(),
-        };
     }
+    let _ = match format {
+        LogFormat::Json => registry
+            .with(fmt::layer().json().with_writer(std::io::stderr))
+            .try_init(),
+        LogFormat::Text => registry
+            .with(fmt::layer().with_writer(std::io::stderr).with_target(false))
+            .try_init(),
+    };
 }

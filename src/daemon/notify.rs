@@ -1,0 +1,56 @@
+//! The systemd notification protocol: READY, RELOADING, STOPPING, STATUS and watchdog pings.
+//!
+//! Every function is a no-op when `NOTIFY_SOCKET` is unset, so the daemon runs the same by
+//! hand. A failed send is logged at debug level and never stops the daemon: systemd being
+//! unreachable must not take the service down.
+
+use std::time::Duration;
+
+use sd_notify::NotifyState;
+
+fn send(states: &[NotifyState]) {
+    if std::env::var_os("NOTIFY_SOCKET").is_none() {
+        return;
+    }
+    if let Err(e) = sd_notify::notify(false, states) {
+        tracing::debug!("sd_notify failed: {e}");
+    }
+}
+
+/// The service is up: schedules run and signals are handled.
+pub fn ready() {
+    send(&[NotifyState::Ready]);
+}
+
+/// A reload starts; systemd ≥ 253 wants the monotonic time of the request with it.
+pub fn reloading() {
+    match NotifyState::monotonic_usec_now() {
+        Ok(mono) => send(&[NotifyState::Reloading, mono]),
+        Err(_) => send(&[NotifyState::Reloading]),
+    }
+}
+
+/// Shutdown has begun.
+pub fn stopping() {
+    send(&[NotifyState::Stopping]);
+}
+
+/// A one-line status shown by `systemctl status`.
+pub fn status(text: &str) {
+    send(&[NotifyState::Status(text)]);
+}
+
+/// Tells the watchdog the service is alive.
+pub fn watchdog() {
+    send(&[NotifyState::Watchdog]);
+}
+
+/// The watchdog timeout systemd asked for (`WATCHDOG_USEC`, honouring `WATCHDOG_PID`).
+pub fn watchdog_timeout() -> Option<Duration> {
+    let mut usec = 0u64;
+    if sd_notify::watchdog_enabled(false, &mut usec) && usec > 0 {
+        Some(Duration::from_micros(usec))
+    } else {
+        None
+    }
+}

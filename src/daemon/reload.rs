@@ -1,0 +1,25 @@
+//! Live reload: re-read both config files, validate, and tell what changed.
+//!
+//! A reload that fails validation must never replace the running config: the caller keeps
+//! the last good one and the error is logged as `file:line:col: message`.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use crate::config::{Config, ConfigError, Watchlist};
+use crate::model::EntityId;
+
+/// Entities added and removed between two watchlists.
+pub fn diff(old: &Watchlist, new: &Watchlist) -> (Vec<EntityId>, Vec<EntityId>) {
+    let a: BTreeSet<EntityId> = old.entities().into_iter().collect();
+    let b: BTreeSet<EntityId> = new.entities().into_iter().collect();
+    (
+        b.difference(&a).cloned().collect(),
+        a.difference(&b).cloned().collect(),
+    )
+}
+
+/// Loads and validates both files.
+pub fn load(path: &Path) -> Result<(Config, Watchlist), ConfigError> {
+    crate::config::load(path)
+}

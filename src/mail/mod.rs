@@ -1,0 +1,219 @@
+//! Delivery of digests: the outbox first, then the transport.
+//!
+//! [`queue`] builds the MIME message (multipart/alternative: text, then multipart/related
+//! with the HTML and its inline PNG charts) and makes it durable in the store's outbox with
+//! its Message-ID *before* any send attempt. [`flush`] sends what is due and marks each item
+//! sent only after the transport accepted it; failures stay pending with a backoff. So a
+//! crash or an SMTP outage delays a digest, never drops it, and a sent digest is never sent
+//! again (the state lives in the store, across restarts). This module never logs or returns
+//! the SMTP password.
+
+pub mod outbox;
+pub mod transport;
+
+use std::time::{Duration, SystemTime};
+
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, MultiPart, SinglePart};
+use lettre::Message;
+use rand::Rng;
+
+use crate::config::Config;
+use crate::digest::{Digest, Rendered};
+use crate::model::UnixSeconds;
+use crate::store::{OutboxItem, OutboxState, Store, StoreError};
+
+pub use transport::{Secret, TransportError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("outbox: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot build the message: {0}")]
+    Build(String),
+    #[error("the digest has no recipient: set digest.to")]
+    NoRecipient,
+}
+
+/// What one [`flush`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlushReport {
+    /// Message-IDs accepted by the transport in this flush.
+    pub sent: Vec<String>,
+    /// Message-IDs that failed now, with the error (never holding a password).
+    pub failed: Vec<(String, String)>,
+    /// Items still pending after this flush (failed now or not yet due).
+    pub pending: usize,
+}
+
+/// Builds the message of `r` and writes it to the outbox as pending, due at `at`.
+pub fn queue(
+    store: &Store,
+    cfg: &Config,
+    r: &Rendered,
+    at: UnixSeconds,
+) -> Result<OutboxItem, MailError> {
+    let id = message_id(cfg, at);
+    let raw = build_message(cfg, r, &id, at)?;
+    let item = OutboxItem {
+        id,
+        created_at: at,
+        subject: r.subject.clone(),
+        raw,
+        state: OutboxState::Pending {
+            attempts: 0,
+            next_attempt_at: at,
+            last_error: None,
+        },
+    };
+    store.outbox_put(&item)?;
+    Ok(item)
+}
+
+/// [`queue`], then records the digest's items in the alert history so the cooldown holds
+/// from now on (only once the message is safely in the outbox).
+pub fn queue_digest(
+    store: &Store,
+    cfg: &Config,
+    d: &Digest,
+    r: &Rendered,
+    at: UnixSeconds,
+) -> Result<OutboxItem, MailError> {
+    let item = queue(store, cfg, r, at)?;
+    store.alerts_record(&d.alerts)?;
+    Ok(item)
+}
+
+/// Sends every pending item due at `at`.
+pub async fn flush(store: &Store, cfg: &Config, at: UnixSeconds) -> Result<FlushReport, MailError> {
+    flush_with(store, cfg, at, false).await
+}
+
+/// Sends every pending item now, due or not (`outbox --flush`).
+pub async fn flush_all(
+    store: &Store,
+    cfg: &Config,
+    at: UnixSeconds,
+) -> Result<FlushReport, MailError> {
+    flush_with(store, cfg, at, true).await
+}
+
+async fn flush_with(
+    store: &Store,
+    cfg: &Config,
+    at: UnixSeconds,
+    force: bool,
+) -> Result<FlushReport, MailError> {
+    let envelope = envelope(cfg)?;
+    let mut report = FlushReport::default();
+    // Oldest first: digests arrive in the order they were written.
+    let mut items = store.outbox_list()?;
+    items.reverse();
+    for item in items {
+        let OutboxState::Pending {
+            attempts,
+            next_attempt_at,
+            ..
+        } = item.state
+        else {
+            continue;
+        };
+        if !force && next_attempt_at > at {
+            report.pending += 1;
+            continue;
+        }
+        // Re-read: another flush (daemon and CLI) may have sent it meanwhile.
+        match store.outbox_get(&item.id)? {
+            Some(OutboxItem {
+                state: OutboxState::Pending { .. },
+                ..
+            }) => {}
+            _ => continue,
+        }
+        let result = transport::send(
+            &cfg.mail.transport,
+            &cfg.state_dir,
+            &envelope,
+            &item.id,
+            item.created_at,
+            &item.raw,
+        )
+        .await;
+        let mut updated = item.clone();
+        match result {
+            Ok(()) => {
+                updated.state = OutboxState::Sent {
+                    at: crate::clock::now(),
+                };
+                store.outbox_put(&updated)?;
+                tracing::info!(id = %item.id, subject = %item.subject, "digest sent");
+                report.sent.push(item.id);
+            }
+            Err(e) => {
+                let attempts = attempts.saturating_add(1);
+                let msg = e.to_string();
+                updated.state = OutboxState::Pending {
+                    attempts,
+                    next_attempt_at: outbox::next_attempt(at, attempts),
+                    last_error: Some(msg.clone()),
+                };
+                store.outbox_put(&updated)?;
+                tracing::warn!(id = %item.id, attempts, error = %msg, "digest not sent, will retry");
+                report.failed.push((item.id, msg));
+                report.pending += 1;
+            }
+        }
+    }
+    Ok(report)
+}
+
+fn envelope(cfg: &Config) -> Result<lettre::address::Envelope, MailError> {
+    if cfg.digest.to.is_empty() {
+        return Err(MailError::NoRecipient);
+    }
+    lettre::address::Envelope::new(
+        Some(cfg.digest.from.email.clone()),
+        cfg.digest.to.iter().map(|m| m.email.clone()).collect(),
+    )
+    .map_err(|e| MailError::Build(e.to_string()))
+}
+
+/// `<unix time>.<random>@<sender's domain>`, without angle brackets.
+fn message_id(cfg: &Config, at: UnixSeconds) -> String {
+    let r: u64 = rand::thread_rng().gen();
+    format!("{at}.{r:016x}@{}", cfg.digest.from.email.domain())
+}
+
+/// The RFC 5322 message: multipart/alternative(text/plain, multipart/related(text/html,
+/// image/png…)). The subject was cleaned by the renderer; lettre encodes it again.
+pub fn build_message(
+    cfg: &Config,
+    r: &Rendered,
+    id: &str,
+    at: UnixSeconds,
+) -> Result<Vec<u8>, MailError> {
+    let mut b = Message::builder()
+        .from(cfg.digest.from.clone())
+        .subject(crate::digest::clean(&r.subject, 200))
+        .message_id(Some(format!("<{id}>")))
+        .date(SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(at).unwrap_or(0)));
+    if cfg.digest.to.is_empty() {
+        return Err(MailError::NoRecipient);
+    }
+    for to in &cfg.digest.to {
+        b = b.to(to.clone());
+    }
+    let png = ContentType::parse("image/png").map_err(|e| MailError::Build(e.to_string()))?;
+    let mut related = MultiPart::related().singlepart(SinglePart::html(r.html.clone()));
+    for img in &r.images {
+        related = related
+            .singlepart(Attachment::new_inline(img.cid.clone()).body(img.png.clone(), png.clone()));
+    }
+    let body = MultiPart::alternative()
+        .singlepart(SinglePart::plain(r.text.clone()))
+        .multipart(related);
+    let msg = b
+        .multipart(body)
+        .map_err(|e| MailError::Build(e.to_string()))?;
+    Ok(msg.formatted())
+}
