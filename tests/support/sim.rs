@@ -395,7 +395,17 @@ fn route(sim: &Sim, request: &Request, now: f64) -> Option<Routed> {
     let hours = (now - sim.origin) / HOUR;
     if let Some(name) = path.strip_prefix("/tag/") {
         let name = name.to_lowercase();
-        let (_, shape) = sim.scenario.tags.iter().find(|(t, _)| *t == name)?;
+        // A discovered tag is collected once trendwatch tracks it: it grows from day 3.
+        let discovered = TagShape::Emerging {
+            rate: 3_000.0,
+            factor: 10.0,
+            at_day: 3.5,
+        };
+        let shape = match sim.scenario.tags.iter().find(|(t, _)| *t == name) {
+            Some((_, shape)) => shape,
+            None if name == sim.scenario.discovered_tag => &discovered,
+            None => return None,
+        };
         let views = shape.views(hours);
         let entity = format!("tiktok:#{name}");
         let body = tag_page(&name, views as u64);
