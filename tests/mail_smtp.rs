@@ -1,0 +1,388 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The digest delivered to a real SMTP exchange on loopback: MIME structure, inline charts,
+//! subjects in both languages, escaping of scraped text, no header injection, and an outage
+//! that delays the digest without losing or duplicating it (also across a store reopen).
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+use trendwatch::config::{self, Config};
+use trendwatch::detect::{Trend, TrendDetails, TrendKind};
+use trendwatch::digest;
+use trendwatch::mail;
+use trendwatch::model::{EntityId, Sample, TIKTOK};
+use trendwatch::store::{OutboxState, Store};
+
+/// Enough SMTP to accept mail: greeting, EHLO, MAIL, RCPT, DATA, QUIT. Records each DATA.
+async fn sink(listener: TcpListener, got: Arc<Mutex<Vec<Vec<u8>>>>) {
+    loop {
+        let Ok((sock, _)) = listener.accept().await else {
+            return;
+        };
+        let got = got.clone();
+        tokio::spawn(async move {
+            let (r, mut w) = sock.into_split();
+            let mut r = BufReader::new(r);
+            w.write_all(b"220 sink ESMTP\r\n").await.unwrap();
+            let mut line = String::new();
+            loop {
+                line.clear();
+                if r.read_line(&mut line).await.unwrap_or(0) == 0 {
+                    return;
+                }
+                let cmd = line.to_ascii_uppercase();
+                if cmd.starts_with("EHLO") {
+                    w.write_all(b"250-sink\r\n250 8BITMIME\r\n").await.unwrap();
+                } else if cmd.starts_with("DATA") {
+                    w.write_all(b"354 go\r\n").await.unwrap();
+                    let mut data = Vec::new();
+                    loop {
+                        let mut l = Vec::new();
+                        r.read_until(b'\n', &mut l).await.unwrap();
+                        if l == b".\r\n" {
+                            break;
+                        }
+                        let l = if l.starts_with(b"..") {
+                            l[1..].to_vec()
+                        } else {
+                            l
+                        };
+                        data.extend_from_slice(&l);
+                    }
+                    got.lock().unwrap().push(data);
+                    w.write_all(b"250 queued\r\n").await.unwrap();
+                } else if cmd.starts_with("QUIT") {
+                    w.write_all(b"221 bye\r\n").await.unwrap();
+                    return;
+                } else {
+                    w.write_all(b"250 ok\r\n").await.unwrap();
+                }
+            }
+        });
+    }
+}
+
+fn write_config(dir: &Path, port: u16, lang: &str) -> (Config, trendwatch::config::Watchlist) {
+    std::fs::write(
+        dir.join("watchlist.toml"),
+        "[tiktok]\nhashtags = [\"skincare\"]\n",
+    )
+    .unwrap();
+    let path = dir.join("trendwatch.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "watchlist = \"watchlist.toml\"\nstate_dir = \"{}\"\ntimezone = \"Europe/Paris\"\n\n\
+             [digest]\nlanguage = \"{lang}\"\nto = [\"equipe@example.org\"]\nfrom = \"trendwatch <trendwatch@example.org>\"\n\n\
+             [mail]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n",
+            dir.join("state").display()
+        ),
+    )
+    .unwrap();
+    config::load(&path).unwrap()
+}
+
+const AT: i64 = 1_795_420_800; // 2026-11-23T08:00:00Z
+
+fn trend(entity: EntityId, evidence: &str, score: f64) -> Trend {
+    Trend {
+        entity,
+        kind: TrendKind::Emerging,
+        metric: "views".into(),
+        score,
+        rate_now: 1_200_000.0,
+        rate_baseline: 90_000.0,
+        growth: 13.3,
+        since: Some(AT - 3 * 86_400),
+        first_seen: Some(AT - 20 * 86_400),
+        evidence: evidence.into(),
+        details: TrendDetails::default(),
+    }
+}
+
+fn seed(store: &Store, e: &EntityId) {
+    let samples: Vec<Sample> = (0..72)
+        .map(|i| Sample {
+            entity: e.clone(),
+            at: AT - (72 - i) * 3600,
+            metric: "views".into(),
+            value: (i * i * 1000) as f64,
+        })
+        .collect();
+    store.insert_samples(&samples).unwrap();
+}
+
+/// A minimal MIME reader: (content-type, headers, decoded body, children).
+#[derive(Debug)]
+struct Part {
+    ctype: String,
+    headers: String,
+    body: Vec<u8>,
+    children: Vec<Part>,
+}
+
+fn parse(raw: &[u8]) -> Part {
+    let s = String::from_utf8_lossy(raw).to_string();
+    let (head, body) = s.split_once("\r\n\r\n").unwrap();
+    let headers = head.replace("\r\n ", " ").replace("\r\n\t", " ");
+    let header = |name: &str| {
+        headers
+            .lines()
+            .find(|l| {
+                l.to_ascii_lowercase()
+                    .starts_with(&format!("{}:", name.to_ascii_lowercase()))
+            })
+            .map(|l| l[name.len() + 1..].trim().to_owned())
+            .unwrap_or_default()
+    };
+    let ctype_full = header("Content-Type");
+    let ctype = ctype_full
+        .split(';')
+        .next()
+        .unwrap()
+        .trim()
+        .to_ascii_lowercase();
+    let mut children = Vec::new();
+    let mut decoded = Vec::new();
+    if ctype.starts_with("multipart/") {
+        let b = ctype_full
+            .split("boundary=")
+            .nth(1)
+            .unwrap()
+            .trim_matches('"');
+        let b = b.split(';').next().unwrap().trim_matches('"');
+        let delim = format!("--{b}");
+        for chunk in body.split(&delim).skip(1) {
+            if chunk.starts_with("--") {
+                break;
+            }
+            children.push(parse(chunk.trim_start_matches("\r\n").as_bytes()));
+        }
+    } else {
+        let cte = header("Content-Transfer-Encoding").to_ascii_lowercase();
+        decoded = match cte.as_str() {
+            "base64" => {
+                use base64::Engine;
+                let clean: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+                base64::engine::general_purpose::STANDARD
+                    .decode(clean)
+                    .unwrap()
+            }
+            "quoted-printable" => qp(body),
+            _ => body.as_bytes().to_vec(),
+        };
+    }
+    Part {
+        ctype,
+        headers,
+        body: decoded,
+        children,
+    }
+}
+
+fn qp(s: &str) -> Vec<u8> {
+    let s = s.replace("=\r\n", "");
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'=' && i + 2 < b.len() + 0 && i + 2 <= b.len() - 1 {
+            out.push(
+                u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap(), 16).unwrap(),
+            );
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+fn subject_of(raw: &[u8]) -> String {
+    let s = String::from_utf8_lossy(raw);
+    let head = s.split("\r\n\r\n").next().unwrap().replace("\r\n ", " ");
+    let line = head.lines().find(|l| l.starts_with("Subject:")).unwrap()[8..]
+        .trim()
+        .to_owned();
+    // RFC 2047 encoded words, as lettre writes them.
+    line.split(' ')
+        .map(|w| {
+            if let Some(inner) = w
+                .strip_prefix("=?utf-8?b?")
+                .and_then(|w| w.strip_suffix("?="))
+            {
+                use base64::Engine;
+                String::from_utf8(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(inner)
+                        .unwrap(),
+                )
+                .unwrap()
+            } else {
+                w.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn digest_arrives_with_charts_escaped_text_and_a_safe_subject() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let got = Arc::new(Mutex::new(Vec::new()));
+    tokio::spawn(sink(listener, got.clone()));
+
+    for lang in ["fr", "en"] {
+        let dir = tempfile::tempdir().unwrap();
+        let (cfg, _) = write_config(dir.path(), port, lang);
+        let store = Store::open(&cfg.state_dir).unwrap();
+        let evil = EntityId::hashtag(TIKTOK, "evil\r\nBcc: victim@example.org");
+        let good = EntityId::hashtag(TIKTOK, "mushroomcoffee");
+        seed(&store, &evil);
+        seed(&store, &good);
+        let trends = vec![
+            trend(evil, "description <script>alert(1)</script>", 9.0),
+            trend(good, "views/hour 13.3x the 14-day baseline", 8.0),
+        ];
+        let d = digest::build(&trends, &[], &store, &cfg, AT).unwrap();
+        let r = digest::render(&d, cfg.digest.language).unwrap();
+        mail::queue_digest(&store, &cfg, &d, &r, AT).unwrap();
+        let report = mail::flush(&store, &cfg, AT).await.unwrap();
+        assert_eq!(report.sent.len(), 1, "{report:?}");
+    }
+
+    let msgs = got.lock().unwrap().clone();
+    assert_eq!(msgs.len(), 2);
+    for (raw, lang) in msgs.iter().zip(["fr", "en"]) {
+        let text = String::from_utf8_lossy(raw);
+        let head = text.split("\r\n\r\n").next().unwrap();
+        assert!(
+            !head
+                .lines()
+                .any(|l| l.to_ascii_lowercase().starts_with("bcc:")),
+            "{head}"
+        );
+        let subject = subject_of(raw);
+        assert!(!subject.contains('\r') && !subject.contains('\n'));
+        // Encoded words drop the spaces between them: compare without whitespace.
+        let squeezed: String = subject.chars().filter(|c| !c.is_whitespace()).collect();
+        let want = match lang {
+            "fr" => "trendwatch·2tendancesémergentes—semainedu23novembre2026",
+            _ => "trendwatch·2emergingtrends—weekof23November2026",
+        };
+        assert!(squeezed.starts_with(want), "{subject}");
+
+        let root = parse(raw);
+        assert_eq!(root.ctype, "multipart/alternative", "{}", root.headers);
+        assert_eq!(root.children.len(), 2);
+        assert_eq!(root.children[0].ctype, "text/plain");
+        let related = &root.children[1];
+        assert_eq!(related.ctype, "multipart/related");
+        assert_eq!(related.children[0].ctype, "text/html");
+        let html = String::from_utf8(related.children[0].body.clone()).unwrap();
+        let pngs: Vec<&Part> = related.children[1..].iter().collect();
+        assert_eq!(pngs.len(), 2);
+        for p in pngs {
+            assert_eq!(p.ctype, "image/png");
+            assert_eq!(&p.body[..4], b"\x89PNG");
+            let cid = p
+                .headers
+                .lines()
+                .find(|l| l.to_ascii_lowercase().starts_with("content-id:"))
+                .unwrap()[11..]
+                .trim()
+                .trim_matches(['<', '>'])
+                .to_owned();
+            assert!(html.contains(&format!("src=\"cid:{cid}\"")), "{cid}");
+        }
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("&lt;script&gt;"));
+        // Auto-escaping writes `/` as `&#x2f;`, which browsers decode in attributes.
+        assert!(html
+            .replace("&#x2f;", "/")
+            .contains("href=\"https://www.tiktok.com/tag/mushroomcoffee\""));
+        let plain = String::from_utf8(root.children[0].body.clone()).unwrap();
+        match lang {
+            "fr" => assert!(
+                plain.contains("Hashtags émergents") && plain.contains("1,2\u{a0}M"),
+                "{plain}"
+            ),
+            _ => assert!(
+                plain.contains("Emerging hashtags") && plain.contains("1.2M"),
+                "{plain}"
+            ),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_delays_the_digest_once_and_never_duplicates_it() {
+    // Reserve a port, then close it: the server is down.
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, _) = write_config(dir.path(), port, "en");
+    {
+        let store = Store::open(&cfg.state_dir).unwrap();
+        let d = digest::build(&[], &[], &store, &cfg, AT).unwrap();
+        let r = digest::render(&d, cfg.digest.language).unwrap();
+        assert!(r.text.contains("Nothing new"));
+        let item = mail::queue(&store, &cfg, &r, AT).unwrap();
+        let report = mail::flush(&store, &cfg, AT).await.unwrap();
+        assert!(report.sent.is_empty());
+        assert_eq!(report.failed.len(), 1);
+        match store.outbox_get(&item.id).unwrap().unwrap().state {
+            OutboxState::Pending {
+                attempts,
+                next_attempt_at,
+                last_error,
+            } => {
+                assert_eq!(attempts, 1);
+                assert_eq!(next_attempt_at, AT + 60);
+                assert!(last_error.is_some());
+            }
+            s => panic!("{s:?}"),
+        }
+        // Not due yet: no attempt.
+        let report = mail::flush(&store, &cfg, AT + 30).await.unwrap();
+        assert!(report.failed.is_empty() && report.pending == 1);
+    }
+    // "Restart": a new Store instance over the same state, and the server is up.
+    let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    let got = Arc::new(Mutex::new(Vec::new()));
+    tokio::spawn(sink(listener, got.clone()));
+    let store = Store::open(&cfg.state_dir).unwrap();
+    let report = mail::flush(&store, &cfg, AT + 61).await.unwrap();
+    assert_eq!(report.sent.len(), 1);
+    let report = mail::flush_all(&store, &cfg, AT + 7200).await.unwrap();
+    assert!(report.sent.is_empty());
+    assert_eq!(got.lock().unwrap().len(), 1);
+    assert!(matches!(
+        store.outbox_list().unwrap()[0].state,
+        OutboxState::Sent { .. }
+    ));
+}
+
+#[tokio::test]
+async fn cooldown_holds_back_a_trend_already_sent_unless_it_doubled() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, _) = write_config(dir.path(), 1, "en");
+    let store = Store::open(&cfg.state_dir).unwrap();
+    let e = EntityId::hashtag(TIKTOK, "mushroomcoffee");
+    let d = digest::build(&[trend(e.clone(), "x", 5.0)], &[], &store, &cfg, AT).unwrap();
+    assert_eq!(d.item_count(), 1);
+    store.alerts_record(&d.alerts).unwrap();
+    let later = AT + 86_400;
+    let d = digest::build(&[trend(e.clone(), "x", 9.0)], &[], &store, &cfg, later).unwrap();
+    assert_eq!(d.item_count(), 0, "within cooldown, not doubled");
+    let d = digest::build(&[trend(e.clone(), "x", 10.0)], &[], &store, &cfg, later).unwrap();
+    assert_eq!(d.item_count(), 1, "escalated");
+    let d = digest::build(&[trend(e, "x", 5.0)], &[], &store, &cfg, AT + 8 * 86_400).unwrap();
+    assert_eq!(d.item_count(), 1, "cooldown over");
+}
