@@ -1,0 +1,322 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! `trendwatch run` as systemd runs it: the real binary with `NOTIFY_SOCKET` pointing at a
+//! datagram socket this test binds, signals sent with `kill`, the store checked afterwards.
+
+use std::io::Read;
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A port nothing listens on: every collection fails fast, per entity.
+const DEAD_URL: &str = "http://127.0.0.1:9";
+
+fn write_config(dir: &Path, base: &str, digest_schedule: &str) -> PathBuf {
+    let config = dir.join("trendwatch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"watchlist = "watchlist.toml"
+state_dir = "{state}"
+timezone = "Europe/Paris"
+
+[collect]
+schedule = "0 0 */3 * * *"
+per_host_interval = "0s"
+timeout = "2s"
+retries = 0
+tiktok_base_url = "{base}"
+
+[digest]
+schedule = "{digest_schedule}"
+language = "en"
+to = ["equipe@example.org"]
+from = "trendwatch <trendwatch@example.org>"
+
+[mail]
+transport = "file"
+"#,
+            state = dir.join("state").display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("watchlist.toml"),
+        "[tiktok]\nhashtags = [\"skincarenaturel\", \"bienetre\"]\n",
+    )
+    .unwrap();
+    config
+}
+
+struct Daemon {
+    child: Child,
+    socket: UnixDatagram,
+    log: PathBuf,
+    seen: Vec<String>,
+}
+
+impl Daemon {
+    fn start(dir: &Path, config: &Path, extra_env: &[(&str, &str)]) -> Daemon {
+        let sock_path = dir.join(format!("notify-{}.sock", std::process::id()));
+        let _ = std::fs::remove_file(&sock_path);
+        let socket = UnixDatagram::bind(&sock_path).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let log = dir.join("daemon.log");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_trendwatch"));
+        cmd.arg("-c")
+            .arg(config)
+            .arg("run")
+            .env("NOTIFY_SOCKET", &sock_path)
+            .env("WATCHDOG_USEC", "400000")
+            .env_remove("WATCHDOG_PID")
+            .env_remove("TRENDWATCH_SIMULATED_CLOCK")
+            .env_remove("JOURNAL_STREAM")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        Daemon {
+            child: cmd.spawn().unwrap(),
+            socket,
+            log,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits (up to 10 s) until a message satisfying `pred` arrives; returns its index.
+    fn wait_for(&mut self, pred: impl Fn(&str) -> bool) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut buf = [0u8; 4096];
+        let from = self.seen.len();
+        if let Some(i) = self.seen.iter().position(|m| pred(m)) {
+            if i >= from {
+                return i;
+            }
+        }
+        while Instant::now() < deadline {
+            if let Ok(n) = self.socket.recv(&mut buf) {
+                let msg = String::from_utf8_lossy(&buf[..n]).to_string();
+                self.seen.push(msg.clone());
+                if pred(&msg) {
+                    return self.seen.len() - 1;
+                }
+            }
+        }
+        panic!(
+            "no matching notification; got {:?}; log:\n{}",
+            self.seen,
+            self.log_text()
+        );
+    }
+
+    fn log_text(&self) -> String {
+        let mut s = String::new();
+        std::fs::File::open(&self.log)
+            .unwrap()
+            .read_to_string(&mut s)
+            .unwrap();
+        s
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    }
+
+    fn wait_exit(&mut self) -> Option<i32> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.child.kill().unwrap();
+        panic!(
+            "the daemon did not exit within 10 s; log:\n{}",
+            self.log_text()
+        );
+    }
+}
+
+fn has(msg: &str, line: &str) -> bool {
+    msg.lines().any(|l| l == line)
+}
+
+fn count_watchdog(d: &mut Daemon, n: usize) {
+    for _ in 0..n {
+        d.wait_for(|m| has(m, "WATCHDOG=1"));
+    }
+}
+
+#[test]
+fn ready_watchdog_reload_and_stop_as_systemd_expects() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), DEAD_URL, "0 0 8 * * Mon");
+    let mut d = Daemon::start(dir.path(), &config, &[]);
+
+    d.wait_for(|m| has(m, "READY=1"));
+    count_watchdog(&mut d, 2);
+
+    d.signal("HUP");
+    let reloading = d.wait_for(|m| has(m, "RELOADING=1"));
+    assert!(
+        d.seen[reloading].contains("MONOTONIC_USEC="),
+        "{:?}",
+        d.seen[reloading]
+    );
+    d.wait_for(|m| has(m, "READY=1"));
+
+    d.signal("TERM");
+    d.wait_for(|m| has(m, "STOPPING=1"));
+    assert_eq!(d.wait_exit(), Some(0), "{}", d.log_text());
+    assert!(d.seen.iter().any(|m| m.contains("STATUS=next collection")));
+}
+
+#[test]
+fn a_broken_watchlist_edit_keeps_the_daemon_on_the_last_good_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), DEAD_URL, "0 0 8 * * Mon");
+    let mut d = Daemon::start(dir.path(), &config, &[]);
+    d.wait_for(|m| has(m, "READY=1"));
+
+    let watchlist = dir.path().join("watchlist.toml");
+    std::fs::write(&watchlist, "[tiktok]\nhashtags = [\"a\", \"b\"\n").unwrap();
+    // The file watcher reloads on its own; wait for the failed reload in the log.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let expected = format!("{}:2:", watchlist.display());
+    while !d.log_text().contains(&expected) {
+        assert!(
+            Instant::now() < deadline,
+            "no error logged:\n{}",
+            d.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(d.log_text().contains("keeping the last good config"));
+
+    // Still alive: the watchdog keeps being pinged and SIGHUP still reloads (and fails again).
+    count_watchdog(&mut d, 2);
+    d.signal("TERM");
+    d.wait_for(|m| has(m, "STOPPING=1"));
+    assert_eq!(d.wait_exit(), Some(0), "{}", d.log_text());
+    assert!(!d.log_text().contains("reloaded:"), "{}", d.log_text());
+}
+
+#[test]
+fn a_good_watchlist_edit_is_applied_and_the_change_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), DEAD_URL, "0 0 8 * * Mon");
+    let mut d = Daemon::start(dir.path(), &config, &[]);
+    d.wait_for(|m| has(m, "READY=1"));
+    // Editors replace the file: write a new one and rename it over.
+    let tmp = dir.path().join(".watchlist.toml.swp");
+    std::fs::write(
+        &tmp,
+        "[tiktok]\nhashtags = [\"skincarenaturel\", \"ayurveda\"]\n",
+    )
+    .unwrap();
+    std::fs::rename(&tmp, dir.path().join("watchlist.toml")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !d.log_text().contains("reloaded:") {
+        assert!(Instant::now() < deadline, "no reload:\n{}", d.log_text());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = d.log_text();
+    assert!(log.contains("1 added [tiktok:#ayurveda]"), "{log}");
+    assert!(log.contains("1 removed [tiktok:#bienetre]"), "{log}");
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(), Some(0));
+}
+
+#[test]
+fn a_second_daemon_on_the_same_state_dir_fails_fast_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), DEAD_URL, "0 0 8 * * Mon");
+    let mut d = Daemon::start(dir.path(), &config, &[]);
+    d.wait_for(|m| has(m, "READY=1"));
+
+    let out = Command::new(env!("CARGO_BIN_EXE_trendwatch"))
+        .arg("-c")
+        .arg(&config)
+        .arg("run")
+        .env_remove("NOTIFY_SOCKET")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("already running"), "{stderr}");
+
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(), Some(0));
+}
+
+fn eml_count(dir: &Path) -> usize {
+    fn walk(p: &Path, n: &mut usize) {
+        if let Ok(rd) = std::fs::read_dir(p) {
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, n);
+                } else if p.extension().is_some_and(|x| x == "eml") {
+                    *n += 1;
+                }
+            }
+        }
+    }
+    let mut n = 0;
+    walk(&dir.join("state"), &mut n);
+    n
+}
+
+#[test]
+fn run_once_does_a_full_cycle_and_catch_up_sends_one_digest_not_a_burst() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), DEAD_URL, "0 0 8 * * Mon");
+
+    // One cycle on Monday 2 November: collection (failing per entity), detection, one digest.
+    let out = Command::new(env!("CARGO_BIN_EXE_trendwatch"))
+        .arg("-c")
+        .arg(&config)
+        .args(["run", "--once"])
+        .env("TRENDWATCH_SIMULATED_CLOCK", "2026-11-02T09:00:00Z,1")
+        .env_remove("NOTIFY_SOCKET")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(eml_count(dir.path()), 1);
+
+    // Three weekly digests were missed by 23 November: one catch-up digest.
+    let mut d = Daemon::start(
+        dir.path(),
+        &config,
+        &[("TRENDWATCH_SIMULATED_CLOCK", "2026-11-23T09:00:00Z,1")],
+    );
+    d.wait_for(|m| has(m, "READY=1"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !d.log_text().contains("digest with") {
+        assert!(Instant::now() < deadline, "no catch-up:\n{}", d.log_text());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Give a burst the chance to show up before counting.
+    count_watchdog(&mut d, 3);
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(), Some(0));
+    assert_eq!(eml_count(dir.path()), 2, "{}", d.log_text());
+    assert_eq!(d.log_text().matches("digest with").count(), 1);
+}
