@@ -1,0 +1,173 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! A daemon killed with SIGKILL in the middle of a collection: the store still opens after
+//! a restart, with every sample of the passes that completed before.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use wiremock::matchers::path;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn tag_page() -> String {
+    std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiktok/tag_universal.html"),
+    )
+    .unwrap()
+}
+
+fn page(body: String) -> ResponseTemplate {
+    ResponseTemplate::new(200)
+        .insert_header("content-type", "text/html; charset=utf-8")
+        .set_body_string(body)
+}
+
+fn write_config(dir: &Path, base: &str) -> PathBuf {
+    let config = dir.join("trendwatch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"watchlist = "watchlist.toml"
+state_dir = "{state}"
+timezone = "UTC"
+
+[collect]
+schedule = "0 0 */3 * * *"
+per_host_interval = "0s"
+timeout = "60s"
+retries = 0
+tiktok_base_url = "{base}"
+
+[digest]
+schedule = "0 0 8 * * Mon"
+to = ["equipe@example.org"]
+from = "trendwatch <trendwatch@example.org>"
+
+[mail]
+transport = "file"
+"#,
+            state = dir.join("state").display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("watchlist.toml"),
+        "[tiktok]\nhashtags = [\"one\", \"two\", \"three\"]\n",
+    )
+    .unwrap();
+    config
+}
+
+async fn export(config: &Path) -> Vec<String> {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_trendwatch"))
+        .arg("-c")
+        .arg(config)
+        .args(["export", "--format", "csv"])
+        .env_remove("TRENDWATCH_SIMULATED_CLOCK")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut rows: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(str::to_string)
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigkill_during_a_collection_keeps_every_completed_pass() {
+    let server = MockServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &server.uri());
+
+    // A completed pass: every tag answers at once.
+    for tag in ["one", "two", "three"] {
+        Mock::given(path(format!("/tag/{tag}")))
+            .respond_with(page(tag_page()))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+    }
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_trendwatch"))
+        .arg("-c")
+        .arg(&config)
+        .args(["run", "--once"])
+        .env_remove("TRENDWATCH_SIMULATED_CLOCK")
+        .env_remove("NOTIFY_SOCKET")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let before = export(&config).await;
+    assert!(before.len() >= 3, "{before:?}");
+
+    // The daemon starts a day later, catches up on the missed collection, and hangs on
+    // slow pages until it is killed.
+    Mock::given(path("/tag/one"))
+        .respond_with(page(tag_page()))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    for tag in ["two", "three"] {
+        Mock::given(path(format!("/tag/{tag}")))
+            .respond_with(page(tag_page()).set_delay(Duration::from_secs(60)))
+            .with_priority(2)
+            .mount(&server)
+            .await;
+    }
+    let requests_before = server.received_requests().await.unwrap().len();
+    let later = (chrono_now() + 86_400).to_string();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_trendwatch"))
+        .arg("-c")
+        .arg(&config)
+        .arg("run")
+        .env("TRENDWATCH_SIMULATED_CLOCK", format!("{later},1"))
+        .env_remove("NOTIFY_SOCKET")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.received_requests().await.unwrap().len() < requests_before + 3 {
+        assert!(
+            Instant::now() < deadline,
+            "the catch-up collection never started"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let pid = child.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-KILL", &pid])
+        .status()
+        .unwrap()
+        .success());
+    child.wait().await.unwrap();
+
+    // The store opens, and every sample of the completed pass is there, unchanged.
+    let after = export(&config).await;
+    for row in &before {
+        assert!(after.contains(row), "lost {row}; after: {after:?}");
+    }
+}
+
+fn chrono_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
