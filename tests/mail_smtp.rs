@@ -188,7 +188,7 @@ fn qp(s: &str) -> Vec<u8> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'=' && i + 2 < b.len() + 0 && i + 2 <= b.len() - 1 {
+        if b[i] == b'=' && i + 2 < b.len() {
             out.push(
                 u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap(), 16).unwrap(),
             );
