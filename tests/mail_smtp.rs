@@ -3,10 +3,11 @@
 //! subjects in both languages, escaping of scraped text, no header injection, and an outage
 //! that delays the digest without losing or duplicating it (also across a store reopen).
 
+mod mail_support;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use trendwatch::config::{self, Config};
 use trendwatch::detect::{Trend, TrendDetails, TrendKind};
@@ -14,55 +15,6 @@ use trendwatch::digest;
 use trendwatch::mail;
 use trendwatch::model::{EntityId, Sample, TIKTOK};
 use trendwatch::store::{OutboxState, Store};
-
-/// Enough SMTP to accept mail: greeting, EHLO, MAIL, RCPT, DATA, QUIT. Records each DATA.
-async fn sink(listener: TcpListener, got: Arc<Mutex<Vec<Vec<u8>>>>) {
-    loop {
-        let Ok((sock, _)) = listener.accept().await else {
-            return;
-        };
-        let got = got.clone();
-        tokio::spawn(async move {
-            let (r, mut w) = sock.into_split();
-            let mut r = BufReader::new(r);
-            w.write_all(b"220 sink ESMTP\r\n").await.unwrap();
-            let mut line = String::new();
-            loop {
-                line.clear();
-                if r.read_line(&mut line).await.unwrap_or(0) == 0 {
-                    return;
-                }
-                let cmd = line.to_ascii_uppercase();
-                if cmd.starts_with("EHLO") {
-                    w.write_all(b"250-sink\r\n250 8BITMIME\r\n").await.unwrap();
-                } else if cmd.starts_with("DATA") {
-                    w.write_all(b"354 go\r\n").await.unwrap();
-                    let mut data = Vec::new();
-                    loop {
-                        let mut l = Vec::new();
-                        r.read_until(b'\n', &mut l).await.unwrap();
-                        if l == b".\r\n" {
-                            break;
-                        }
-                        let l = if l.starts_with(b"..") {
-                            l[1..].to_vec()
-                        } else {
-                            l
-                        };
-                        data.extend_from_slice(&l);
-                    }
-                    got.lock().unwrap().push(data);
-                    w.write_all(b"250 queued\r\n").await.unwrap();
-                } else if cmd.starts_with("QUIT") {
-                    w.write_all(b"221 bye\r\n").await.unwrap();
-                    return;
-                } else {
-                    w.write_all(b"250 ok\r\n").await.unwrap();
-                }
-            }
-        });
-    }
-}
 
 fn write_config(dir: &Path, port: u16, lang: &str) -> (Config, trendwatch::config::Watchlist) {
     std::fs::write(
@@ -234,7 +186,7 @@ async fn digest_arrives_with_charts_escaped_text_and_a_safe_subject() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let got = Arc::new(Mutex::new(Vec::new()));
-    tokio::spawn(sink(listener, got.clone()));
+    tokio::spawn(mail_support::sink(listener, got.clone()));
 
     for lang in ["fr", "en"] {
         let dir = tempfile::tempdir().unwrap();
@@ -356,7 +308,7 @@ async fn an_outage_delays_the_digest_once_and_never_duplicates_it() {
     // "Restart": a new Store instance over the same state, and the server is up.
     let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
     let got = Arc::new(Mutex::new(Vec::new()));
-    tokio::spawn(sink(listener, got.clone()));
+    tokio::spawn(mail_support::sink(listener, got.clone()));
     let store = Store::open(&cfg.state_dir).unwrap();
     let report = mail::flush(&store, &cfg, AT + 61).await.unwrap();
     assert_eq!(report.sent.len(), 1);

@@ -1,0 +1,147 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! `trendwatch digest` and `trendwatch outbox` as users run them: text to stdout, a
+//! self-contained preview, and `--send` during an SMTP outage (exit 2, pending), then
+//! `outbox --flush` in a new process once the server is back: delivered exactly once.
+
+mod mail_support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+
+use tokio::net::TcpListener;
+
+const END: i64 = 1_795_420_800; // 2026-11-23T08:00:00Z
+
+fn setup(dir: &Path, port: u16, lang: &str) -> PathBuf {
+    std::fs::write(
+        dir.join("watchlist.toml"),
+        "[tiktok]\nhashtags = [\"mushroomcoffee\"]\n",
+    )
+    .unwrap();
+    let cfg = dir.join("trendwatch.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "watchlist = \"watchlist.toml\"\nstate_dir = \"{}\"\ntimezone = \"Europe/Paris\"\n\n\
+             [digest]\nlanguage = \"{lang}\"\nto = [\"equipe@example.org\"]\nfrom = \"trendwatch <trendwatch@example.org>\"\n\n\
+             [mail]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n",
+            dir.join("state").display()
+        ),
+    )
+    .unwrap();
+    // 20 days every 3 h: 3,000 views/h, then 40,000/h over the last two days.
+    let mut csv = String::from("entity,timestamp,metric,value\n");
+    let mut v = 1_000_000.0;
+    for i in 0..160i64 {
+        let t = END - (159 - i) * 3 * 3600;
+        let rate = if t > END - 2 * 86_400 {
+            40_000.0
+        } else {
+            3_000.0
+        };
+        v += rate * 3.0 + ((i * 7919) % 500) as f64;
+        csv.push_str(&format!("tiktok:#mushroomcoffee,{t},views,{v}\n"));
+    }
+    std::fs::write(dir.join("h.csv"), csv).unwrap();
+    let out = tw(&cfg, &["import", dir.join("h.csv").to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    cfg
+}
+
+fn tw(cfg: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_trendwatch"))
+        .arg("-c")
+        .arg(cfg)
+        .args(args)
+        .env_remove("TRENDWATCH_SIMULATED_CLOCK")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn digest_prints_text_and_writes_a_self_contained_preview() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = setup(dir.path(), 1, "fr");
+    let at = END.to_string();
+    let out = tw(&cfg, &["digest", "--at", &at]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Hashtags émergents"), "{text}");
+    assert!(text.contains("#mushroomcoffee"));
+    assert!(text.contains("semaine du 23 novembre 2026"));
+
+    let preview = dir.path().join("p.html");
+    let out = tw(
+        &cfg,
+        &[
+            "digest",
+            "--at",
+            &at,
+            "--preview",
+            preview.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(&preview).unwrap();
+    assert!(
+        html.contains("src=\"data:image&#x2f;png;base64,")
+            || html.contains("src=\"data:image/png;base64,")
+    );
+    assert!(!html.contains("cid:"));
+    // A preview sends nothing and queues nothing.
+    let out = tw(&cfg, &["outbox"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Pending: 0"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_during_an_outage_stays_pending_then_flush_delivers_once() {
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = setup(dir.path(), port, "en");
+    let at = END.to_string();
+
+    let out = tw(&cfg, &["digest", "--send", "--at", &at]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("pending"), "{err}");
+    let out = tw(&cfg, &["outbox"]);
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(listing.contains("Pending: 1"), "{listing}");
+    assert!(listing.contains("1 emerging trend"), "{listing}");
+
+    // The server comes back; a new process flushes.
+    let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    let got = Arc::new(Mutex::new(Vec::new()));
+    tokio::spawn(mail_support::sink(listener, got.clone()));
+    let out = tw(&cfg, &["outbox", "--flush"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = tw(&cfg, &["outbox", "--flush"]);
+    assert!(out.status.success());
+    assert_eq!(got.lock().unwrap().len(), 1);
+    let out = tw(&cfg, &["outbox"]);
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listing.contains("Pending: 0") && listing.contains("Recently sent: 1"),
+        "{listing}"
+    );
+}
