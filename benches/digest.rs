@@ -1,5 +1,6 @@
 //! Rendering a 12-item digest with charts (target: under 200 ms) and the size of the
 //! resulting message (target: under 300 KB). `cargo bench --bench digest`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use trendwatch::config::Language;
