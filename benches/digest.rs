@@ -31,6 +31,7 @@ fn digest12() -> Digest {
                     metric: "views".into(),
                     since: Some(AT - 3 * 86_400),
                     evidence: "views/hour 13.3x the 14-day baseline for 9 samples".into(),
+                    samples: Some(9),
                     tier: None,
                     engagement: None,
                     benchmark: None,

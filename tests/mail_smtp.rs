@@ -194,11 +194,14 @@ async fn digest_arrives_with_charts_escaped_text_and_a_safe_subject() {
         let store = Store::open(&cfg.state_dir).unwrap();
         let evil = EntityId::hashtag(TIKTOK, "evil\r\nBcc: victim@example.org");
         let good = EntityId::hashtag(TIKTOK, "mushroomcoffee");
+        let script = EntityId::hashtag(TIKTOK, "<script>alert(1)</script>");
+        seed(&store, &script);
         seed(&store, &evil);
         seed(&store, &good);
         let trends = vec![
-            trend(evil, "description <script>alert(1)</script>", 9.0),
+            trend(evil, "views/hour 9x the baseline", 9.0),
             trend(good, "views/hour 13.3x the 14-day baseline", 8.0),
+            trend(script, "description <script>alert(1)</script>", 7.0),
         ];
         let d = digest::build(&trends, &[], &store, &cfg, AT).unwrap();
         let r = digest::render(&d, cfg.digest.language).unwrap();
@@ -223,8 +226,8 @@ async fn digest_arrives_with_charts_escaped_text_and_a_safe_subject() {
         // Encoded words drop the spaces between them: compare without whitespace.
         let squeezed: String = subject.chars().filter(|c| !c.is_whitespace()).collect();
         let want = match lang {
-            "fr" => "trendwatch·2tendancesémergentes—semainedu23novembre2026",
-            _ => "trendwatch·2emergingtrends—weekof23November2026",
+            "fr" => "trendwatch·3tendancesémergentes—semainedu23novembre2026",
+            _ => "trendwatch·3emergingtrends—weekof23November2026",
         };
         assert!(squeezed.starts_with(want), "{subject}");
 
@@ -237,7 +240,7 @@ async fn digest_arrives_with_charts_escaped_text_and_a_safe_subject() {
         assert_eq!(related.children[0].ctype, "text/html");
         let html = String::from_utf8(related.children[0].body.clone()).unwrap();
         let pngs: Vec<&Part> = related.children[1..].iter().collect();
-        assert_eq!(pngs.len(), 2);
+        assert_eq!(pngs.len(), 3);
         for p in pngs {
             assert_eq!(p.ctype, "image/png");
             assert_eq!(&p.body[..4], b"\x89PNG");
@@ -260,7 +263,9 @@ async fn digest_arrives_with_charts_escaped_text_and_a_safe_subject() {
         let plain = String::from_utf8(root.children[0].body.clone()).unwrap();
         match lang {
             "fr" => assert!(
-                plain.contains("Hashtags émergents") && plain.contains("1,2\u{a0}M"),
+                plain.contains("Hashtags émergents")
+                    && plain.contains("1,2\u{a0}M")
+                    && plain.contains("vues par heure à 13,3× le niveau habituel"),
                 "{plain}"
             ),
             _ => assert!(

@@ -157,6 +157,49 @@ pub fn number(v: f64, lang: Language) -> String {
     }
 }
 
+/// A metric's name as readers say it (`views` → `vues`); unknown names pass unchanged.
+pub fn metric(name: &str, lang: Language) -> String {
+    let fr = match name {
+        "views" => "vues",
+        "videos" => "vidéos",
+        "followers" => "abonnés",
+        "following" => "abonnements",
+        "likes" => "j'aime",
+        "plays" => "lectures",
+        "comments" => "commentaires",
+        "shares" => "partages",
+        "saves" => "enregistrements",
+        other => other,
+    };
+    match lang {
+        Language::Fr => fr.to_owned(),
+        Language::En => name.to_owned(),
+    }
+}
+
+/// One line of evidence in the reader's language, from the trend's figures.
+pub fn evidence(
+    metric_name: &str,
+    growth: f64,
+    baseline: f64,
+    samples: Option<usize>,
+    lang: Language,
+) -> String {
+    let m = metric(metric_name, lang);
+    let base = number(baseline, lang);
+    let g = ratio(growth, lang);
+    match (lang, samples) {
+        (Language::Fr, Some(n)) => {
+            format!("{m} par heure à {g} le niveau habituel ({base}/h), sur {n} mesures")
+        }
+        (Language::Fr, None) => format!("{m} par heure à {g} le niveau habituel ({base}/h)"),
+        (Language::En, Some(n)) => {
+            format!("{m} per hour at {g} the usual level ({base}/h), over {n} samples")
+        }
+        (Language::En, None) => format!("{m} per hour at {g} the usual level ({base}/h)"),
+    }
+}
+
 /// A growth ratio: `13,3×` / `13.3×`.
 pub fn ratio(v: f64, lang: Language) -> String {
     format!("{}×", decimal(v, 1, lang))

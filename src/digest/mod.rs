@@ -138,6 +138,7 @@ fn item(t: &Trend, rates: Vec<(UnixSeconds, f64)>) -> Item {
         metric: clean(&t.metric, 40),
         since: t.since,
         evidence: clean(&t.evidence, model::MAX_TEXT),
+        samples: d.samples,
         tier: d.tier.map(|t| t.as_str().to_owned()),
         engagement: d.engagement,
         benchmark: d.tier.map(|t| t.benchmark()),

@@ -48,6 +48,8 @@ pub struct Item {
     pub metric: String,
     pub since: Option<UnixSeconds>,
     pub evidence: String,
+    /// Samples behind the figures, when the detector says.
+    pub samples: Option<usize>,
     /// Creator tier name, engagement rate and the tier's benchmark range.
     pub tier: Option<String>,
     pub engagement: Option<f64>,

@@ -97,7 +97,14 @@ fn render_with(d: &Digest, lang: Language, inline_data: bool) -> Result<Rendered
                 url: it.url.clone(),
                 headline: headline(it, w, lang),
                 extra: extra(it, w, lang),
-                evidence: it.evidence.clone(),
+                // The detector words its evidence in English: French readers get the
+                // same figures in French; English readers get the detector's own line.
+                evidence: match lang {
+                    Language::En if !it.evidence.is_empty() => it.evidence.clone(),
+                    _ => {
+                        locale::evidence(&it.metric, it.growth, it.rate_baseline, it.samples, lang)
+                    }
+                },
                 img,
             });
         }
@@ -165,7 +172,7 @@ fn headline(it: &Item, w: &Words, lang: Language) -> String {
         locale::ratio(it.growth, lang),
         locale::number(it.rate_now, lang),
         w.per_hour,
-        it.metric
+        locale::metric(&it.metric, lang)
     );
     if let Some(since) = it.since {
         s.push_str(&format!(" · {} {}", w.since, locale::date(since, lang)));
