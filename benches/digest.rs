@@ -53,6 +53,7 @@ fn digest12() -> Digest {
         .collect();
     Digest {
         at: AT,
+        timezone: chrono_tz::Europe::Paris,
         sections,
         health: Vec::new(),
         alerts: Vec::new(),

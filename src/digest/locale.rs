@@ -118,12 +118,33 @@ const MONTHS_EN: [&str; 12] = [
 
 /// `23 novembre 2026` / `23 November 2026` (UTC calendar day).
 pub fn date(t: UnixSeconds, lang: Language) -> String {
-    let d: DateTime<Utc> = DateTime::from_timestamp(t, 0).unwrap_or_default();
+    date_in(t, chrono_tz::UTC, lang)
+}
+
+/// The calendar day of `t` in time zone `tz`, in the locale's form.
+pub fn date_in(t: UnixSeconds, tz: chrono_tz::Tz, lang: Language) -> String {
+    let d = DateTime::<Utc>::from_timestamp(t, 0)
+        .unwrap_or_default()
+        .with_timezone(&tz);
     let m = d.month0() as usize % 12;
     match lang {
         Language::Fr => format!("{} {} {}", d.day(), MONTHS_FR[m], d.year()),
         Language::En => format!("{} {} {}", d.day(), MONTHS_EN[m], d.year()),
     }
+}
+
+/// The Monday (local midnight) of the week holding `t` in `tz`, as a unix time.
+pub fn monday_in(t: UnixSeconds, tz: chrono_tz::Tz) -> UnixSeconds {
+    let local = DateTime::<Utc>::from_timestamp(t, 0)
+        .unwrap_or_default()
+        .with_timezone(&tz);
+    let back = i64::from(local.weekday().num_days_from_monday());
+    // Noon of that Monday: a safe instant to name the day whatever the DST shift.
+    let noon = local.date_naive() - chrono::Duration::days(back);
+    noon.and_hms_opt(12, 0, 0)
+        .and_then(|n| n.and_local_timezone(tz).earliest())
+        .map(|d| d.timestamp())
+        .unwrap_or(t)
 }
 
 /// Compact numbers: `1,2 M` / `1.2M`, `41,2 k` / `41.2k`, `950`.
@@ -255,5 +276,25 @@ mod tests {
         // 2026-11-23T00:00:00Z
         assert_eq!(date(1_795_392_000, Language::Fr), "23 novembre 2026");
         assert_eq!(date(1_795_392_000, Language::En), "23 November 2026");
+    }
+
+    #[test]
+    fn the_week_is_the_readers_week() {
+        let paris = chrono_tz::Europe::Paris;
+        // Sunday 22 Nov 23:30 UTC is already Monday 00:30 in Paris.
+        let t = 1_795_392_000 - 1800;
+        assert_eq!(
+            date_in(monday_in(t, paris), paris, Language::Fr),
+            "23 novembre 2026"
+        );
+        assert_eq!(
+            date_in(monday_in(t, chrono_tz::UTC), chrono_tz::UTC, Language::En),
+            "16 November 2026"
+        );
+        // Thursday 26 Nov belongs to the week of the 23rd.
+        assert_eq!(
+            date_in(monday_in(t + 3 * 86_400, paris), paris, Language::En),
+            "23 November 2026"
+        );
     }
 }

@@ -99,6 +99,7 @@ pub fn build(
     failing.truncate(cfg.digest.max_items.max(1) * 4);
     Ok(Digest {
         at,
+        timezone: cfg.timezone,
         sections,
         health: failing,
         alerts,

@@ -11,6 +11,8 @@ use crate::store::AlertRecord;
 #[derive(Debug, Clone)]
 pub struct Digest {
     pub at: UnixSeconds,
+    /// The reader's time zone: dates and the week are the ones on their calendar.
+    pub timezone: chrono_tz::Tz,
     pub sections: Vec<Section>,
     /// Entities whose last attempt failed, with why.
     pub health: Vec<HealthItem>,

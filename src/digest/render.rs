@@ -95,7 +95,7 @@ fn render_with(d: &Digest, lang: Language, inline_data: bool) -> Result<Rendered
             items.push(ItemView {
                 name: it.name.clone(),
                 url: it.url.clone(),
-                headline: headline(it, w, lang),
+                headline: headline(it, w, lang, d.timezone),
                 extra: extra(it, w, lang),
                 // The detector words its evidence in English: French readers get the
                 // same figures in French; English readers get the detector's own line.
@@ -125,13 +125,17 @@ fn render_with(d: &Digest, lang: Language, inline_data: bool) -> Result<Rendered
                 Some(_) => format!(
                     "{} {}",
                     w.failing_since,
-                    locale::date(h.failing_since, lang)
+                    locale::date_in(h.failing_since, d.timezone, lang)
                 ),
                 None => w.never_succeeded.to_owned(),
             },
         })
         .collect();
-    let week = format!("{} {}", w.week_of, locale::date(monday(d.at), lang));
+    let week = format!(
+        "{} {}",
+        w.week_of,
+        locale::date_in(locale::monday_in(d.at, d.timezone), d.timezone, lang)
+    );
     let subject = subject(d, w, &week);
     let mut env = Environment::new();
     env.add_template("digest.html", HTML)?;
@@ -166,7 +170,7 @@ fn section_title(kind: TrendKind, w: &Words) -> &'static str {
     }
 }
 
-fn headline(it: &Item, w: &Words, lang: Language) -> String {
+fn headline(it: &Item, w: &Words, lang: Language, tz: chrono_tz::Tz) -> String {
     let mut s = format!(
         "{} · {}{} {}",
         locale::ratio(it.growth, lang),
@@ -175,7 +179,11 @@ fn headline(it: &Item, w: &Words, lang: Language) -> String {
         locale::metric(&it.metric, lang)
     );
     if let Some(since) = it.since {
-        s.push_str(&format!(" · {} {}", w.since, locale::date(since, lang)));
+        s.push_str(&format!(
+            " · {} {}",
+            w.since,
+            locale::date_in(since, tz, lang)
+        ));
     }
     s
 }
@@ -220,12 +228,4 @@ fn subject(d: &Digest, w: &Words, week: &str) -> String {
         &format!("trendwatch · {n} {noun} — {week}{top}"),
         MAX_SUBJECT,
     )
-}
-
-/// The Monday (00:00 UTC) of the week holding `t`.
-fn monday(t: i64) -> i64 {
-    let day = t.div_euclid(86_400);
-    // 1970-01-01 was a Thursday: day 0 is weekday 3 counted from Monday.
-    let from_monday = (day + 3).rem_euclid(7);
-    (day - from_monday) * 86_400
 }
