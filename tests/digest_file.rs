@@ -50,6 +50,12 @@ async fn file_transport_writes_one_eml_and_health_lists_failures() {
     assert_eq!(d.health.len(), 1);
     let r = digest::render(&d, cfg.digest.language).unwrap();
     assert!(r.text.contains("Rien de nouveau"), "{}", r.text);
+    assert!(
+        r.subject
+            .starts_with("trendwatch · rien de nouveau — semaine du"),
+        "{}",
+        r.subject
+    );
     assert!(r.text.contains("État de la collecte") && r.text.contains("@disparue"));
     assert!(!r.text.contains("#revenue"));
     assert!(

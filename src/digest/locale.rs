@@ -32,6 +32,7 @@ pub struct Words {
     /// Subject noun for the first section, singular and plural.
     pub subject_emerging: (&'static str, &'static str),
     pub subject_items: (&'static str, &'static str),
+    pub subject_nothing: &'static str,
 }
 
 const FR: Words = Words {
@@ -55,6 +56,7 @@ const FR: Words = Words {
     footer: "Envoyé par trendwatch.",
     subject_emerging: ("tendance émergente", "tendances émergentes"),
     subject_items: ("nouveauté", "nouveautés"),
+    subject_nothing: "rien de nouveau",
 };
 
 const EN: Words = Words {
@@ -78,6 +80,7 @@ const EN: Words = Words {
     footer: "Sent by trendwatch.",
     subject_emerging: ("emerging trend", "emerging trends"),
     subject_items: ("update", "updates"),
+    subject_nothing: "nothing new",
 };
 
 pub fn words(lang: Language) -> &'static Words {

@@ -217,6 +217,12 @@ fn subject(d: &Digest, w: &Words, week: &str) -> String {
     } else {
         (d.item_count(), w.subject_items)
     };
+    if n == 0 {
+        return clean(
+            &format!("trendwatch · {} — {week}", w.subject_nothing),
+            MAX_SUBJECT,
+        );
+    }
     let noun = if n == 1 { nouns.0 } else { nouns.1 };
     let top = d
         .sections
