@@ -171,3 +171,45 @@ fn chrono_now() -> i64 {
         .unwrap()
         .as_secs() as i64
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_during_a_hanging_collection_still_exits_cleanly() {
+    let server = MockServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &server.uri());
+    Mock::given(wiremock::matchers::any())
+        .respond_with(page(tag_page()).set_delay(Duration::from_secs(120)))
+        .mount(&server)
+        .await;
+    // A fresh store: the daemon collects at start, and every page hangs.
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_trendwatch"))
+        .arg("-c")
+        .arg(&config)
+        .arg("run")
+        .env_remove("TRENDWATCH_SIMULATED_CLOCK")
+        .env_remove("NOTIFY_SOCKET")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.received_requests().await.unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "the collection never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let pid = child.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    // systemd's stop timeout is 15 s; the daemon gives requests in flight a grace period
+    // and must be gone before that.
+    let status = tokio::time::timeout(Duration::from_secs(15), child.wait())
+        .await
+        .expect("still running 15 s after SIGTERM")
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    // And the store is left usable.
+    export(&config).await;
+}
