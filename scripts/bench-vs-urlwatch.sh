@@ -66,7 +66,7 @@ with open(work + "/urls.yaml", "w") as f:
         f.write("name: creator%04d\nurl: http://127.0.0.1:%s/@creator%04d\n" % (i, port, i))
         f.write("filter:\n  - css: 'script#__UNIVERSAL_DATA_FOR_REHYDRATION__'\n")
 with open(work + "/urlwatch.yaml", "w") as f:
-    f.write("display:\n  new: true\n  error: true\n  unchanged: false\n"
+    f.write("display:\n  new: false\n  error: true\n  unchanged: false\n"
             "report:\n  text:\n    details: false\n    footer: false\n    line_length: 75\n"
             "  stdout:\n    enabled: true\n    color: false\n"
             "  email:\n    enabled: false\n")
@@ -96,12 +96,13 @@ for run in $(seq "$RUNS"); do
   /usr/bin/time -v "$WORK/venv/bin/urlwatch" --urls "$WORK/urls.yaml" --config "$WORK/urlwatch.yaml" \
     --hooks "$WORK/hooks.py" --cache "$WORK/cache.db" >"$WORK/uw.out" 2>"$WORK/uw.time" || {
     echo "urlwatch run $run failed:"; tail -n 20 "$WORK/uw.out" "$WORK/uw.time"; exit 1; }
-  new=$(grep -cE '^[0-9]+\. NEW: ' "$WORK/uw.out" || true)
+  # Jobs whose filtered data urlwatch stored (the report itself is switched off for new jobs).
+  new=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(distinct guid) from CacheEntry where length(data) > 0').fetchone()[0])" "$WORK/cache.db")
   errors=$(grep -cE '^[0-9]+\. ERROR: ' "$WORK/uw.out" || true)
   w=$(secs "$(field 'Elapsed (wall clock) time (h:mm:ss or m:ss)' "$WORK/uw.time")")
   r=$(field 'Maximum resident set size (kbytes)' "$WORK/uw.time")
   uw_wall+=("$w"); uw_rss+=("$r")
-  echo "urlwatch   run $run: wall ${w}s, peak RSS $((r / 1024)) MB, $new/$N new, $errors errors"
+  echo "urlwatch   run $run: wall ${w}s, peak RSS $((r / 1024)) MB, $new/$N stored, $errors errors"
 done
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
