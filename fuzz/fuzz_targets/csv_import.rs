@@ -12,7 +12,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     for s in &samples {
-        assert!(s.value.is_finite(), "a non-finite value was imported: {s:?}");
+        assert!(
+            s.value.is_finite(),
+            "a non-finite value was imported: {s:?}"
+        );
     }
     let mut bytes = Vec::new();
     {
