@@ -81,8 +81,9 @@ for i in range(n):
     print(f"tiktok:#mushroomcoffee,{t},views,{v:.0f}")
 PY
 
-cargo build --release --quiet
-bin=target/release/trendwatch
+# The debug build `cargo test` already made: no second, optimised build just for one message.
+cargo build --quiet
+bin=target/debug/trendwatch
 "$bin" -c "$work/trendwatch.toml" import "$work/history.csv"
 "$bin" -c "$work/trendwatch.toml" digest --send --at "$end"
 

@@ -3,7 +3,8 @@
 //! The library follows the pipeline of the product: [`config`] loads and validates the two
 //! TOML files, [`collect`] fetches public metrics into [`model::Observation`]s, [`store`]
 //! keeps them durably in sled, [`detect`] turns series into ranked trends, [`digest`] renders
-//! them for people and [`mail`] delivers the digest through the outbox. [`daemon`] runs the
+//! them for people and [`mail`] delivers the digest through the outbox; [`status`] reports what the
+//! store knows of each entity. [`daemon`] runs the
 //! whole pipeline on a schedule under systemd; [`cli`] holds the one-shot commands that
 //! `main.rs` dispatches to.
 
@@ -16,4 +17,5 @@ pub mod detect;
 pub mod digest;
 pub mod mail;
 pub mod model;
+pub mod status;
 pub mod store;

@@ -261,6 +261,43 @@ fn a_second_daemon_on_the_same_state_dir_fails_fast_with_a_clear_message() {
     assert_eq!(d.wait_exit(), Some(0));
 }
 
+#[test]
+fn status_answers_while_the_daemon_holds_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), DEAD_URL, "0 0 8 * * Mon");
+    let mut d = Daemon::start(dir.path(), &config, &[]);
+    d.wait_for(|m| has(m, "READY=1"));
+    // The start-up pass fails both tags on the dead port, then the snapshot is written.
+    let snapshot = dir.path().join("state").join("status.json");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !snapshot.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let out = Command::new(env!("CARGO_BIN_EXE_trendwatch"))
+        .arg("-c")
+        .arg(&config)
+        .arg("status")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\nlog:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        d.log_text()
+    );
+    assert!(stdout.starts_with("trendwatch is running"), "{stdout}");
+    for tag in ["tiktok:#bienetre", "tiktok:#skincarenaturel"] {
+        let line = stdout.lines().find(|l| l.starts_with(tag)).unwrap();
+        assert!(line.contains("network at"), "{line}");
+    }
+
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(), Some(0));
+}
+
 fn eml_count(dir: &Path) -> usize {
     fn walk(p: &Path, n: &mut usize) {
         if let Ok(rd) = std::fs::read_dir(p) {

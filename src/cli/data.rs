@@ -13,8 +13,9 @@ use anyhow::{anyhow, Context};
 
 use super::{Cli, CommandError, CommandResult, ExportFormat};
 use crate::model::{EntityId, UnixSeconds};
+use crate::status::{NextRuns, StatusReport};
 use crate::store::interchange::{self, format_time, format_value, CsvOut, JsonOut};
-use crate::store::{OutboxState, Store};
+use crate::store::{Store, StoreError};
 
 fn open(state_dir: &Path) -> Result<Store, CommandError> {
     Store::open(state_dir).map_err(CommandError::runtime)
@@ -137,105 +138,41 @@ pub(crate) fn export_to(
 
 pub fn status(cli: &Cli, json: bool) -> CommandResult {
     let (config, watchlist) = super::load_config(cli)?;
-    let store = open(&config.state_dir)?;
-    let mut infos = store.entities().map_err(CommandError::runtime)?;
-    // Watched entities never collected yet still deserve a line.
-    for id in watchlist.entities() {
-        if !infos.iter().any(|i| i.id == id) {
-            infos.push(crate::store::EntityInfo {
-                id,
-                first_seen: 0,
-                last_sample_at: None,
-                last_success: None,
-                last_failure: None,
-                metrics: Vec::new(),
-            });
+    let (report, from_daemon) = match Store::open(&config.state_dir) {
+        Ok(store) => (
+            StatusReport::build(&store, &config, &watchlist, crate::clock::now())
+                .map_err(CommandError::runtime)?,
+            false,
+        ),
+        // The daemon holds the store: its last snapshot is the answer.
+        Err(StoreError::Locked { .. }) => {
+            let mut report = StatusReport::load_snapshot(&config.state_dir).map_err(|e| {
+                CommandError::runtime(anyhow!(e).context(format!(
+                    "another trendwatch is using {} and has not written its status yet",
+                    config.state_dir.display()
+                )))
+            })?;
+            report.next_runs = NextRuns::from_config(&config, crate::clock::now_utc());
+            (report, true)
         }
-    }
-    infos.sort_by(|a, b| a.id.cmp(&b.id));
-    let size = store.size_on_disk().map_err(CommandError::runtime)?;
-    let outbox = store.outbox_list().map_err(CommandError::runtime)?;
-    let pending = outbox
-        .iter()
-        .filter(|i| matches!(i.state, OutboxState::Pending { .. }))
-        .count();
-    let sent = outbox.len() - pending;
-    let now = crate::clock::now_utc();
-    let next = |s: &crate::config::Schedule| -> Vec<String> {
-        s.next_runs(config.timezone, now, 3)
-            .iter()
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-            .collect()
+        Err(e) => return Err(CommandError::runtime(e)),
     };
-    let next_collect = next(&config.collect.schedule);
-    let next_digest = next(&config.digest.schedule);
     let mut out = std::io::stdout().lock();
     if json {
-        let entities: Vec<serde_json::Value> = infos
-            .iter()
-            .map(|i| {
-                serde_json::json!({
-                    "entity": i.id.as_str(),
-                    "last_success": i.last_success.map(format_time),
-                    "last_sample_at": i.last_sample_at.map(format_time),
-                    "last_failure": i.last_failure.as_ref().map(|f| serde_json::json!({
-                        "at": format_time(f.at),
-                        "kind": f.kind.as_str(),
-                        "detail": f.detail,
-                    })),
-                    "metrics": i.metrics,
-                })
-            })
-            .collect();
-        let doc = serde_json::json!({
-            "entities": entities,
-            "store": {"path": config.state_dir.display().to_string(), "size_bytes": size},
-            "outbox": {"pending": pending, "sent": sent},
-            "next_runs": {"collect": next_collect, "digest": next_digest},
-        });
-        writeln!(out, "{doc:#}").map_err(output)?;
-        return Ok(());
+        let doc =
+            serde_json::to_string_pretty(&report).map_err(|e| CommandError::runtime(anyhow!(e)))?;
+        return writeln!(out, "{doc}").map_err(output);
     }
-    let width = infos
-        .iter()
-        .map(|i| i.id.as_str().chars().count())
-        .max()
-        .unwrap_or(6)
-        .max(6);
-    let mut text = format!(
-        "{:<width$}  {:<20}  {:<20}  LAST FAILURE\n",
-        "ENTITY", "LAST SAMPLE", "LAST SUCCESS"
-    );
-    for i in &infos {
-        let success = i
-            .last_success
-            .map_or_else(|| "never".to_string(), format_time);
-        let failure = match &i.last_failure {
-            Some(f) if !matches!(i.last_success, Some(s) if f.at < s) => {
-                format!("{} at {}: {}", f.kind, format_time(f.at), f.detail)
-            }
-            Some(f) => format!("({} at {}, recovered)", f.kind, format_time(f.at)),
-            None => "-".into(),
-        };
-        let sample = i
-            .last_sample_at
-            .map_or_else(|| "-".to_string(), format_time);
-        text.push_str(&format!(
-            "{:<width$}  {sample:<20}  {success:<20}  {failure}\n",
-            i.id.as_str()
-        ));
+    if from_daemon {
+        writeln!(
+            out,
+            "trendwatch is running on this store; its status as of {}:\n",
+            report.generated_at
+        )
+        .map_err(output)?;
     }
-    text.push_str(&format!(
-        "\nstore: {} on disk in {}\noutbox: {pending} pending, {sent} sent\n\
-         next collect ({}): {}\nnext digest ({}): {}\n",
-        bytesize::ByteSize::b(size),
-        config.state_dir.display(),
-        config.collect.schedule.expr,
-        next_collect.join(", "),
-        config.digest.schedule.expr,
-        next_digest.join(", "),
-    ));
-    out.write_all(text.as_bytes()).map_err(output)
+    out.write_all(report.render_text().as_bytes())
+        .map_err(output)
 }
 
 pub fn show(cli: &Cli, entity: &str) -> CommandResult {

@@ -53,9 +53,9 @@ impl Schedule {
     pub fn parse(expr: &str) -> Result<Schedule, String> {
         let cron = croner::parser::CronParser::builder()
             .seconds(croner::parser::Seconds::Required)
-            // As tokio-cron-scheduler 0.15 builds time-zoned jobs (`Job::new_async_tz`): a
-            // day-of-month and a day-of-week must both match, so `check` shows the runs the
-            // scheduler will make.
+            // The daemon's scheduler runs this very `Cron`, so `check` shows the runs it will
+            // make. A day-of-month and a day-of-week must both match, as in
+            // tokio-cron-scheduler's time-zoned jobs, so a schedule means the same in both.
             .dom_and_dow(true)
             .build()
             .parse(expr.trim())
@@ -1080,7 +1080,7 @@ mod tests {
 
     #[test]
     fn day_of_month_and_day_of_week_must_both_match_as_in_the_scheduler() {
-        // tokio-cron-scheduler builds time-zoned jobs with `dom_and_dow(true)`: "the 1st, if a
+        // `dom_and_dow(true)`, as tokio-cron-scheduler's time-zoned jobs: "the 1st, if a
         // Monday", not "every Monday and every 1st".
         let s = Schedule::parse("0 0 8 1 * Mon").unwrap();
         let after = DateTime::parse_from_rfc3339("2026-11-23T09:00:00Z")

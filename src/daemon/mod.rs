@@ -191,6 +191,7 @@ pub async fn serve(
             {
                 s.failing.store(n as u64, Ordering::Relaxed);
             }
+            write_status_snapshot(&s);
         });
     }
     publish_status(&shared, next_collect, next_digest);
@@ -343,6 +344,25 @@ fn do_reload(shared: &Shared, config_path: &std::path::Path, why: &str) {
     }
 }
 
+/// Writes what `trendwatch status` shows while the daemon holds the store.
+fn write_status_snapshot(shared: &Shared) {
+    let run = shared.running();
+    let written = crate::status::StatusReport::build(
+        &shared.store,
+        &run.cfg,
+        &run.watchlist,
+        crate::clock::now(),
+    )
+    .map_err(|e| e.to_string())
+    .and_then(|r| {
+        r.save_snapshot(&run.cfg.state_dir)
+            .map_err(|e| e.to_string())
+    });
+    if let Err(e) = written {
+        tracing::warn!("cannot write the status snapshot: {e}");
+    }
+}
+
 fn start_collect(shared: &Arc<Shared>, tracker: &TaskTracker, then_digest: bool) {
     let Some(guard) = shared.collecting.try_start() else {
         tracing::warn!("collection tick skipped: the previous collection is still running");
@@ -378,6 +398,7 @@ fn start_collect(shared: &Arc<Shared>, tracker: &TaskTracker, then_digest: bool)
         if let Ok(n) = cycle::failing_entities(&s.store) {
             s.failing.store(n as u64, Ordering::Relaxed);
         }
+        write_status_snapshot(&s);
         drop(guard);
         if then_digest && !s.work_cancel.is_cancelled() {
             tracing::info!("a digest was missed while stopped: sending one catch-up digest");
@@ -398,6 +419,7 @@ fn start_digest(shared: &Arc<Shared>, tracker: &TaskTracker) {
             Ok(items) => tracing::info!("digest with {items} items queued"),
             Err(e) => tracing::error!("digest failed: {e}"),
         }
+        write_status_snapshot(&s);
         drop(guard);
     });
 }

@@ -50,7 +50,7 @@ const MARKER_FILE: &str = "trendwatch-store";
 /// Why the store could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("another trendwatch is using {}", state_dir.display())]
+    #[error("another trendwatch is using {} (stop the service for this command; `trendwatch status` works while it runs)", state_dir.display())]
     Locked { state_dir: PathBuf },
     #[error("the store in {} is corrupt ({detail}); move it aside and re-import an export", state_dir.display())]
     Corrupt { state_dir: PathBuf, detail: String },
@@ -203,7 +203,9 @@ impl Store {
         let config = sled::Config::new()
             .path(&db_dir)
             .cache_capacity(64 * 1024 * 1024)
-            .flush_every_ms(Some(1000));
+            // Every write path flushes before it returns, so sled's own background flusher
+            // (a wake-up every second for the life of the daemon) adds nothing but idle CPU.
+            .flush_every_ms(None);
         // A damaged log can make sled panic while recovering; report it as corruption.
         let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
         let db = match opened {

@@ -1,0 +1,295 @@
+//! What `trendwatch status` reports: each entity's last success and failure, the store's
+//! size, the outbox and the next runs.
+//!
+//! The running daemon holds the store's lock, so it also writes this report to
+//! `STATE_DIR/status.json` after every pass; `status` reads that snapshot when the store is
+//! busy, which is exactly when a user asks "is it working?". This module only reads the store;
+//! the snapshot is replaced whole (write then rename), so a reader never sees half of one.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, Schedule, Watchlist};
+use crate::model::UnixSeconds;
+use crate::store::interchange::format_time;
+use crate::store::{EntityInfo, OutboxState, Store, StoreError};
+
+/// File name of the daemon's snapshot under `state_dir`.
+pub const SNAPSHOT_FILE: &str = "status.json";
+
+/// The whole report, as `status --json` prints it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StatusReport {
+    /// When the report was made (RFC 3339, UTC).
+    pub generated_at: String,
+    pub entities: Vec<EntityStatus>,
+    pub store: StoreStatus,
+    pub outbox: OutboxStatus,
+    pub next_runs: NextRuns,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EntityStatus {
+    pub entity: String,
+    pub last_success: Option<String>,
+    pub last_sample_at: Option<String>,
+    pub last_failure: Option<FailureStatus>,
+    pub metrics: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FailureStatus {
+    pub at: String,
+    pub kind: String,
+    pub detail: String,
+    /// A success came after this failure.
+    pub recovered: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StoreStatus {
+    pub path: String,
+    pub size_bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct OutboxStatus {
+    pub pending: usize,
+    pub sent: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct NextRuns {
+    /// The cron expressions, as written in the config.
+    #[serde(default)]
+    pub collect_schedule: String,
+    #[serde(default)]
+    pub digest_schedule: String,
+    pub collect: Vec<String>,
+    pub digest: Vec<String>,
+}
+
+/// Why the daemon's snapshot could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} is not a status snapshot: {source}", path.display())]
+    Parse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+}
+
+impl NextRuns {
+    /// The next three runs of each schedule after `now`, in the config's zone.
+    pub fn from_config(config: &Config, now: DateTime<Utc>) -> NextRuns {
+        let next = |s: &Schedule| -> Vec<String> {
+            s.next_runs(config.timezone, now, 3)
+                .iter()
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .collect()
+        };
+        NextRuns {
+            collect_schedule: config.collect.schedule.expr.clone(),
+            digest_schedule: config.digest.schedule.expr.clone(),
+            collect: next(&config.collect.schedule),
+            digest: next(&config.digest.schedule),
+        }
+    }
+}
+
+fn entity_status(info: &EntityInfo) -> EntityStatus {
+    EntityStatus {
+        entity: info.id.as_str().to_string(),
+        last_success: info.last_success.map(format_time),
+        last_sample_at: info.last_sample_at.map(format_time),
+        last_failure: info.last_failure.as_ref().map(|f| FailureStatus {
+            at: format_time(f.at),
+            kind: f.kind.as_str().to_string(),
+            detail: f.detail.clone(),
+            recovered: matches!(info.last_success, Some(s) if f.at < s),
+        }),
+        metrics: info.metrics.clone(),
+    }
+}
+
+impl StatusReport {
+    /// Reads the store: every entity it knows plus the watched ones never collected yet.
+    pub fn build(
+        store: &Store,
+        config: &Config,
+        watchlist: &Watchlist,
+        now: UnixSeconds,
+    ) -> Result<StatusReport, StoreError> {
+        let mut infos = store.entities()?;
+        for id in watchlist.entities() {
+            if !infos.iter().any(|i| i.id == id) {
+                infos.push(EntityInfo {
+                    id,
+                    first_seen: 0,
+                    last_sample_at: None,
+                    last_success: None,
+                    last_failure: None,
+                    metrics: Vec::new(),
+                });
+            }
+        }
+        infos.sort_by(|a, b| a.id.cmp(&b.id));
+        let outbox = store.outbox_list()?;
+        let pending = outbox
+            .iter()
+            .filter(|i| matches!(i.state, OutboxState::Pending { .. }))
+            .count();
+        let now_utc = DateTime::from_timestamp(now, 0).unwrap_or_default();
+        Ok(StatusReport {
+            generated_at: format_time(now),
+            entities: infos.iter().map(entity_status).collect(),
+            store: StoreStatus {
+                path: config.state_dir.display().to_string(),
+                size_bytes: store.size_on_disk()?,
+            },
+            outbox: OutboxStatus {
+                pending,
+                sent: outbox.len() - pending,
+            },
+            next_runs: NextRuns::from_config(config, now_utc),
+        })
+    }
+
+    /// The table `status` prints.
+    pub fn render_text(&self) -> String {
+        let width = self
+            .entities
+            .iter()
+            .map(|e| e.entity.chars().count())
+            .max()
+            .unwrap_or(6)
+            .max(6);
+        let mut text = format!(
+            "{:<width$}  {:<20}  {:<20}  LAST FAILURE\n",
+            "ENTITY", "LAST SAMPLE", "LAST SUCCESS"
+        );
+        for e in &self.entities {
+            let success = e.last_success.as_deref().unwrap_or("never");
+            let sample = e.last_sample_at.as_deref().unwrap_or("-");
+            let failure = match &e.last_failure {
+                Some(f) if f.recovered => format!("({} at {}, recovered)", f.kind, f.at),
+                Some(f) => format!("{} at {}: {}", f.kind, f.at, f.detail),
+                None => "-".into(),
+            };
+            text.push_str(&format!(
+                "{:<width$}  {sample:<20}  {success:<20}  {failure}\n",
+                e.entity
+            ));
+        }
+        text.push_str(&format!(
+            "\nstore: {} on disk in {}\noutbox: {} pending, {} sent\n\
+             next collect ({}): {}\nnext digest ({}): {}\n",
+            bytesize::ByteSize::b(self.store.size_bytes),
+            self.store.path,
+            self.outbox.pending,
+            self.outbox.sent,
+            self.next_runs.collect_schedule,
+            self.next_runs.collect.join(", "),
+            self.next_runs.digest_schedule,
+            self.next_runs.digest.join(", "),
+        ));
+        text
+    }
+
+    /// Replaces the snapshot under `state_dir` whole.
+    pub fn save_snapshot(&self, state_dir: &Path) -> std::io::Result<()> {
+        let path = state_dir.join(SNAPSHOT_FILE);
+        let tmp = state_dir.join(format!("{SNAPSHOT_FILE}.tmp"));
+        let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+        std::fs::write(&tmp, json)?;
+        std::fs::rename(&tmp, &path)
+    }
+
+    /// The snapshot the running daemon last wrote under `state_dir`.
+    pub fn load_snapshot(state_dir: &Path) -> Result<StatusReport, SnapshotError> {
+        let path = state_dir.join(SNAPSHOT_FILE);
+        let bytes = std::fs::read(&path).map_err(|source| SnapshotError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        serde_json::from_slice(&bytes).map_err(|source| SnapshotError::Parse { path, source })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{EntityId, EntityOutcome, Failure, FailureKind, Observation};
+
+    fn config(state_dir: &Path) -> (Config, Watchlist) {
+        let dir = state_dir.join("conf");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("trendwatch.toml"),
+            format!(
+                "watchlist = \"watchlist.toml\"\nstate_dir = {:?}\ntimezone = \"Europe/Paris\"\n",
+                state_dir.display().to_string()
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("watchlist.toml"),
+            "[tiktok]\nhashtags = [\"bienetre\", \"skincarenaturel\"]\n",
+        )
+        .unwrap();
+        crate::config::load(&dir.join("trendwatch.toml")).unwrap()
+    }
+
+    #[test]
+    fn the_snapshot_reads_back_what_the_store_said() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cfg, watchlist) = config(dir.path());
+        let store = Store::open(dir.path()).unwrap();
+        let at = 1_795_000_000;
+        store
+            .record_pass(&[
+                EntityOutcome {
+                    entity: EntityId::hashtag("tiktok", "bienetre"),
+                    observation: Some(Observation {
+                        at,
+                        metrics: vec![("views".into(), 1_000.0)],
+                        videos: Vec::new(),
+                    }),
+                    failure: None,
+                },
+                EntityOutcome {
+                    entity: EntityId::hashtag("tiktok", "skincarenaturel"),
+                    observation: None,
+                    failure: Some(Failure {
+                        at,
+                        kind: FailureKind::Blocked,
+                        detail: "bot wall not passed".into(),
+                    }),
+                },
+            ])
+            .unwrap();
+        let report = StatusReport::build(&store, &cfg, &watchlist, at + 60).unwrap();
+        report.save_snapshot(dir.path()).unwrap();
+        let back = StatusReport::load_snapshot(dir.path()).unwrap();
+        assert_eq!(back, report);
+        let text = back.render_text();
+        assert!(text.contains("blocked at"), "{text}");
+        assert!(text.contains("bot wall not passed"), "{text}");
+        assert_eq!(back.entities.len(), 2);
+        assert_eq!(back.next_runs.collect.len(), 3);
+    }
+
+    #[test]
+    fn a_missing_snapshot_names_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = StatusReport::load_snapshot(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("status.json"), "{err}");
+    }
+}
