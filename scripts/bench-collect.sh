@@ -136,7 +136,7 @@ CONF
 
 echo "== building trendwatch (release)"
 cargo build --release --quiet --bin trendwatch
-BIN=target/release/trendwatch
+BIN="${CARGO_TARGET_DIR:-target}/release/trendwatch"
 
 echo "== $RUNS pass(es) over $N creators, concurrency $CONCURRENCY, interval 0"
 for run in $(seq "$RUNS"); do

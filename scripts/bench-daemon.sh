@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 IDLE=${1:-180}
 ROWS=${2:-20000000}
 cargo build --release -q
-BIN=$(pwd)/target/release/trendwatch
+BIN=$(realpath -m "${CARGO_TARGET_DIR:-target}")/release/trendwatch
 W=$(mktemp -d)
 trap 'kill $(cat "$W/pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$W"' EXIT
 

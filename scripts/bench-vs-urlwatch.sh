@@ -75,7 +75,7 @@ PY
 
 echo "== building trendwatch (release)"
 cargo build --release --quiet --bin trendwatch
-BIN=target/release/trendwatch
+BIN="${CARGO_TARGET_DIR:-target}/release/trendwatch"
 
 field() { sed -n "s/.*$1: //p" "$2"; }
 # m:ss.ss or h:mm:ss → seconds

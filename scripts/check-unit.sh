@@ -10,11 +10,12 @@ cd "$(dirname "$0")/.."
 unit=systemd/trendwatch.service
 max=1.5
 
+target_dir=$(realpath -m "${CARGO_TARGET_DIR:-target}")
 bin=""
-for b in target/release/trendwatch target/debug/trendwatch; do
-    if [ -x "$b" ]; then bin="$(pwd)/$b"; break; fi
+for b in "$target_dir/release/trendwatch" "$target_dir/debug/trendwatch"; do
+    if [ -x "$b" ]; then bin="$b"; break; fi
 done
-if [ -z "$bin" ]; then cargo build -q; bin="$(pwd)/target/debug/trendwatch"; fi
+if [ -z "$bin" ]; then cargo build -q; bin="$target_dir/debug/trendwatch"; fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

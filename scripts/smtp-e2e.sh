@@ -83,7 +83,7 @@ PY
 
 # The debug build `cargo test` already made: no second, optimised build just for one message.
 cargo build --quiet
-bin=target/debug/trendwatch
+bin="${CARGO_TARGET_DIR:-target}/debug/trendwatch"
 "$bin" -c "$work/trendwatch.toml" import "$work/history.csv"
 "$bin" -c "$work/trendwatch.toml" digest --send --at "$end"
 
