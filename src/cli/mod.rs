@@ -189,11 +189,3 @@ pub fn run(cli: Cli) -> CommandResult {
         Command::Show { entity } => data::show(&cli, entity),
     }
 }
-
-/// The answer of a command whose pipeline stage is not part of this build.
-#[allow(dead_code)]
-pub(crate) fn not_built(command: &str) -> CommandResult {
-    Err(CommandError::runtime(anyhow::anyhow!(
-        "`trendwatch {command}` is not available in this build yet"
-    )))
-}
