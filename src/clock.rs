@@ -28,9 +28,10 @@ static SIMULATED: OnceLock<Option<Simulated>> = OnceLock::new();
 fn parse_simulated(value: &str) -> Option<(f64, f64)> {
     let (start, scale) = value.split_once(',')?;
     let start = start.trim();
-    let start = match start.parse::<i64>() {
-        Ok(secs) => secs as f64,
-        Err(_) => chrono::DateTime::parse_from_rfc3339(start)
+    // Unix seconds, possibly fractional (a daemon hands its clock on to its workers), or RFC 3339.
+    let start = match start.parse::<f64>() {
+        Ok(secs) if secs.is_finite() => secs,
+        _ => chrono::DateTime::parse_from_rfc3339(start)
             .ok()?
             .timestamp() as f64,
     };

@@ -150,6 +150,48 @@ fn a_bad_line_names_itself_and_stores_nothing() {
 }
 
 #[test]
+fn status_reads_the_snapshot_while_a_worker_holds_the_store() {
+    let env = Env::new();
+    // What the last pass reported, as a worker leaves it.
+    let first = env.run(&["status", "--json"]);
+    assert_eq!(first.status.code(), Some(0));
+    let mut report: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    report["generated_at"] = "2026-11-23T06:00:00Z".into();
+    std::fs::write(
+        env.state().join("status.json"),
+        serde_json::to_vec(&report).unwrap(),
+    )
+    .unwrap();
+
+    let _held = Store::open(&env.state()).unwrap();
+    let out = env.run(&["status"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with(
+            "trendwatch is running on this store; its status as of 2026-11-23T06:00:00Z"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("next collect"), "{stdout}");
+
+    // Without a snapshot, the answer says why there is none.
+    std::fs::remove_file(env.state().join("status.json")).unwrap();
+    let out = env.run(&["status"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("has not written its status yet"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
 fn a_second_process_is_refused_with_a_clear_message() {
     let env = Env::new();
     let _held = Store::open(&env.state()).unwrap();

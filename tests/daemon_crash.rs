@@ -59,14 +59,24 @@ transport = "file"
 }
 
 async fn export(config: &Path) -> Vec<String> {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_trendwatch"))
-        .arg("-c")
-        .arg(config)
-        .args(["export", "--format", "csv"])
-        .env_remove("TRENDWATCH_SIMULATED_CLOCK")
-        .output()
-        .await
-        .unwrap();
+    // A worker whose daemon was killed notices its closed stdin and lets go of the store
+    // within its grace period (5 s); until then `export` is told the store is in use.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let out = loop {
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_trendwatch"))
+            .arg("-c")
+            .arg(config)
+            .args(["export", "--format", "csv"])
+            .env_remove("TRENDWATCH_SIMULATED_CLOCK")
+            .output()
+            .await
+            .unwrap();
+        let busy = String::from_utf8_lossy(&out.stderr).contains("another trendwatch is using");
+        if !busy || Instant::now() > deadline {
+            break out;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -140,6 +150,7 @@ async fn sigkill_during_a_collection_keeps_every_completed_pass() {
         .env_remove("NOTIFY_SOCKET")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        .process_group(0)
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -150,15 +161,18 @@ async fn sigkill_during_a_collection_keeps_every_completed_pass() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let pid = child.id().unwrap().to_string();
+    // As systemd kills a service: the daemon and its worker, the whole process group, while
+    // the worker is in the middle of the pass.
+    let group = format!("-{}", child.id().unwrap());
     assert!(std::process::Command::new("kill")
-        .args(["-KILL", &pid])
+        .args(["-KILL", "--", &group])
         .status()
         .unwrap()
         .success());
     child.wait().await.unwrap();
 
-    // The store opens, and every sample of the completed pass is there, unchanged.
+    // The store opens (once the orphaned worker has wound down), and every sample of the
+    // completed pass is there, unchanged.
     let after = export(&config).await;
     for row in &before {
         assert!(after.contains(row), "lost {row}; after: {after:?}");

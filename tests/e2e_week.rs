@@ -13,6 +13,7 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -128,6 +129,9 @@ fn spawn_daemon(config: &Path, log: &Path, sim_now: f64, scale: f64) -> Daemon {
         .env_remove("JOURNAL_STREAM")
         .stdout(Stdio::null())
         .stderr(log)
+        // Its own process group, so a kill reaches its workers as systemd's reaches the
+        // service's control group.
+        .process_group(0)
         .spawn()
         .unwrap();
     Daemon { child }
@@ -167,8 +171,15 @@ async fn until_sim(sim: &SimPlatform, t: f64, scale: f64) {
 }
 
 /// Holds every response, waits for the first request of the collection that starts at `tick`,
-/// and SIGKILLs the daemon while that pass is waiting on its answers. Returns the slot killed.
-async fn kill_mid_collection(sim: &SimPlatform, daemon: &mut Daemon, tick: f64, scale: f64) -> i64 {
+/// and SIGKILLs the daemon and its worker while that pass is waiting on its answers. Returns
+/// the slot killed.
+async fn kill_mid_collection(
+    sim: &SimPlatform,
+    daemon: &mut Daemon,
+    log: &Path,
+    tick: f64,
+    scale: f64,
+) -> i64 {
     until_sim(sim, tick - 0.5 * HOUR, scale).await;
     sim.hold(Some(Duration::from_millis(400)));
     let before = sim.request_count().await;
@@ -176,12 +187,18 @@ async fn kill_mid_collection(sim: &SimPlatform, daemon: &mut Daemon, tick: f64, 
     while sim.request_count().await == before {
         assert!(
             Instant::now() < deadline,
-            "no collection started around the tick at simulated {tick}"
+            "no collection started around the tick at simulated {tick}; log:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let slot = sim.slot_of(sim.now());
-    daemon.child.kill().unwrap();
+    let group = format!("-{}", daemon.child.id());
+    assert!(Command::new("kill")
+        .args(["-KILL", "--", &group])
+        .status()
+        .unwrap()
+        .success());
     daemon.child.wait().unwrap();
     sim.hold(None);
     slot
@@ -302,7 +319,7 @@ async fn a_simulated_week_reaches_the_inbox_with_every_trend_once() {
     let mut killed_slots = Vec::new();
 
     // Day 1, 12:00: killed in the middle of a collection, restarted at once.
-    killed_slots.push(kill_mid_collection(&sim, &mut daemon, t0 + 1.5 * DAY, scale).await);
+    killed_slots.push(kill_mid_collection(&sim, &mut daemon, &log, t0 + 1.5 * DAY, scale).await);
     drop(daemon);
     daemon = spawn_daemon(&config, &log, sim.now(), scale);
 
@@ -317,7 +334,7 @@ async fn a_simulated_week_reaches_the_inbox_with_every_trend_once() {
     smtp.resume().await;
 
     // Day 4, 12:00: killed again mid-collection, restarted.
-    killed_slots.push(kill_mid_collection(&sim, &mut daemon, t0 + 4.5 * DAY, scale).await);
+    killed_slots.push(kill_mid_collection(&sim, &mut daemon, &log, t0 + 4.5 * DAY, scale).await);
     drop(daemon);
     daemon = spawn_daemon(&config, &log, sim.now(), scale);
 

@@ -51,6 +51,9 @@ pub enum Command {
         /// One collect → detect → digest cycle, then exit.
         #[arg(long)]
         once: bool,
+        /// One job of the daemon, in the process the daemon started for it.
+        #[arg(long, hide = true, value_enum, conflicts_with = "once")]
+        worker: Option<crate::daemon::worker::WorkerJob>,
     },
     /// Validate the config and the watchlist, print a summary.
     Check,
@@ -170,7 +173,7 @@ pub fn load_config(
 /// Runs the command the user asked for.
 pub fn run(cli: Cli) -> CommandResult {
     match &cli.command {
-        Command::Run { once } => run::run(&cli, *once),
+        Command::Run { once, worker } => run::run(&cli, *once, *worker),
         Command::Check => check::check(&cli),
         Command::Collect { only } => collect::collect(&cli, only),
         Command::Detect { at, json } => detect::detect(&cli, at.as_deref(), *json),

@@ -1,36 +1,48 @@
 //! `trendwatch run [--once]`: the daemon, or one full cycle.
 //!
 //! A second `run` on the same state directory fails fast (exit 2) with a message naming the
-//! directory: the store lock is the single-instance guard.
+//! directory: the daemon's lock file is the single-instance guard. `--worker` is the daemon's
+//! own: it runs one job in a child process (see `daemon::worker`).
 
 use super::{Cli, CommandError, CommandResult};
-use crate::store::{Store, StoreError};
+use crate::daemon::worker::WorkerJob;
+use crate::daemon::DaemonLock;
+use crate::store::Store;
 
-pub fn run(cli: &Cli, once: bool) -> CommandResult {
-    let (cfg, watchlist) = super::load_config(cli)?;
-    let store = Store::open(&cfg.state_dir).map_err(|e| match e {
-        StoreError::Locked { .. } => CommandError::runtime(anyhow::anyhow!(
-            "another trendwatch is already running on the state directory {} (its store is locked); stop it first",
-            cfg.state_dir.display()
-        )),
-        e => CommandError::runtime(anyhow::anyhow!(
-            "cannot open the store in {}: {e}",
-            cfg.state_dir.display()
-        )),
-    })?;
+pub fn run(cli: &Cli, once: bool, worker: Option<WorkerJob>) -> CommandResult {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(CommandError::runtime)?;
-    if once {
-        runtime
-            .block_on(crate::daemon::once(&cfg, &watchlist, &store))
-            .map_err(|e| CommandError::runtime(anyhow::anyhow!("run --once failed at {e}")))
-    } else {
+    if let Some(job) = worker {
         let path = super::config_path(cli);
-        runtime
-            .block_on(crate::daemon::serve(path, cfg, watchlist, store))
-            .map_err(|e| CommandError::runtime(anyhow::anyhow!("{e}")))
+        let done = runtime.block_on(crate::daemon::worker::work(&path, job));
+        // The task watching stdin sits in a blocking read that would hold a normal shutdown.
+        runtime.shutdown_background();
+        return done.map_err(|e| CommandError::runtime(anyhow::anyhow!("{job:?} failed: {e}")));
     }
+    let path = super::config_path(cli);
+    let (cfg, watchlist, texts) =
+        crate::config::load_keeping_texts(&path).map_err(CommandError::user)?;
+    if once {
+        let store = Store::open(&cfg.state_dir).map_err(|e| {
+            CommandError::runtime(anyhow::anyhow!(
+                "cannot open the store in {}: {e}",
+                cfg.state_dir.display()
+            ))
+        })?;
+        return runtime
+            .block_on(crate::daemon::once(&cfg, &watchlist, &store))
+            .map_err(|e| CommandError::runtime(anyhow::anyhow!("run --once failed at {e}")));
+    }
+    let lock = DaemonLock::acquire(&cfg.state_dir).map_err(CommandError::runtime)?;
+    runtime
+        .block_on(crate::daemon::serve(
+            path,
+            cli.log_format,
+            (cfg, watchlist, texts),
+            &lock,
+        ))
+        .map_err(|e| CommandError::runtime(anyhow::anyhow!("{e}")))
 }

@@ -89,14 +89,59 @@ impl Schedule {
     }
 }
 
+/// The two files' texts as they were validated. The daemon hands them to its workers, so a
+/// worker runs on the last good config even while a file on disk is mid-edit or broken.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ConfigTexts {
+    pub config: String,
+    pub watchlist: String,
+}
+
 /// Loads `trendwatch.toml` and the watchlist it names.
 pub fn load(path: &Path) -> Result<(Config, Watchlist), ConfigError> {
+    load_keeping_texts(path).map(|(config, watchlist, _)| (config, watchlist))
+}
+
+/// [`load`], also returning the texts that were validated.
+pub fn load_keeping_texts(path: &Path) -> Result<(Config, Watchlist, ConfigTexts), ConfigError> {
     let text = read(path)?;
-    let file = SourceFile { path, text: &text };
+    let mut watchlist_text = String::new();
+    let (config, watchlist) = load_with(path, &text, |p| {
+        let t = read(p)?;
+        watchlist_text.clone_from(&t);
+        Ok(t)
+    })?;
+    Ok((
+        config,
+        watchlist,
+        ConfigTexts {
+            config: text,
+            watchlist: watchlist_text,
+        },
+    ))
+}
+
+/// Loads the config from texts validated earlier; `path` still anchors relative paths and
+/// names the file in messages.
+pub fn load_from_texts(
+    path: &Path,
+    texts: &ConfigTexts,
+) -> Result<(Config, Watchlist), ConfigError> {
+    load_with(path, &texts.config, |_| Ok(texts.watchlist.clone()))
+}
+
+fn load_with(
+    path: &Path,
+    text: &str,
+    mut read_watchlist: impl FnMut(&Path) -> Result<String, ConfigError>,
+) -> Result<(Config, Watchlist), ConfigError> {
+    let file = SourceFile { path, text };
     let raw: RawConfig = file.parse()?;
     let watchlist_key = raw.watchlist.as_ref().map(|w| w.span());
     let config = raw.check(&file)?;
-    let watchlist = match load_watchlist(&config.watchlist_path) {
+    let watchlist = match read_watchlist(&config.watchlist_path)
+        .and_then(|t| watchlist_from_text(&config.watchlist_path, &t))
+    {
         Ok(w) => w,
         // An unreadable watchlist is reported at the config key that names it: that is the
         // line to fix when the path is wrong.
@@ -123,8 +168,11 @@ pub fn load(path: &Path) -> Result<(Config, Watchlist), ConfigError> {
 
 /// Loads only the watchlist (live reload re-reads it when only it changed).
 pub fn load_watchlist(path: &Path) -> Result<Watchlist, ConfigError> {
-    let text = read(path)?;
-    let file = SourceFile { path, text: &text };
+    watchlist_from_text(path, &read(path)?)
+}
+
+fn watchlist_from_text(path: &Path, text: &str) -> Result<Watchlist, ConfigError> {
+    let file = SourceFile { path, text };
     let raw: RawWatchlist = file.parse()?;
     raw.check(&file)
 }

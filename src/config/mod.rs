@@ -16,7 +16,9 @@ use url::Url;
 use crate::model::{EntityId, TIKTOK};
 
 mod load;
-pub use load::{load, load_watchlist, ConfigError};
+pub use load::{
+    load, load_from_texts, load_keeping_texts, load_watchlist, ConfigError, ConfigTexts,
+};
 
 /// Where the config is looked for when `-c` is not given and `$TRENDWATCH_CONFIG` is unset.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/trendwatch/trendwatch.toml";

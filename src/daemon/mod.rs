@@ -1,11 +1,11 @@
 //! The long-running service: schedules, live reload, signals, sd_notify and the watchdog.
 //!
 //! One loop owns the daemon's state. Signals and file changes arrive on one channel
-//! ([`control`]); due ticks come from the schedules ([`schedule`]); work runs in spawned
-//! tasks tracked for shutdown, so the loop (and with it the watchdog heartbeat) never waits
-//! on a collection. A job never overlaps itself: a tick that finds its job still running is
-//! skipped with a log line. This module must never exit on a bad reload or a failed stage:
-//! only SIGTERM/SIGINT or an unusable store stop it.
+//! ([`control`]); due ticks come from the schedules ([`schedule`]); each job runs in a worker
+//! process ([`worker`]) watched by a tracked task, so the loop (and with it the watchdog
+//! heartbeat) never waits on a collection and the idle daemon holds no store. A job never
+//! overlaps itself: a tick that finds its job still running is skipped with a log line. This
+//! module must never exit on a bad reload or a failed job: only SIGTERM/SIGINT stop it.
 
 pub mod control;
 pub mod cycle;
@@ -13,8 +13,9 @@ pub mod logging;
 pub mod notify;
 pub mod reload;
 pub mod schedule;
+pub mod worker;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -23,14 +24,16 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::cli::LogFormat;
 use crate::collect::Collector;
-use crate::config::{Config, Watchlist};
+use crate::config::{Config, ConfigTexts, Watchlist};
 use crate::model::UnixSeconds;
 use crate::store::Store;
 use control::Control;
+use worker::WorkerJob;
 
-/// How long a running collection may keep its requests in flight after a stop request.
-const STOP_GRACE: Duration = Duration::from_secs(5);
+/// How long the workers may take to wind down after a stop request.
+const STOP_GRACE: Duration = Duration::from_secs(8);
 /// The loop wakes at least this often even with no tick due (keeps the heartbeat fresh).
 const MAX_IDLE_WAKE: Duration = Duration::from_secs(30);
 
@@ -40,8 +43,47 @@ pub enum DaemonError {
     Signals(std::io::Error),
     #[error("cannot build the HTTP client: {0}")]
     Collector(#[from] crate::collect::CollectError),
-    #[error("store: {0}")]
-    Store(#[from] crate::store::StoreError),
+}
+
+/// The daemon's claim on a state directory: an exclusive lock on `STATE_DIR/daemon.lock`,
+/// held for the life of `trendwatch run` (the store's own lock is held only by workers).
+#[derive(Debug)]
+pub struct DaemonLock {
+    _file: std::fs::File,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("another trendwatch is already running on the state directory {}; stop it first", .0.display())]
+    Held(PathBuf),
+    #[error("cannot lock {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl DaemonLock {
+    /// Takes the lock, or says who has it. The lock goes with the process, even on SIGKILL.
+    pub fn acquire(state_dir: &Path) -> Result<DaemonLock, LockError> {
+        let path = state_dir.join("daemon.lock");
+        let io = |source| LockError::Io {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(state_dir).map_err(io)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => Ok(DaemonLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(LockError::Held(state_dir.to_path_buf())),
+            Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+        }
+    }
 }
 
 /// The config the daemon runs on, swapped whole on a successful reload.
@@ -49,7 +91,8 @@ pub enum DaemonError {
 struct Running {
     cfg: Arc<Config>,
     watchlist: Arc<Watchlist>,
-    collector: Arc<Collector>,
+    /// The texts `cfg` and `watchlist` came from, handed to each worker.
+    texts: Arc<ConfigTexts>,
 }
 
 /// A job's "already running" flag; a tick that finds it set is skipped.
@@ -76,7 +119,8 @@ impl Drop for JobGuard {
 
 /// Shared by the loop and its tasks.
 struct Shared {
-    store: Store,
+    config_path: PathBuf,
+    log_format: LogFormat,
     current: RwLock<Running>,
     collecting: Arc<JobFlag>,
     digesting: Arc<JobFlag>,
@@ -85,7 +129,7 @@ struct Shared {
     heartbeat_ms: AtomicU64,
     started: Instant,
     failing: AtomicU64,
-    /// Stops collections: no new request starts once it fires.
+    /// Stops the workers: fired on SIGTERM/SIGINT.
     work_cancel: CancellationToken,
 }
 
@@ -108,12 +152,13 @@ impl Shared {
     }
 }
 
-/// Runs the daemon until SIGTERM/SIGINT. `store` is already open (and so locked).
+/// Runs the daemon until SIGTERM/SIGINT. The caller holds the state directory's
+/// [`DaemonLock`]; the store itself is opened only by the workers.
 pub async fn serve(
     config_path: PathBuf,
-    cfg: Config,
-    watchlist: Watchlist,
-    store: Store,
+    log_format: LogFormat,
+    (cfg, watchlist, texts): (Config, Watchlist, ConfigTexts),
+    _lock: &DaemonLock,
 ) -> Result<(), DaemonError> {
     let (tx, mut rx) = mpsc::channel::<Control>(16);
     // Handlers first: a signal sent right after READY must be handled, not kill us.
@@ -128,13 +173,16 @@ pub async fn serve(
             None
         }
     };
-    let collector = Arc::new(Collector::new(&cfg.collect)?);
+    // The workers build their own HTTP client; building one here refuses a config they
+    // could not use before READY.
+    drop(Collector::new(&cfg.collect)?);
     let shared = Arc::new(Shared {
-        store,
+        config_path,
+        log_format,
         current: RwLock::new(Running {
             cfg: Arc::new(cfg),
             watchlist: Arc::new(watchlist),
-            collector,
+            texts: Arc::new(texts),
         }),
         collecting: Arc::default(),
         digesting: Arc::default(),
@@ -149,19 +197,9 @@ pub async fn serve(
         spawn_watchdog(shared.clone(), timeout, stop_watchdog.clone());
     }
 
-    // Catch-up: one run for any number of missed ticks.
     let now = crate::clock::now();
     let run = shared.running();
-    let last_collect = cycle::get_time(&shared.store, cycle::LAST_COLLECT_AT)?;
-    let last_digest = cycle::get_time(&shared.store, cycle::LAST_DIGEST_AT)?;
     let tz = run.cfg.timezone;
-    let catch_up_collect = last_collect.is_none()
-        || schedule::missed(&run.cfg.collect.schedule, tz, last_collect, now);
-    let catch_up_digest = schedule::missed(&run.cfg.digest.schedule, tz, last_digest, now);
-    if last_digest.is_none() {
-        // First start: digests count from now, so a later downtime is noticed.
-        cycle::set_time(&shared.store, cycle::LAST_DIGEST_AT, now)?;
-    }
     let mut next_collect = schedule::next_after(&run.cfg.collect.schedule, tz, now);
     let mut next_digest = schedule::next_after(&run.cfg.digest.schedule, tz, now);
     shared.beat();
@@ -173,28 +211,11 @@ pub async fn serve(
         schedule::display(tz, next_digest)
     );
     drop(run);
-    if catch_up_collect {
-        tracing::info!("a collection was missed while stopped: collecting now");
-        start_collect(&shared, &tracker, catch_up_digest);
-    } else if catch_up_digest {
-        tracing::info!("a digest was missed while stopped: sending one catch-up digest");
-        start_digest(&shared, &tracker);
-    }
-    {
-        let s = shared.clone();
-        tracker.spawn(async move {
-            if let Ok(Ok(n)) = tokio::task::spawn_blocking({
-                let store = s.store.clone();
-                move || cycle::failing_entities(&store)
-            })
-            .await
-            {
-                s.failing.store(n as u64, Ordering::Relaxed);
-            }
-            write_status_snapshot(&s);
-        });
-    }
+    read_failing(&shared);
     publish_status(&shared, next_collect, next_digest);
+    // Catch-up: the worker collects if a collection was missed, and sends one digest for any
+    // number of missed ones.
+    start_job(&shared, &tracker, WorkerJob::CatchUp);
 
     let reason = loop {
         shared.beat();
@@ -208,7 +229,7 @@ pub async fn serve(
             msg = rx.recv() => match msg {
                 Some(Control::Stop(sig)) => break sig,
                 Some(Control::Reload(why)) => {
-                    do_reload(&shared, &config_path, &why);
+                    do_reload(&shared, &shared.config_path, &why);
                     let run = shared.running();
                     let now = crate::clock::now();
                     next_collect = schedule::next_after(&run.cfg.collect.schedule, run.cfg.timezone, now);
@@ -224,12 +245,12 @@ pub async fn serve(
                 let tz = run.cfg.timezone;
                 let mut changed = false;
                 if next_collect.is_some_and(|t| t <= now) {
-                    start_collect(&shared, &tracker, false);
+                    start_job(&shared, &tracker, WorkerJob::Collect);
                     next_collect = schedule::next_after(&run.cfg.collect.schedule, tz, now);
                     changed = true;
                 }
                 if next_digest.is_some_and(|t| t <= now) {
-                    start_digest(&shared, &tracker);
+                    start_job(&shared, &tracker, WorkerJob::Digest);
                     next_digest = schedule::next_after(&run.cfg.digest.schedule, tz, now);
                     changed = true;
                 }
@@ -254,7 +275,6 @@ pub async fn serve(
             STOP_GRACE.as_secs()
         );
     }
-    shared.store.flush()?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -308,10 +328,11 @@ fn do_reload(shared: &Shared, config_path: &std::path::Path, why: &str) {
     tracing::info!("reloading ({why})");
     match reload::load(config_path) {
         Err(e) => tracing::error!("{e} (keeping the last good config)"),
-        Ok((cfg, watchlist)) => {
+        Ok((cfg, watchlist, texts)) => {
             let old = shared.running();
-            let collector = match Collector::new(&cfg.collect) {
-                Ok(c) => Arc::new(c),
+            // Refuse here what a worker could not build an HTTP client from.
+            match Collector::new(&cfg.collect) {
+                Ok(c) => drop(c),
                 Err(e) => {
                     tracing::error!("{}: {e} (keeping the last good config)", cfg.path.display());
                     return;
@@ -321,7 +342,7 @@ fn do_reload(shared: &Shared, config_path: &std::path::Path, why: &str) {
             let new = Running {
                 cfg: Arc::new(cfg),
                 watchlist: Arc::new(watchlist),
-                collector,
+                texts: Arc::new(texts),
             };
             match shared.current.write() {
                 Ok(mut g) => *g = new,
@@ -344,82 +365,38 @@ fn do_reload(shared: &Shared, config_path: &std::path::Path, why: &str) {
     }
 }
 
-/// Writes what `trendwatch status` shows while the daemon holds the store.
-fn write_status_snapshot(shared: &Shared) {
-    let run = shared.running();
-    let written = crate::status::StatusReport::build(
-        &shared.store,
-        &run.cfg,
-        &run.watchlist,
-        crate::clock::now(),
-    )
-    .map_err(|e| e.to_string())
-    .and_then(|r| {
-        r.save_snapshot(&run.cfg.state_dir)
-            .map_err(|e| e.to_string())
-    });
-    if let Err(e) = written {
-        tracing::warn!("cannot write the status snapshot: {e}");
+/// Counts the failing entities from the status snapshot the last worker wrote.
+fn read_failing(shared: &Shared) {
+    let state_dir = shared.running().cfg.state_dir.clone();
+    if let Ok(report) = crate::status::StatusReport::load_snapshot(&state_dir) {
+        let failing = report
+            .entities
+            .iter()
+            .filter(|e| e.last_failure.as_ref().is_some_and(|f| !f.recovered))
+            .count();
+        shared.failing.store(failing as u64, Ordering::Relaxed);
     }
 }
 
-fn start_collect(shared: &Arc<Shared>, tracker: &TaskTracker, then_digest: bool) {
-    let Some(guard) = shared.collecting.try_start() else {
-        tracing::warn!("collection tick skipped: the previous collection is still running");
+/// Starts `job` in a worker process unless the same kind of job is still running.
+fn start_job(shared: &Arc<Shared>, tracker: &TaskTracker, job: WorkerJob) {
+    let flag = match job {
+        WorkerJob::Collect | WorkerJob::CatchUp => &shared.collecting,
+        WorkerJob::Digest => &shared.digesting,
+    };
+    let Some(guard) = flag.try_start() else {
+        tracing::warn!("{job:?} tick skipped: the previous one is still running");
         return;
     };
     let s = shared.clone();
-    let digest_tracker = tracker.clone();
     tracker.spawn(async move {
-        let run = s.running();
-        let started = Instant::now();
-        match cycle::collect_pass(
-            &s.store,
-            &run.collector,
-            &run.cfg,
-            &run.watchlist,
-            &s.work_cancel,
-        )
-        .await
+        let texts = s.running().texts;
+        if let Err(e) =
+            worker::run_in_child(&s.config_path, &texts, s.log_format, job, &s.work_cancel).await
         {
-            Ok(r) => tracing::info!(
-                "collected {} entities ({} failed) in {:.1} s; {} trends",
-                r.entities,
-                r.failed,
-                started.elapsed().as_secs_f64(),
-                r.trends
-            ),
-            Err(e) => tracing::error!("collection failed: {e}"),
+            tracing::error!("{e}");
         }
-        // Retries of digests a mail outage left in the outbox ride on collection ticks.
-        if let Err(e) = cycle::flush_outbox(&s.store, &run.cfg).await {
-            tracing::warn!("outbox flush failed: {e}");
-        }
-        if let Ok(n) = cycle::failing_entities(&s.store) {
-            s.failing.store(n as u64, Ordering::Relaxed);
-        }
-        write_status_snapshot(&s);
-        drop(guard);
-        if then_digest && !s.work_cancel.is_cancelled() {
-            tracing::info!("a digest was missed while stopped: sending one catch-up digest");
-            start_digest(&s, &digest_tracker);
-        }
-    });
-}
-
-fn start_digest(shared: &Arc<Shared>, tracker: &TaskTracker) {
-    let Some(guard) = shared.digesting.try_start() else {
-        tracing::warn!("digest tick skipped: the previous digest is still running");
-        return;
-    };
-    let s = shared.clone();
-    tracker.spawn(async move {
-        let run = s.running();
-        match cycle::digest_pass(&s.store, &run.cfg, &run.watchlist).await {
-            Ok(items) => tracing::info!("digest with {items} items queued"),
-            Err(e) => tracing::error!("digest failed: {e}"),
-        }
-        write_status_snapshot(&s);
+        read_failing(&s);
         drop(guard);
     });
 }

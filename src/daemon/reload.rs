@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use crate::config::{Config, ConfigError, Watchlist};
+use crate::config::{Config, ConfigError, ConfigTexts, Watchlist};
 use crate::model::EntityId;
 
 /// Entities added and removed between two watchlists.
@@ -19,7 +19,7 @@ pub fn diff(old: &Watchlist, new: &Watchlist) -> (Vec<EntityId>, Vec<EntityId>) 
     )
 }
 
-/// Loads and validates both files.
-pub fn load(path: &Path) -> Result<(Config, Watchlist), ConfigError> {
-    crate::config::load(path)
+/// Loads and validates both files, keeping the texts the workers will run on.
+pub fn load(path: &Path) -> Result<(Config, Watchlist, ConfigTexts), ConfigError> {
+    crate::config::load_keeping_texts(path)
 }

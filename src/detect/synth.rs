@@ -122,7 +122,7 @@ pub fn generate(seed: u64, cfg: &SynthConfig) -> Vec<SynthSeries> {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut kinds = vec![SeriesKind::Emergence; cfg.emergences];
     for k in SeriesKind::DECOYS {
-        kinds.extend(std::iter::repeat(k).take(cfg.per_decoy));
+        kinds.extend(std::iter::repeat_n(k, cfg.per_decoy));
     }
     kinds
         .into_iter()

@@ -284,7 +284,7 @@ impl Store {
             }
             if let Some(f) = &o.failure {
                 let rec = stage.touch(num, f.at);
-                if rec.last_failure.as_ref().map_or(true, |old| old.at <= f.at) {
+                if rec.last_failure.as_ref().is_none_or(|old| old.at <= f.at) {
                     rec.last_failure = Some(f.clone());
                 }
             }

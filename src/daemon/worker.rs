@@ -1,0 +1,317 @@
+//! Each collection and digest of the daemon runs in a short-lived child process.
+//!
+//! `trendwatch run` keeps only its schedules, signals and systemd conversation in the
+//! long-lived process; a due job starts `trendwatch run --worker JOB`, which opens the store,
+//! does the job, writes the status snapshot and exits. So the idle daemon holds no store, no
+//! HTTP client and none of a pass's memory: sled keeps seven I/O threads that poll once a
+//! second for the life of any process that opened a store, and those now live only as long as
+//! a pass (BENCHMARKS.md, "Daemon"). A worker stops when its stdin closes (the daemon stopped
+//! or died) or on SIGTERM/SIGINT, giving requests in flight a grace period; it never talks to
+//! systemd.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+use tokio_util::sync::CancellationToken;
+
+use super::{cycle, schedule};
+use crate::cli::LogFormat;
+use crate::collect::Collector;
+use crate::config::{Config, ConfigTexts, Watchlist};
+use crate::store::{Store, StoreError};
+
+/// How long requests in flight may finish after a stop request.
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
+/// How long a worker waits for a store another process still holds (a worker of a daemon
+/// that was killed, finishing its grace period; a `trendwatch export`).
+const STORE_WAIT: Duration = Duration::from_secs(30);
+
+/// What a worker process does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WorkerJob {
+    /// At start: collect if a collection was missed while stopped, and send one digest if
+    /// one was missed (any number of missed ticks make one catch-up run).
+    CatchUp,
+    /// One collection pass, detection, then a retry of pending digests.
+    Collect,
+    /// Build, queue and send the digest.
+    Digest,
+}
+
+impl WorkerJob {
+    fn as_arg(self) -> &'static str {
+        match self {
+            Self::CatchUp => "catch-up",
+            Self::Collect => "collect",
+            Self::Digest => "digest",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("cannot start a worker process: {0}")]
+    Spawn(std::io::Error),
+    #[error("the {job} worker failed (exit status {code})")]
+    Failed { job: &'static str, code: String },
+    #[error("the {0} worker did not stop in time and was killed")]
+    Killed(&'static str),
+}
+
+/// The binary to start: this very executable, even if a package upgrade replaced the file.
+fn own_executable() -> PathBuf {
+    let proc_self = PathBuf::from("/proc/self/exe");
+    if proc_self.exists() {
+        return proc_self;
+    }
+    std::env::current_exe().unwrap_or_else(|_| PathBuf::from("trendwatch"))
+}
+
+/// Runs `job` in a child process and waits for it. When `stop` fires, the child's stdin is
+/// closed so it winds down; it is killed if it is still there after the grace period.
+pub async fn run_in_child(
+    config_path: &Path,
+    texts: &ConfigTexts,
+    log_format: LogFormat,
+    job: WorkerJob,
+    stop: &CancellationToken,
+) -> Result<(), WorkerError> {
+    let mut cmd = tokio::process::Command::new(own_executable());
+    cmd.arg("-c")
+        .arg(config_path)
+        .arg("--log-format")
+        .arg(match log_format {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        })
+        .args(["run", "--worker", job.as_arg()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("WATCHDOG_USEC")
+        .env_remove("WATCHDOG_PID")
+        .kill_on_drop(true);
+    if std::env::var_os(crate::clock::SIMULATED_CLOCK_ENV).is_some() {
+        // The child's simulated clock carries on from this one's instead of restarting.
+        cmd.env(
+            crate::clock::SIMULATED_CLOCK_ENV,
+            format!("{},{}", crate::clock::now_f64(), crate::clock::scale()),
+        );
+    }
+    let mut child = cmd.spawn().map_err(WorkerError::Spawn)?;
+    let mut stdin = child.stdin.take();
+    // The last good config first, as one JSON line; then stdin stays open until we stop.
+    if let Some(pipe) = stdin.as_mut() {
+        let mut line = serde_json::to_vec(texts).map_err(|e| WorkerError::Spawn(e.into()))?;
+        line.push(b'\n');
+        pipe.write_all(&line).await.map_err(WorkerError::Spawn)?;
+        pipe.flush().await.map_err(WorkerError::Spawn)?;
+    }
+    let status = tokio::select! {
+        status = child.wait() => status,
+        () = stop.cancelled() => {
+            drop(stdin);
+            match tokio::time::timeout(STOP_GRACE + Duration::from_secs(2), child.wait()).await {
+                Ok(status) => status,
+                Err(_) => {
+                    let _ = child.start_kill();
+                    let _ = child.wait().await;
+                    return Err(WorkerError::Killed(job.as_arg()));
+                }
+            }
+        }
+    };
+    match status {
+        Ok(s) if s.success() => Ok(()),
+        Ok(s) => Err(WorkerError::Failed {
+            job: job.as_arg(),
+            code: s
+                .code()
+                .map_or_else(|| "killed by a signal".to_string(), |c| c.to_string()),
+        }),
+        Err(e) => Err(WorkerError::Spawn(e)),
+    }
+}
+
+/// Cancels `token` when stdin reaches its end (the daemon closed it or died) or on
+/// SIGTERM/SIGINT.
+fn cancel_on_stop(mut stdin: tokio::io::BufReader<tokio::io::Stdin>, token: CancellationToken) {
+    let on_stdin = token.clone();
+    tokio::spawn(async move {
+        let mut buf = [0u8; 64];
+        loop {
+            match stdin.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => continue,
+            }
+        }
+        on_stdin.cancel();
+    });
+    tokio::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        token.cancel();
+    });
+}
+
+/// Opens the store, waiting a while for another process to let go of it.
+async fn open_store(state_dir: &Path) -> Result<Store, StoreError> {
+    let deadline = tokio::time::Instant::now() + STORE_WAIT;
+    loop {
+        match Store::open(state_dir) {
+            Err(StoreError::Locked { .. }) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkError {
+    #[error("cannot read the config from the daemon: {0}")]
+    Handover(String),
+    #[error("{0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error("{0}")]
+    Cycle(#[from] cycle::CycleError),
+}
+
+/// The child's side: reads the config the daemon validated from stdin, does `job` and
+/// returns; the caller turns an error into the exit status.
+pub async fn work(config_path: &Path, job: WorkerJob) -> Result<(), WorkError> {
+    let mut stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    let mut line = String::new();
+    stdin
+        .read_line(&mut line)
+        .await
+        .map_err(|e| WorkError::Handover(e.to_string()))?;
+    let texts: ConfigTexts =
+        serde_json::from_str(&line).map_err(|e| WorkError::Handover(e.to_string()))?;
+    let (cfg, watchlist) = crate::config::load_from_texts(config_path, &texts)?;
+    let cancel = CancellationToken::new();
+    cancel_on_stop(stdin, cancel.clone());
+    Ok(work_on(&cfg, &watchlist, job, &cancel).await?)
+}
+
+async fn work_on(
+    cfg: &Config,
+    watchlist: &Watchlist,
+    job: WorkerJob,
+    cancel: &CancellationToken,
+) -> Result<(), cycle::CycleError> {
+    let store = open_store(&cfg.state_dir).await?;
+    let outcome = {
+        let job_done = run_job(&store, cfg, watchlist, job, cancel);
+        tokio::pin!(job_done);
+        tokio::select! {
+            r = &mut job_done => r,
+            () = async {
+                cancel.cancelled().await;
+                tokio::time::sleep(STOP_GRACE).await;
+            } => {
+                tracing::warn!(
+                    "{} still running {} s after the stop request: leaving it",
+                    job.as_arg(),
+                    STOP_GRACE.as_secs()
+                );
+                Ok(())
+            }
+        }
+    };
+    write_status_snapshot(&store, cfg, watchlist);
+    store.flush()?;
+    outcome
+}
+
+async fn run_job(
+    store: &Store,
+    cfg: &Config,
+    watchlist: &Watchlist,
+    job: WorkerJob,
+    cancel: &CancellationToken,
+) -> Result<(), cycle::CycleError> {
+    match job {
+        WorkerJob::Collect => collect(store, cfg, watchlist, cancel).await,
+        WorkerJob::Digest => digest(store, cfg, watchlist).await,
+        WorkerJob::CatchUp => {
+            let now = crate::clock::now();
+            let tz = cfg.timezone;
+            let last_collect = cycle::get_time(store, cycle::LAST_COLLECT_AT)?;
+            let last_digest = cycle::get_time(store, cycle::LAST_DIGEST_AT)?;
+            let missed_collect = last_collect.is_none()
+                || schedule::missed(&cfg.collect.schedule, tz, last_collect, now);
+            let missed_digest = schedule::missed(&cfg.digest.schedule, tz, last_digest, now);
+            if last_digest.is_none() {
+                // First start: digests count from now, so a later downtime is noticed.
+                cycle::set_time(store, cycle::LAST_DIGEST_AT, now)?;
+            }
+            if missed_collect {
+                tracing::info!("a collection was missed while stopped: collecting now");
+                collect(store, cfg, watchlist, cancel).await?;
+            } else if let Err(e) = cycle::flush_outbox(store, cfg).await {
+                tracing::warn!("outbox flush failed: {e}");
+            }
+            if missed_digest && !cancel.is_cancelled() {
+                tracing::info!("a digest was missed while stopped: sending one catch-up digest");
+                digest(store, cfg, watchlist).await?;
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn collect(
+    store: &Store,
+    cfg: &Config,
+    watchlist: &Watchlist,
+    cancel: &CancellationToken,
+) -> Result<(), cycle::CycleError> {
+    let collector = Collector::new(&cfg.collect)?;
+    let started = std::time::Instant::now();
+    let r = cycle::collect_pass(store, &collector, cfg, watchlist, cancel).await?;
+    tracing::info!(
+        "collected {} entities ({} failed) in {:.1} s; {} trends",
+        r.entities,
+        r.failed,
+        started.elapsed().as_secs_f64(),
+        r.trends
+    );
+    // Retries of digests a mail outage left in the outbox ride on collection ticks.
+    if let Err(e) = cycle::flush_outbox(store, cfg).await {
+        tracing::warn!("outbox flush failed: {e}");
+    }
+    Ok(())
+}
+
+async fn digest(
+    store: &Store,
+    cfg: &Config,
+    watchlist: &Watchlist,
+) -> Result<(), cycle::CycleError> {
+    let items = cycle::digest_pass(store, cfg, watchlist).await?;
+    tracing::info!("digest with {items} items queued");
+    Ok(())
+}
+
+/// Writes what `trendwatch status` shows while a worker holds the store.
+fn write_status_snapshot(store: &Store, cfg: &Config, watchlist: &Watchlist) {
+    let written = crate::status::StatusReport::build(store, cfg, watchlist, crate::clock::now())
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.save_snapshot(&cfg.state_dir).map_err(|e| e.to_string()));
+    if let Err(e) = written {
+        tracing::warn!("cannot write the status snapshot: {e}");
+    }
+}
