@@ -111,8 +111,7 @@ UW_W=$(median "${uw_wall[@]}"); UW_R=$(median "${uw_rss[@]}")
 
 echo "== idle trendwatch daemon"
 # Started on an empty store, the daemon makes one catch-up pass over the N pages, then only
-# waits (the schedules fire every 3 hours). RSS 40 s after start: after the pass, idle. Once as
-# is, once with the allocator settings of systemd/trendwatch.service.
+# waits (the schedules fire every 3 hours). RSS 40 s after start: after the pass, idle.
 idle_rss() {
   rm -rf "$WORK/state"
   env "$@" "$BIN" -c "$WORK/trendwatch.toml" run >"$WORK/daemon.log" 2>&1 &
@@ -130,16 +129,13 @@ idle_rss() {
   echo "$kb"
 }
 IDLE_KB=$(idle_rss RUST_LOG=warn)
-UNIT_ENV=$(sed -n 's/^Environment=//p' systemd/trendwatch.service)
-# shellcheck disable=SC2086 # the unit's settings are space-separated NAME=VALUE words
-IDLE_UNIT_KB=$(idle_rss RUST_LOG=warn $UNIT_ENV)
 
 echo
 echo "== medians over $RUNS run(s), $N pages, concurrency $CONCURRENCY"
-awk -v tw="$TW_W" -v uw="$UW_W" -v twr="$TW_R" -v uwr="$UW_R" -v idle="$IDLE_KB" -v idleu="$IDLE_UNIT_KB" 'BEGIN {
+awk -v tw="$TW_W" -v uw="$UW_W" -v twr="$TW_R" -v uwr="$UW_R" -v idle="$IDLE_KB" 'BEGIN {
   printf "| | wall time | peak RSS |\n| --- | --- | --- |\n"
   printf "| trendwatch collect | %.2f s | %.1f MB |\n", tw, twr / 1024
   printf "| urlwatch 2.29 | %.2f s | %.1f MB |\n", uw, uwr / 1024
   printf "| urlwatch / trendwatch | %.1fx | %.1fx |\n", uw / tw, uwr / twr
-  printf "\nidle trendwatch daemon (run, 40 s after start, after one pass): %.1f MB RSS; with the unit'"'"'s allocator settings: %.1f MB\n", idle / 1024, idleu / 1024
+  printf "\nidle trendwatch daemon (run, 40 s after start, after one pass): %.1f MB RSS\n", idle / 1024
 }'

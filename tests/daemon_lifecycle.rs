@@ -356,6 +356,9 @@ fn status_answers_while_the_daemon_runs() {
         assert!(line.contains("network at"), "{line}");
     }
 
+    // And systemd hears the count once the pass is over.
+    d.wait_for(|m| m.starts_with("STATUS=") && m.contains("; 2 failing entities"));
+
     d.signal("TERM");
     assert_eq!(d.wait_exit(), Some(0));
 }

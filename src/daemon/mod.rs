@@ -129,6 +129,8 @@ struct Shared {
     heartbeat_ms: AtomicU64,
     started: Instant,
     failing: AtomicU64,
+    /// The next collection and digest, as last published.
+    next_runs: std::sync::Mutex<(Option<UnixSeconds>, Option<UnixSeconds>)>,
     /// Stops the workers: fired on SIGTERM/SIGINT.
     work_cancel: CancellationToken,
 }
@@ -189,6 +191,7 @@ pub async fn serve(
         heartbeat_ms: AtomicU64::new(0),
         started: Instant::now(),
         failing: AtomicU64::new(0),
+        next_runs: std::sync::Mutex::new((None, None)),
         work_cancel: CancellationToken::new(),
     });
     let tracker = TaskTracker::new();
@@ -309,11 +312,17 @@ fn spawn_watchdog(shared: Arc<Shared>, timeout: Duration, stop: CancellationToke
     });
 }
 
+/// Tells systemd the next runs and the failing count; remembers the runs so a finished job
+/// can publish its new count with them.
 fn publish_status(
     shared: &Shared,
     next_collect: Option<UnixSeconds>,
     next_digest: Option<UnixSeconds>,
 ) {
+    match shared.next_runs.lock() {
+        Ok(mut g) => *g = (next_collect, next_digest),
+        Err(poisoned) => *poisoned.into_inner() = (next_collect, next_digest),
+    }
     let tz = shared.running().cfg.timezone;
     let failing = shared.failing.load(Ordering::Relaxed);
     notify::status(&format!(
@@ -397,6 +406,11 @@ fn start_job(shared: &Arc<Shared>, tracker: &TaskTracker, job: WorkerJob) {
             tracing::error!("{e}");
         }
         read_failing(&s);
+        let (next_collect, next_digest) = match s.next_runs.lock() {
+            Ok(g) => *g,
+            Err(poisoned) => *poisoned.into_inner(),
+        };
+        publish_status(&s, next_collect, next_digest);
         drop(guard);
     });
 }

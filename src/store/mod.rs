@@ -50,7 +50,7 @@ const MARKER_FILE: &str = "trendwatch-store";
 /// Why the store could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("another trendwatch is using {} (stop the service for this command; `trendwatch status` works while it runs)", state_dir.display())]
+    #[error("another trendwatch is using {} (a collection or digest is running: try again in a moment; `trendwatch status` works meanwhile)", state_dir.display())]
     Locked { state_dir: PathBuf },
     #[error("the store in {} is corrupt ({detail}); move it aside and re-import an export", state_dir.display())]
     Corrupt { state_dir: PathBuf, detail: String },
