@@ -363,6 +363,25 @@ fn status_answers_while_the_daemon_runs() {
     assert_eq!(d.wait_exit(), Some(0));
 }
 
+#[test]
+fn a_stop_while_a_worker_waits_for_the_store_needs_no_kill() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), DEAD_URL, "0 0 8 * * Mon");
+    // Someone else holds the store: the start-up worker waits for it.
+    let held = trendwatch::store::Store::open(&dir.path().join("state")).unwrap();
+    let mut d = Daemon::start(dir.path(), &config, &[]);
+    d.wait_for(|m| has(m, "READY=1"));
+    std::thread::sleep(Duration::from_millis(500));
+
+    d.signal("TERM");
+    d.wait_for(|m| has(m, "STOPPING=1"));
+    assert_eq!(d.wait_exit(), Some(0), "{}", d.log_text());
+    let log = d.log_text();
+    assert!(!log.contains("was killed"), "{log}");
+    assert!(!log.contains("collected"), "{log}");
+    drop(held);
+}
+
 fn eml_count(dir: &Path) -> usize {
     fn walk(p: &Path, n: &mut usize) {
         if let Ok(rd) = std::fs::read_dir(p) {

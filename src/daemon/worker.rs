@@ -166,12 +166,15 @@ fn cancel_on_stop(mut stdin: tokio::io::BufReader<tokio::io::Stdin>, token: Canc
     });
 }
 
-/// Opens the store, waiting a while for another process to let go of it.
-async fn open_store(state_dir: &Path) -> Result<Store, StoreError> {
+/// Opens the store, waiting a while for another process to let go of it (not past a stop
+/// request).
+async fn open_store(state_dir: &Path, cancel: &CancellationToken) -> Result<Store, StoreError> {
     let deadline = tokio::time::Instant::now() + STORE_WAIT;
     loop {
         match Store::open(state_dir) {
-            Err(StoreError::Locked { .. }) if tokio::time::Instant::now() < deadline => {
+            Err(StoreError::Locked { .. })
+                if tokio::time::Instant::now() < deadline && !cancel.is_cancelled() =>
+            {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             other => return other,
@@ -212,7 +215,7 @@ async fn work_on(
     job: WorkerJob,
     cancel: &CancellationToken,
 ) -> Result<(), cycle::CycleError> {
-    let store = open_store(&cfg.state_dir).await?;
+    let store = open_store(&cfg.state_dir, cancel).await?;
     let outcome = {
         let job_done = run_job(&store, cfg, watchlist, job, cancel);
         tokio::pin!(job_done);
