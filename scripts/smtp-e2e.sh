@@ -81,9 +81,9 @@ for i in range(n):
     print(f"tiktok:#mushroomcoffee,{t},views,{v:.0f}")
 PY
 
-# The debug build `cargo test` already made: no second, optimised build just for one message.
-cargo build --quiet
+# The binary `cargo test` already built, if there is one: no second build for one message.
 bin="${CARGO_TARGET_DIR:-target}/debug/trendwatch"
+[ -x "$bin" ] || cargo build --quiet
 "$bin" -c "$work/trendwatch.toml" import "$work/history.csv"
 "$bin" -c "$work/trendwatch.toml" digest --send --at "$end"
 
