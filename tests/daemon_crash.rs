@@ -227,3 +227,76 @@ async fn sigterm_during_a_hanging_collection_still_exits_cleanly() {
     // And the store is left usable.
     export(&config).await;
 }
+
+/// The processes the daemon started (its workers), from every thread's `children` list.
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+    {
+        let list = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+        out.extend(
+            list.split_whitespace()
+                .filter_map(|p| p.parse::<u32>().ok()),
+        );
+    }
+    out
+}
+
+/// Alive and not a zombie waiting to be reaped.
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| {
+            let state = stat.rsplit(") ").next().unwrap_or("").chars().next();
+            state != Some('Z') && state != Some('X')
+        })
+        .unwrap_or(false)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_whose_daemon_was_killed_stops_by_itself() {
+    let server = MockServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &server.uri());
+    Mock::given(wiremock::matchers::any())
+        .respond_with(page(tag_page()).set_delay(Duration::from_secs(120)))
+        .mount(&server)
+        .await;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_trendwatch"))
+        .arg("-c")
+        .arg(&config)
+        .arg("run")
+        .env_remove("TRENDWATCH_SIMULATED_CLOCK")
+        .env_remove("NOTIFY_SOCKET")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.received_requests().await.unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "the collection never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let daemon = child.id().unwrap();
+    let workers = children_of(daemon);
+    assert_eq!(workers.len(), 1, "{workers:?}");
+    // Only the daemon dies; its worker is left hanging on a slow page.
+    assert!(std::process::Command::new("kill")
+        .args(["-KILL", &daemon.to_string()])
+        .status()
+        .unwrap()
+        .success());
+    child.wait().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while running(workers[0]) {
+        assert!(
+            Instant::now() < deadline,
+            "the orphaned worker {} is still running",
+            workers[0]
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // And the store it held is free again.
+    export(&config).await;
+}
