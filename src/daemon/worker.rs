@@ -79,21 +79,27 @@ pub async fn run_in_child(
     stop: &CancellationToken,
 ) -> Result<(), WorkerError> {
     let mut cmd = tokio::process::Command::new(own_executable());
-    cmd.arg("-c")
-        .arg(config_path)
-        .arg("--log-format")
-        .arg(match log_format {
-            LogFormat::Text => "text",
-            LogFormat::Json => "json",
-        })
-        .args(["run", "--worker", job.as_arg()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .env_remove("NOTIFY_SOCKET")
-        .env_remove("WATCHDOG_USEC")
-        .env_remove("WATCHDOG_PID")
-        .kill_on_drop(true);
+    // Named as the user knows it in `ps` and `systemctl status`, not `/proc/self/exe`.
+    cmd.arg0(
+        std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| "trendwatch".to_string()),
+    )
+    .arg("-c")
+    .arg(config_path)
+    .arg("--log-format")
+    .arg(match log_format {
+        LogFormat::Text => "text",
+        LogFormat::Json => "json",
+    })
+    .args(["run", "--worker", job.as_arg()])
+    .stdin(Stdio::piped())
+    .stdout(Stdio::null())
+    .stderr(Stdio::inherit())
+    .env_remove("NOTIFY_SOCKET")
+    .env_remove("WATCHDOG_USEC")
+    .env_remove("WATCHDOG_PID")
+    .kill_on_drop(true);
     if std::env::var_os(crate::clock::SIMULATED_CLOCK_ENV).is_some() {
         // The child's simulated clock carries on from this one's instead of restarting.
         cmd.env(
