@@ -186,8 +186,9 @@ fn chrono_now() -> i64 {
         .as_secs() as i64
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn sigterm_during_a_hanging_collection_still_exits_cleanly() {
+/// A daemon on a fresh store (so it collects at start) whose every page hangs, once its
+/// collection has sent its first request.
+async fn daemon_on_hanging_pages() -> (MockServer, tempfile::TempDir, tokio::process::Child) {
     let server = MockServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &server.uri());
@@ -195,8 +196,7 @@ async fn sigterm_during_a_hanging_collection_still_exits_cleanly() {
         .respond_with(page(tag_page()).set_delay(Duration::from_secs(120)))
         .mount(&server)
         .await;
-    // A fresh store: the daemon collects at start, and every page hangs.
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_trendwatch"))
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_trendwatch"))
         .arg("-c")
         .arg(&config)
         .arg("run")
@@ -211,6 +211,13 @@ async fn sigterm_during_a_hanging_collection_still_exits_cleanly() {
         assert!(Instant::now() < deadline, "the collection never started");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    (server, dir, child)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_during_a_hanging_collection_still_exits_cleanly() {
+    let (_server, dir, mut child) = daemon_on_hanging_pages().await;
+    let config = dir.path().join("trendwatch.toml");
     let pid = child.id().unwrap().to_string();
     assert!(std::process::Command::new("kill")
         .args(["-TERM", &pid])
@@ -256,28 +263,8 @@ fn running(pid: u32) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_worker_whose_daemon_was_killed_stops_by_itself() {
-    let server = MockServer::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &server.uri());
-    Mock::given(wiremock::matchers::any())
-        .respond_with(page(tag_page()).set_delay(Duration::from_secs(120)))
-        .mount(&server)
-        .await;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_trendwatch"))
-        .arg("-c")
-        .arg(&config)
-        .arg("run")
-        .env_remove("TRENDWATCH_SIMULATED_CLOCK")
-        .env_remove("NOTIFY_SOCKET")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while server.received_requests().await.unwrap().is_empty() {
-        assert!(Instant::now() < deadline, "the collection never started");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (_server, dir, mut child) = daemon_on_hanging_pages().await;
+    let config = dir.path().join("trendwatch.toml");
     let daemon = child.id().unwrap();
     let workers = children_of(daemon);
     assert_eq!(workers.len(), 1, "{workers:?}");
