@@ -10,19 +10,12 @@ use anyhow::anyhow;
 
 use super::{Cli, CommandError, CommandResult};
 use crate::detect::{self, Trend};
-use crate::store::interchange::{format_time, parse_time};
+use crate::store::interchange::format_time;
 use crate::store::Store;
 
 pub fn detect(cli: &Cli, at: Option<&str>, json: bool) -> CommandResult {
     let (config, watchlist) = super::load_config(cli)?;
-    let at = match at {
-        Some(raw) => parse_time(raw).ok_or_else(|| {
-            CommandError::user(anyhow!(
-                "--at `{raw}` is neither RFC 3339 (2026-11-20T06:00:00Z) nor unix seconds"
-            ))
-        })?,
-        None => crate::clock::now(),
-    };
+    let at = super::parse_at(at)?;
     let store = Store::open(&config.state_dir).map_err(CommandError::runtime)?;
     let input = detect::load_input(&store, &watchlist, &config.detect, at)
         .map_err(CommandError::runtime)?;

@@ -16,19 +16,12 @@ use crate::config::Config;
 use crate::detect;
 use crate::digest;
 use crate::mail::{self, FlushReport};
-use crate::store::interchange::{format_time, parse_time};
+use crate::store::interchange::format_time;
 use crate::store::{OutboxState, Store};
 
 pub fn digest(cli: &Cli, preview: Option<&Path>, send: bool, at: Option<&str>) -> CommandResult {
     let (config, watchlist) = super::load_config(cli)?;
-    let at = match at {
-        Some(raw) => parse_time(raw).ok_or_else(|| {
-            CommandError::user(anyhow!(
-                "--at `{raw}` is neither RFC 3339 (2026-11-23T08:00:00Z) nor unix seconds"
-            ))
-        })?,
-        None => crate::clock::now(),
-    };
+    let at = super::parse_at(at)?;
     let store = Store::open(&config.state_dir).map_err(CommandError::runtime)?;
     let input = detect::load_input(&store, &watchlist, &config.detect, at)
         .map_err(CommandError::runtime)?;

@@ -170,6 +170,18 @@ pub fn load_config(
     crate::config::load(&config_path(cli)).map_err(CommandError::user)
 }
 
+/// The time of `--at` (RFC 3339 or unix seconds), or now.
+pub(crate) fn parse_at(at: Option<&str>) -> Result<crate::model::UnixSeconds, CommandError> {
+    match at {
+        Some(raw) => crate::store::interchange::parse_time(raw).ok_or_else(|| {
+            CommandError::user(anyhow::anyhow!(
+                "--at `{raw}` is neither RFC 3339 (2026-11-23T08:00:00Z) nor unix seconds"
+            ))
+        }),
+        None => Ok(crate::clock::now()),
+    }
+}
+
 /// Runs the command the user asked for.
 pub fn run(cli: Cli) -> CommandResult {
     match &cli.command {
