@@ -300,7 +300,12 @@ mod tests {
 
     #[test]
     fn sparkline_scales_rates_and_leaves_gaps_blank() {
-        let iv = |start, end, rate| Interval { start, end, rate };
+        let iv = |start, end, rate| Interval {
+            start,
+            end,
+            rate,
+            step: 1.0,
+        };
         let line = sparkline(
             &[iv(0, 200, 10.0), iv(200, 400, 80.0), iv(600, 800, 40.0)],
             0,

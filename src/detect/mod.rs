@@ -28,8 +28,11 @@ pub use rates::{intervals, rates, Interval};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TrendKind {
-    /// A watched or discovered hashtag whose rate grows abnormally against its own baseline.
+    /// A watched or discovered hashtag whose rate grows abnormally against its own baseline,
+    /// reported while the take-off holds.
     Emerging,
+    /// A hashtag whose rate burst for a few hours: a viral moment, not (yet) a trend.
+    Spike,
     /// A hashtag not in the watchlist riding along with watched ones.
     Discovered,
     /// A creator whose followers accelerate or whose engagement beats their tier.
@@ -45,6 +48,7 @@ impl TrendKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Emerging => "emerging",
+            Self::Spike => "spike",
             Self::Discovered => "discovered",
             Self::RisingCreator => "rising_creator",
             Self::BreakoutVideo => "breakout_video",
@@ -311,7 +315,8 @@ pub fn detect(input: &DetectInput, cfg: &DetectConfig, at: UnixSeconds) -> Vec<T
                 let Some(points) = e.metric("views") else {
                     continue;
                 };
-                if let Some(g) = series::growth_at(points, at, baseline, recent, cfg.min_rate) {
+                let found = series::assess(points, at, baseline, recent, cfg.min_rate);
+                if let Some(g) = found.emerging {
                     out.push(Trend {
                         entity: e.entity.clone(),
                         kind: TrendKind::Emerging,
@@ -323,13 +328,38 @@ pub fn detect(input: &DetectInput, cfg: &DetectConfig, at: UnixSeconds) -> Vec<T
                         since: Some(g.since),
                         first_seen: e.first_seen,
                         evidence: format!(
-                            "views/hour {:.1}x the {} baseline for {} samples",
-                            g.growth, base_label, g.samples
+                            "views/hour {:.1}x the {} baseline, {:.1}x since {} ({} samples)",
+                            g.growth,
+                            base_label,
+                            g.growth_since,
+                            rfc3339(g.since),
+                            g.samples
                         ),
                         details: TrendDetails {
                             samples: Some(g.samples),
                             ..TrendDetails::default()
                         },
+                    });
+                } else if let Some(s) = found.spike {
+                    out.push(Trend {
+                        entity: e.entity.clone(),
+                        kind: TrendKind::Spike,
+                        metric: "views".into(),
+                        score: s.score,
+                        rate_now: s.rate,
+                        rate_baseline: s.rate_baseline,
+                        growth: s.growth,
+                        since: Some(s.start),
+                        first_seen: e.first_seen,
+                        evidence: format!(
+                            "views/hour {:.1}x usual for {} from {}",
+                            s.growth,
+                            humantime::format_duration(std::time::Duration::from_secs(
+                                u64::try_from(s.end - s.start).unwrap_or(0)
+                            )),
+                            rfc3339(s.start)
+                        ),
+                        details: TrendDetails::default(),
                     });
                 } else if let Some(c) =
                     series::cooling_at(points, at, baseline, recent, cfg.min_rate)

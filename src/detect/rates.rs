@@ -3,7 +3,16 @@
 //! Collection runs every few hours with jitter, sometimes misses a pass for a day, and the
 //! platform now and then recounts a counter downwards. This module turns such a counter into
 //! rates without inventing spikes: an increase over a gap is spread over the whole gap, and a
-//! dip is never negative growth. It must never read anything but the points it is given.
+//! dip is never negative growth.
+//!
+//! Many real counters are *quantized*: TikTok pages often carry rounded counts (`68259` shown
+//! as `68300`, `13.3M` moving in 100k steps), so a busy tag can show the same value for
+//! several samples and then jump by a step. Reading such a counter literally gives zero growth
+//! most of the time and an astronomic rate now and then. Here the counter's display step is
+//! inferred from the values themselves, an unchanged rounded value is read as "less than one
+//! step since", and each step is spread over the time since the value last changed. Exact
+//! counters are left as they are. Only the points given are read, so a rate at `T` never
+//! depends on a sample after `T`.
 
 use crate::model::UnixSeconds;
 
@@ -14,6 +23,9 @@ pub struct Interval {
     pub end: UnixSeconds,
     /// Increase per hour over the interval, never negative.
     pub rate: f64,
+    /// The counter's display step at `end` (1 for an exact counter): how uncertain a
+    /// difference of two of its values is.
+    pub step: f64,
 }
 
 impl Interval {
@@ -24,6 +36,60 @@ impl Interval {
 
     pub fn hours(&self) -> f64 {
         (self.end - self.start) as f64 / 3600.0
+    }
+
+    /// The increase over the interval.
+    pub fn increase(&self) -> f64 {
+        self.rate * self.hours()
+    }
+}
+
+/// Values a counter's step is read from: the last few distinct values it showed. Four
+/// multiples of 100 in a row happen by chance to an exact counter once in 10⁸.
+const STEP_EVIDENCE: usize = 4;
+/// A counter whose values are all multiples of at least this is read as rounded.
+const MIN_STEP: f64 = 10.0;
+
+/// The largest power of ten (up to 10¹⁵) that divides `v`, 1 for a value with a fraction.
+fn granularity(v: f64) -> f64 {
+    if !(v.is_finite() && v.fract() == 0.0 && v.abs() < 9.0e15) || v == 0.0 {
+        return 1.0;
+    }
+    let mut g = 1.0;
+    while g < 1e15 && (v / (g * 10.0)).fract() == 0.0 {
+        g *= 10.0;
+    }
+    g
+}
+
+/// Infers, point by point, the display step of a counter from the last distinct values
+/// it showed: the smallest granularity among them.
+struct StepTracker {
+    recent: [f64; STEP_EVIDENCE],
+    last_value: Option<f64>,
+    seen: usize,
+}
+
+impl StepTracker {
+    fn new() -> Self {
+        Self {
+            recent: [1.0; STEP_EVIDENCE],
+            last_value: None,
+            seen: 0,
+        }
+    }
+
+    fn observe(&mut self, v: f64) -> f64 {
+        if self.last_value != Some(v) {
+            self.recent[self.seen % STEP_EVIDENCE] = granularity(v);
+            self.seen += 1;
+            self.last_value = Some(v);
+        }
+        let n = self.seen.min(STEP_EVIDENCE);
+        self.recent[..n]
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min)
     }
 }
 
@@ -42,12 +108,64 @@ pub fn rates(points: &[(UnixSeconds, f64)]) -> Vec<(UnixSeconds, f64)> {
 
 /// [`rates`] with the start of each interval, which detection needs for "since" and for
 /// seasonal profiles.
+///
+/// On a rounded counter (see the module docs), the flat intervals before a step share the
+/// step: all of them get its increase spread over the time since the value last changed.
+/// A flat run still open at the last point is "less than one step since": it keeps the rate
+/// of the last step while that is consistent with no step showing, and falls as
+/// `step / elapsed` once it is not.
 pub fn intervals(points: &[(UnixSeconds, f64)]) -> Vec<Interval> {
     let mut out = Vec::with_capacity(points.len().saturating_sub(1));
+    let mut steps = StepTracker::new();
     // The reference the next increase is measured from.
     let mut reference: Option<(UnixSeconds, f64)> = None;
     // A sample below the reference, waiting for the next one to tell glitch from recount.
     let mut dip: Option<(UnixSeconds, f64)> = None;
+    // Index in `out` of the first flat interval of a rounded counter since its last change.
+    let mut flat_since: Option<usize> = None;
+    // The rate of the last step of a rounded counter.
+    let mut last_step_rate: Option<f64> = None;
+    let mut push = |out: &mut Vec<Interval>,
+                    start: UnixSeconds,
+                    end: UnixSeconds,
+                    increase: f64,
+                    step: f64| {
+        let rate = increase / ((end - start) as f64 / 3600.0);
+        if step < MIN_STEP {
+            flat_since = None;
+            out.push(Interval {
+                start,
+                end,
+                rate,
+                step,
+            });
+            return;
+        }
+        if increase == 0.0 {
+            flat_since.get_or_insert(out.len());
+            out.push(Interval {
+                start,
+                end,
+                rate: 0.0,
+                step,
+            });
+            return;
+        }
+        // A step: spread it over the flat run before it.
+        let from = flat_since.take().unwrap_or(out.len());
+        let span_start = out.get(from).map_or(start, |i| i.start);
+        let spread = increase / ((end - span_start) as f64 / 3600.0);
+        for iv in &mut out[from..] {
+            iv.rate = spread;
+        }
+        last_step_rate = Some(spread);
+        out.push(Interval {
+            start,
+            end,
+            rate: spread,
+            step,
+        });
+    };
     let mut i = 0;
     while i < points.len() {
         // Collapse duplicates at the same second to the last value.
@@ -60,6 +178,7 @@ pub fn intervals(points: &[(UnixSeconds, f64)]) -> Vec<Interval> {
         if !v.is_finite() {
             continue;
         }
+        let step = steps.observe(v);
         let Some((rt, rv)) = reference else {
             reference = Some((t, v));
             continue;
@@ -68,21 +187,13 @@ pub fn intervals(points: &[(UnixSeconds, f64)]) -> Vec<Interval> {
             continue;
         }
         if v >= rv {
-            out.push(Interval {
-                start: rt,
-                end: t,
-                rate: (v - rv) / ((t - rt) as f64 / 3600.0),
-            });
+            push(&mut out, rt, t, v - rv, step);
             reference = Some((t, v));
             dip = None;
         } else if let Some((dt, dv)) = dip {
             // Still below the old level: the recount is real; measure from the dip.
             if v >= dv && t > dt {
-                out.push(Interval {
-                    start: dt,
-                    end: t,
-                    rate: (v - dv) / ((t - dt) as f64 / 3600.0),
-                });
+                push(&mut out, dt, t, v - dv, step);
                 reference = Some((t, v));
                 dip = None;
             } else {
@@ -90,6 +201,20 @@ pub fn intervals(points: &[(UnixSeconds, f64)]) -> Vec<Interval> {
             }
         } else {
             dip = Some((t, v));
+        }
+    }
+    // An open flat run of a rounded counter: less than one step since it began.
+    if let Some(from) = flat_since {
+        if let (Some(first), Some(last)) = (out.get(from), out.last()) {
+            let hours = ((last.end - first.start) as f64 / 3600.0).max(f64::MIN_POSITIVE);
+            let bound = last.step / hours;
+            let rate = match last_step_rate {
+                Some(r) => r.min(bound),
+                None => bound / 2.0,
+            };
+            for iv in &mut out[from..] {
+                iv.rate = rate;
+            }
         }
     }
     out

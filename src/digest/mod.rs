@@ -34,8 +34,9 @@ pub enum DigestError {
 }
 
 /// Sections in the order a reader sees them.
-pub const SECTION_ORDER: [TrendKind; 5] = [
+pub const SECTION_ORDER: [TrendKind; 6] = [
     TrendKind::Emerging,
+    TrendKind::Spike,
     TrendKind::Discovered,
     TrendKind::RisingCreator,
     TrendKind::BreakoutVideo,

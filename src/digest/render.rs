@@ -163,6 +163,7 @@ fn render_with(d: &Digest, lang: Language, inline_data: bool) -> Result<Rendered
 fn section_title(kind: TrendKind, w: &Words) -> &'static str {
     match kind {
         TrendKind::Emerging => w.emerging,
+        TrendKind::Spike => w.spikes,
         TrendKind::Discovered => w.discovered,
         TrendKind::RisingCreator => w.rising_creators,
         TrendKind::BreakoutVideo => w.breakout_videos,
