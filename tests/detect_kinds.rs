@@ -2,6 +2,7 @@
 //! Each trend kind and each decoy kind, as a user of `trendwatch detect` would notice them:
 //! what is reported, with which evidence, and what stays quiet.
 
+use trendwatch::config::DetectConfig;
 use trendwatch::detect::synth::{
     default_detect_config, generate, input_of, SeriesKind, SynthConfig,
 };
@@ -80,7 +81,8 @@ fn a_take_off_is_emerging_with_evidence_since_and_first_seen() {
     assert_eq!(t.first_seen, Some(first));
     assert!(
         t.evidence.starts_with("views/hour ")
-            && t.evidence.contains("x the 14-day baseline for 9 samples"),
+            && t.evidence.contains("x the 14-day baseline")
+            && t.evidence.contains("(9 samples)"),
         "{}",
         t.evidence
     );
@@ -104,12 +106,20 @@ fn a_take_off_is_emerging_with_evidence_since_and_first_seen() {
 }
 
 #[test]
-fn small_tags_below_min_rate_are_ignored() {
+fn a_small_niche_taking_off_is_emerging_unless_an_absolute_floor_is_set() {
     let onset = AT - 27 * H;
     let pts = counter(30, |t| {
         50.0 * wobble(t) * if t >= onset { 13.0 } else { 1.0 }
     });
-    let trends = detect(&input(vec![tag("tiny", pts)]), &default_detect_config(), AT);
+    let tiny = input(vec![tag("tiny", pts)]);
+    let trends = detect(&tiny, &default_detect_config(), AT);
+    assert_eq!(trends.len(), 1, "{trends:?}");
+    assert_eq!(trends[0].kind, TrendKind::Emerging);
+    let floored = DetectConfig {
+        min_rate: 1000.0,
+        ..default_detect_config()
+    };
+    let trends = detect(&tiny, &floored, AT);
     assert!(trends.is_empty(), "{trends:?}");
 }
 
@@ -127,10 +137,13 @@ fn no_decoy_kind_alerts_on_three_seeds() {
             let of_kind: Vec<_> = series.iter().filter(|s| s.kind == kind).cloned().collect();
             assert_eq!(of_kind.len(), 12);
             let trends = detect(&input_of(&of_kind, synth.end()), &cfg, synth.end());
-            // Nothing at all, except a fad that rose and faded, which is cooling.
+            // Nothing at all, except a fad that rose and faded, which is cooling, and bursts
+            // of a few hours in the last day, which are spikes.
+            let burst = matches!(kind, SeriesKind::OneHourSpike | SeriesKind::FadedFad);
             let emerging: Vec<_> = trends
                 .iter()
                 .filter(|t| !(kind == SeriesKind::FadedFad && t.kind == TrendKind::Cooling))
+                .filter(|t| !(burst && t.kind == TrendKind::Spike))
                 .collect();
             assert!(
                 emerging.is_empty(),
@@ -421,4 +434,84 @@ fn replaying_a_past_moment_ignores_later_samples_and_is_deterministic() {
     assert_eq!(to_json(&a), to_json(&detect(&full, &cfg, past)));
     // And the end differs from the past: something emerged in between.
     assert_ne!(a, detect(&full, &cfg, synth.end()));
+}
+
+/// `counter` read through TikTok's display rounding to three significant figures.
+fn rounded(points: Vec<(UnixSeconds, f64)>) -> Vec<(UnixSeconds, f64)> {
+    points
+        .into_iter()
+        .map(|(t, v)| {
+            let step = 10f64.powi(v.log10().floor() as i32 - 2);
+            (t, (v / step).round() * step)
+        })
+        .collect()
+}
+
+#[test]
+fn a_burst_of_a_few_hours_is_a_spike_and_a_burst_that_lasts_is_emerging() {
+    let burst = |from: UnixSeconds, hours: i64| {
+        counter(30, move |t| {
+            4000.0
+                * wobble(t)
+                * if (from..from + hours * H).contains(&t) {
+                    8.0
+                } else {
+                    1.0
+                }
+        })
+    };
+    let cfg = default_detect_config();
+    let trends = detect(&input(vec![tag("viral", burst(AT - 9 * H, 3))]), &cfg, AT);
+    assert_eq!(trends.len(), 1, "{trends:?}");
+    assert_eq!(trends[0].kind, TrendKind::Spike);
+    assert_eq!(to_json(&trends)[0]["kind"], "spike");
+    assert!(trends[0].growth >= 3.0, "{trends:?}");
+    assert_eq!(trends[0].since, Some(AT - 9 * H));
+    // The same burst four days ago is history, not news.
+    let old = detect(&input(vec![tag("viral", burst(AT - 4 * DAY, 3))]), &cfg, AT);
+    assert!(old.iter().all(|t| t.kind != TrendKind::Spike), "{old:?}");
+    // A burst that goes on for a day is a take-off.
+    let lasting = detect(&input(vec![tag("viral", burst(AT - 24 * H, 24))]), &cfg, AT);
+    assert_eq!(lasting[0].kind, TrendKind::Emerging, "{lasting:?}");
+}
+
+#[test]
+fn a_take_off_that_holds_stays_emerging_for_days() {
+    let onset = AT - 5 * DAY;
+    let pts = counter(30, |t| {
+        6000.0 * wobble(t) * if t >= onset { 4.0 } else { 1.0 }
+    });
+    let trends = detect(
+        &input(vec![tag("plateau", pts)]),
+        &default_detect_config(),
+        AT,
+    );
+    assert_eq!(trends.len(), 1, "{trends:?}");
+    let t = &trends[0];
+    assert_eq!(t.kind, TrendKind::Emerging);
+    assert!(t.growth > 3.0 && t.growth < 5.0, "{t:?}");
+    assert!((t.since.unwrap() - onset).abs() <= 3 * H, "{t:?}");
+}
+
+#[test]
+fn rounded_counters_take_off_and_stay_quiet_like_exact_ones() {
+    // 1,000 views an hour on a counter near 1.5M rounded to 10k steps: most 3-hour samples
+    // show no change at all.
+    let steady = rounded(counter(30, |t| 1000.0 * wobble(t)));
+    let flat_share =
+        steady.windows(2).filter(|w| w[0].1 == w[1].1).count() as f64 / (steady.len() - 1) as f64;
+    assert!(flat_share > 0.6, "{flat_share}");
+    let onset = AT - 30 * H;
+    let rising = rounded(counter(30, |t| {
+        1000.0 * wobble(t) * if t >= onset { 6.0 } else { 1.0 }
+    }));
+    let trends = detect(
+        &input(vec![tag("steady", steady), tag("rising", rising)]),
+        &default_detect_config(),
+        AT,
+    );
+    assert_eq!(trends.len(), 1, "{trends:?}");
+    assert_eq!(trends[0].entity.as_str(), "tiktok:#rising");
+    assert_eq!(trends[0].kind, TrendKind::Emerging);
+    assert!(trends[0].growth > 3.0, "{trends:?}");
 }

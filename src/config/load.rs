@@ -578,7 +578,7 @@ impl RawDetect {
         Ok(DetectConfig {
             baseline,
             recent,
-            min_rate: non_negative(&self.min_rate, 1000.0)?,
+            min_rate: non_negative(&self.min_rate, 0.0)?,
             min_score: non_negative(&self.min_score, 3.0)?,
         })
     }

@@ -74,7 +74,8 @@ pub struct DetectConfig {
     pub baseline: Duration,
     /// The window whose rate is compared with the baseline.
     pub recent: Duration,
-    /// Per hour: rates below this are noise for hashtags.
+    /// Per hour: an absolute floor a user may set; 0 (the default) leaves only the floors
+    /// relative to each entity's own level, so small niches are watched too.
     pub min_rate: f64,
     /// Trends scoring below this are not reported.
     pub min_score: f64,

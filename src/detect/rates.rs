@@ -110,7 +110,8 @@ pub fn rates(points: &[(UnixSeconds, f64)]) -> Vec<(UnixSeconds, f64)> {
 /// seasonal profiles.
 ///
 /// On a rounded counter (see the module docs), the flat intervals before a step share the
-/// step: all of them get its increase spread over the time since the value last changed.
+/// step: its increase is spread over the time since the value last changed, at most one step
+/// of it onto the intervals where the value showed no change.
 /// A flat run still open at the last point is "less than one step since": it keeps the rate
 /// of the last step while that is consistent with no step showing, and falls as
 /// `step / elapsed` once it is not.
@@ -151,18 +152,27 @@ pub fn intervals(points: &[(UnixSeconds, f64)]) -> Vec<Interval> {
             });
             return;
         }
-        // A step: spread it over the flat run before it.
+        // A step: spread it over the flat run before it, but never more than one step onto
+        // the flat part (the value did not change there), so a burst stays a burst.
         let from = flat_since.take().unwrap_or(out.len());
         let span_start = out.get(from).map_or(start, |i| i.start);
         let spread = increase / ((end - span_start) as f64 / 3600.0);
+        let flat_hours = (start - span_start) as f64 / 3600.0;
+        let flat_rate = if flat_hours > 0.0 {
+            spread.min(step / flat_hours)
+        } else {
+            spread
+        };
         for iv in &mut out[from..] {
-            iv.rate = spread;
+            iv.rate = flat_rate;
         }
+        let hours = (end - start) as f64 / 3600.0;
+        let rate = (increase - flat_rate * flat_hours) / hours;
         last_step_rate = Some(spread);
         out.push(Interval {
             start,
             end,
-            rate: spread,
+            rate,
             step,
         });
     };

@@ -23,8 +23,8 @@
 //!    floor relative to the entity, so quiet hours cannot make an ordinary rate look huge).
 //! 3. `emerging`: the stretch ending now with the strongest evidence of a rise, at least
 //!    [`MIN_RUN_SPAN`] long, whose increase is at least [`MIN_GROWTH`] times the usual, with
-//!    its older half and its latest [`MIN_RUN_SPAN`] each at least [`RUN_RATIO`] times usual
-//!    (sustained, not one burst; still holding now). When the take-off began before the
+//!    each of its halves at least [`RUN_RATIO`] times usual, and so the stretch without the
+//!    strongest burst in it (sustained, not one burst, still holding now). When the take-off began before the
 //!    recent window, the baseline is fitted again on the time before it, so a take-off that
 //!    holds at 4× stays `emerging` for days, until it has lasted long enough to be the new
 //!    normal (about half the baseline).
@@ -72,6 +72,10 @@ const MAX_TREND_PER_DAY: f64 = std::f64::consts::LN_2 / 7.0;
 const MIN_BASELINE_SAMPLES: usize = 8;
 /// Cooling: the rate now is at most this fraction of the recent peak.
 pub const COOLING_FRACTION: f64 = 0.5;
+/// A peak that can cool is a level held over this many intervals and this long: more than a
+/// one-hour burst can touch, even split over two 3-hour samples.
+pub const PEAK_RUN: usize = 3;
+pub const PEAK_SPAN: i64 = 6 * HOUR;
 /// Counting noise: half an event added to both sides keeps empty intervals finite.
 const HALF_EVENT: f64 = 0.5;
 
@@ -97,6 +101,16 @@ pub struct Baseline {
 
 fn hour_bin(t: UnixSeconds) -> usize {
     (t.rem_euclid(DAY) / (3 * HOUR)) as usize
+}
+
+/// How much of a difference of two values of a counter with this display step may be
+/// rounding: each value is off by up to half a step, typically half a step in all.
+fn rounding_step(step: f64) -> f64 {
+    if step > 1.0 {
+        step / 2.0
+    } else {
+        0.0
+    }
 }
 
 /// `ln(observed / usual)` of an increase, finite for empty intervals.
@@ -301,6 +315,8 @@ struct Stretch {
     usual: f64,
     hours: f64,
     growth: f64,
+    /// The growth with the typical rounding error taken off the observed increase.
+    growth_low: f64,
     z: f64,
 }
 
@@ -352,6 +368,7 @@ impl<'a> Evidence<'a> {
             usual,
             hours,
             growth: observed / usual.max(1e-9),
+            growth_low: (observed - rounding_step(self.step)) / usual.max(1e-9),
             z: lr / variance.sqrt(),
         }
     }
@@ -453,7 +470,7 @@ fn take_off(ev: &Evidence<'_>, floor: f64) -> Option<Growth> {
         if s.growth < RUN_RATIO {
             break; // the stretch now reaches well into ordinary times
         }
-        if s.growth < MIN_GROWTH || best.is_some_and(|(_, b)| s.z <= b.z) {
+        if s.growth_low < MIN_GROWTH || best.is_some_and(|(_, b)| s.z <= b.z) {
             continue;
         }
         if sustained(ev, j, n) {
@@ -493,8 +510,8 @@ fn sustained(ev: &Evidence<'_>, j: usize, n: usize) -> bool {
         .find(|&k| ev.iv(k).start >= mid)
         .unwrap_or(n - 1)
         .clamp(j + 1, n - 1);
-    ev.stretch(j, half).growth >= RUN_RATIO
-        && ev.stretch(half, n).growth >= RUN_RATIO
+    ev.stretch(j, half).growth_low >= RUN_RATIO
+        && ev.stretch(half, n).growth_low >= RUN_RATIO
         && without_strongest(ev, j, n).is_some_and(|g| g >= RUN_RATIO)
 }
 
@@ -511,13 +528,13 @@ fn without_strongest(ev: &Evidence<'_>, j: usize, k: usize) -> Option<f64> {
     let strongest = (j..k - 1).max_by(|&a, &b| pair(a).total_cmp(&pair(b)))?;
     let s = ev.stretch(j, k);
     let burst = ev.stretch(strongest, strongest + 2);
-    Some((s.observed - burst.observed) / (s.usual - burst.usual).max(1e-9))
+    Some((s.observed - burst.observed - rounding_step(ev.step)) / (s.usual - burst.usual).max(1e-9))
 }
 
 /// The strongest burst of at most [`SPIKE_MAX_SPAN`] ending after `from`.
 fn burst(ev: &Evidence<'_>, from: UnixSeconds, floor: f64) -> Option<Spike> {
     let n = ev.len();
-    let mut best: Option<Spike> = None;
+    let mut best: Option<((usize, usize), Spike)> = None;
     for k in (1..=n).rev() {
         let end = ev.iv(k - 1).end;
         if end <= from {
@@ -535,25 +552,42 @@ fn burst(ev: &Evidence<'_>, from: UnixSeconds, floor: f64) -> Option<Spike> {
             let rate = s.observed / s.hours.max(1e-9);
             if s.growth >= SPIKE_GROWTH
                 && rate >= floor
-                && best.as_ref().is_none_or(|b| s.z > b.score)
+                && best.as_ref().is_none_or(|b| s.z > b.1.score)
             {
-                best = Some(Spike {
+                let spike = Spike {
                     rate,
                     rate_baseline: s.usual / s.hours.max(1e-9),
                     growth: s.growth,
                     score: s.z,
                     start: iv.start,
                     end,
-                });
+                };
+                best = Some(((j, k), spike));
             }
         }
     }
-    best
+    let ((mut j, mut k), spike) = best?;
+    // The burst itself: the ordinary intervals at either edge of the stretch are not part of it.
+    while k - j > 1 && ev.stretch(j, j + 1).growth < RUN_RATIO {
+        j += 1;
+    }
+    while k - j > 1 && ev.stretch(k - 1, k).growth < RUN_RATIO {
+        k -= 1;
+    }
+    let s = ev.stretch(j, k);
+    Some(Spike {
+        rate: s.observed / s.hours.max(1e-9),
+        rate_baseline: s.usual / s.hours.max(1e-9),
+        growth: s.growth,
+        start: ev.iv(j).start,
+        end: ev.iv(k - 1).end,
+        ..spike
+    })
 }
 
 /// Looks for a fall at `at` to at most [`COOLING_FRACTION`] of a peak within the last
 /// `baseline`, for a series whose peak was itself a sustained rise (a level held over a run of
-/// [`MIN_RUN`] samples and [`MIN_RUN_SPAN`], at least [`MIN_GROWTH`] times its seasonal
+/// [`PEAK_RUN`] samples and [`PEAK_SPAN`], at least [`MIN_GROWTH`] times its seasonal
 /// baseline with a z-score of 3): flat series, bursts and weekly cycles never cool.
 pub fn cooling_at(
     points: &[(UnixSeconds, f64)],
@@ -563,15 +597,15 @@ pub fn cooling_at(
     floor: f64,
 ) -> Option<Cooling> {
     let ivs = window(points, at, at - 2 * baseline - recent);
-    if ivs.len() < MIN_RUN + MIN_BASELINE_SAMPLES {
+    if ivs.len() < PEAK_RUN + MIN_BASELINE_SAMPLES {
         return None;
     }
     let last = ivs.last()?;
     if last.end < at - recent {
         return None;
     }
-    // Peak: the best level sustained over a run (the lowest rate of at least MIN_RUN
-    // intervals spanning MIN_RUN_SPAN) that ended before the recent window; a one-hour burst
+    // Peak: the best level sustained over a run (the lowest rate of at least PEAK_RUN
+    // intervals spanning PEAK_SPAN) that ended before the recent window; a one-hour burst
     // is never sustained.
     let mut peak: Option<(f64, usize, usize)> = None;
     for k in 0..ivs.len() {
@@ -580,10 +614,10 @@ pub fn cooling_at(
             continue;
         }
         let mut j = k;
-        while j > 0 && (k - j + 1 < MIN_RUN || iv.end - ivs[j].start < MIN_RUN_SPAN) {
+        while j > 0 && (k - j + 1 < PEAK_RUN || iv.end - ivs[j].start < PEAK_SPAN) {
             j -= 1;
         }
-        if k - j + 1 < MIN_RUN || iv.end - ivs[j].start < MIN_RUN_SPAN {
+        if k - j + 1 < PEAK_RUN || iv.end - ivs[j].start < PEAK_SPAN {
             continue;
         }
         let m = ivs[j..=k]
@@ -601,7 +635,7 @@ pub fn cooling_at(
     }
     let peak_at = ivs[k].end;
     // Cheap test first: most series are nowhere near half their peak.
-    let tail = &ivs[ivs.len() - MIN_RUN..];
+    let tail = &ivs[ivs.len() - PEAK_RUN..];
     if tail[0].end <= peak_at {
         return None;
     }

@@ -2,8 +2,12 @@
 //! decoys, and the scoring of a detector against them.
 //!
 //! Every series is an hourly true rate (a base level, a daily cycle, log-normal noise, plus
-//! its kind's shape) integrated into a cumulative counter and sampled like the default
-//! schedule (every ~3 hours with ±20 minutes of jitter). Planted emergences grow
+//! its kind's shape) whose events are counted (Poisson, so small tags are as noisy as real
+//! small tags), integrated into a cumulative counter and sampled like the default schedule
+//! (every ~3 hours with ±20 minutes of jitter). Two variants make it harder the way real
+//! pages do: [`SynthConfig::rounded`] shows the counter rounded to three significant figures
+//! (TikTok's `stats` numbers: 68259 → 68300), so most samples of a quiet tag show no change,
+//! and [`SynthConfig::small_counts`] has tags of a few views an hour. Planted emergences grow
 //! logistically by 2.5×–15× over 12–72 hours and reach 2× between 60 and 12 hours before the
 //! end; decoys are one-hour spikes, fads of 6–18 hours that faded at least 9 hours (three
 //! samples) before the end, weekly cycles of up to +90 %, steady slow growth (1.5×–6× over the
@@ -84,6 +88,10 @@ pub struct SynthConfig {
     pub emergences: usize,
     /// Series per decoy kind.
     pub per_decoy: usize,
+    /// Range of the base rates per hour (drawn log-uniformly).
+    pub level: (f64, f64),
+    /// The counter is shown rounded to three significant figures.
+    pub rounded: bool,
 }
 
 impl Default for SynthConfig {
@@ -96,11 +104,30 @@ impl Default for SynthConfig {
             jitter: 20 * 60,
             emergences: 40,
             per_decoy: 10,
+            level: (2_000.0, 200_000.0),
+            rounded: false,
         }
     }
 }
 
 impl SynthConfig {
+    /// Counters rounded to three significant figures, with a history long enough that a
+    /// quiet tag's rounded value often stays the same from one sample to the next.
+    pub fn rounded() -> Self {
+        Self {
+            rounded: true,
+            ..Self::default()
+        }
+    }
+
+    /// Small tags: 5 to 100 views an hour, where counting noise dominates.
+    pub fn small_counts() -> Self {
+        Self {
+            level: (5.0, 100.0),
+            ..Self::default()
+        }
+    }
+
     pub fn end(&self) -> UnixSeconds {
         self.start + self.days * DAY
     }
@@ -113,8 +140,33 @@ fn normal(rng: &mut StdRng) -> f64 {
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
+/// Events in an hour at rate `lambda`: Knuth's method for small rates, the normal
+/// approximation above 50 (rand 0.8 has no Poisson distribution without rand_distr).
+fn poisson(rng: &mut StdRng, lambda: f64) -> f64 {
+    if lambda > 50.0 {
+        return (lambda + lambda.sqrt() * normal(rng)).max(0.0).round();
+    }
+    let limit = (-lambda).exp();
+    let mut k = 0.0;
+    let mut p: f64 = rng.gen::<f64>();
+    while p > limit {
+        k += 1.0;
+        p *= rng.gen::<f64>();
+    }
+    k
+}
+
 fn logistic(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
+}
+
+/// A count as TikTok's rounded numbers show it: three significant figures.
+fn three_figures(v: f64) -> f64 {
+    if v < 1000.0 {
+        return v.round();
+    }
+    let step = 10f64.powi(v.log10().floor() as i32 - 2);
+    (v / step).round() * step
 }
 
 /// Generates the series of one seed: emergences first, then each decoy kind.
@@ -134,7 +186,7 @@ pub fn generate(seed: u64, cfg: &SynthConfig) -> Vec<SynthSeries> {
 fn one(rng: &mut StdRng, cfg: &SynthConfig, kind: SeriesKind, i: usize) -> SynthSeries {
     let hours = (cfg.days * 24) as usize;
     let end = cfg.end();
-    let base = (rng.gen_range(2_000f64.ln()..200_000f64.ln())).exp();
+    let base = (rng.gen_range(cfg.level.0.ln()..cfg.level.1.ln())).exp();
     let daily_amp = rng.gen_range(0.0..0.4);
     let daily_phase = rng.gen_range(0.0..24.0);
     let noise = rng.gen_range(0.1..0.3);
@@ -180,14 +232,20 @@ fn one(rng: &mut StdRng, cfg: &SynthConfig, kind: SeriesKind, i: usize) -> Synth
         }
         _ => {}
     }
-    // Integrate the hourly rates into a counter at hour boundaries.
-    let mut cum = vec![rng.gen_range(1e6..1e9f64).round()];
+    // Count the events of each hour into a counter at hour boundaries; a rounded counter
+    // starts with 300 to 3,000 hours of history, so its display step is a few hours of views.
+    let start_value = if cfg.rounded {
+        (base * rng.gen_range(300.0..3_000.0f64)).round()
+    } else {
+        rng.gen_range(1e6..1e9f64).round()
+    };
+    let mut cum = vec![start_value];
     for (h, m) in mult.iter().enumerate() {
         let daily =
             1.0 + daily_amp * (std::f64::consts::TAU * (h as f64 + daily_phase) / 24.0).sin();
         let r = base * m * daily * (noise * normal(rng)).exp();
         let last = cum[h];
-        cum.push(last + r);
+        cum.push(last + poisson(rng, r));
     }
     let value_at = |t: UnixSeconds| -> f64 {
         let x = (t - cfg.start) as f64 / 3600.0;
@@ -227,6 +285,11 @@ fn one(rng: &mut StdRng, cfg: &SynthConfig, kind: SeriesKind, i: usize) -> Synth
             points.retain(|p| p.0 < stop - len || p.0 >= stop);
         }
         _ => {}
+    }
+    if cfg.rounded {
+        for p in &mut points {
+            p.1 = three_figures(p.1);
+        }
     }
     SynthSeries {
         entity: EntityId::hashtag(
@@ -400,13 +463,13 @@ pub fn evaluate(seed: u64, synth: &SynthConfig, cfg: &DetectConfig) -> Evaluatio
     }
 }
 
-/// The default `[detect]` settings of DESIGN.md: 14-day baseline, 24-hour recent window,
-/// 1000 views/hour floor, score 3.
+/// The default `[detect]` settings: 14-day baseline, 24-hour recent window, no absolute
+/// floor, score 3.
 pub fn default_detect_config() -> DetectConfig {
     DetectConfig {
         baseline: std::time::Duration::from_secs(14 * DAY as u64),
         recent: std::time::Duration::from_secs(DAY as u64),
-        min_rate: 1000.0,
+        min_rate: 0.0,
         min_score: 3.0,
     }
 }
