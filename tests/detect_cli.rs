@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use trendwatch::detect::synth::{default_detect_config, generate, SeriesKind, SynthConfig};
-use trendwatch::detect::{detect, load_input, TrendKind};
+use trendwatch::detect::{detect, load_input, load_input_between, TrendKind};
 use trendwatch::model::Sample;
 use trendwatch::store::Store;
 
@@ -99,10 +99,32 @@ fn stored_env() -> Env {
             .collect();
         found.sort();
         assert_eq!(found, planted);
-        // The only other trend possible is the fad that rose and faded: cooling.
+        // The only other trends possible are the fad that rose and faded (cooling) and
+        // bursts of a few hours in the last day (spikes).
         for t in trends.iter().filter(|t| t.kind != TrendKind::Emerging) {
-            assert_eq!(t.kind, TrendKind::Cooling, "{t:?}");
-            assert!(t.entity.as_str().starts_with("tiktok:#fadedfad"), "{t:?}");
+            let name = t.entity.as_str();
+            match t.kind {
+                TrendKind::Cooling => assert!(name.starts_with("tiktok:#fadedfad"), "{t:?}"),
+                TrendKind::Spike => assert!(
+                    name.starts_with("tiktok:#fadedfad")
+                        || name.starts_with("tiktok:#onehourspike"),
+                    "{t:?}"
+                ),
+                _ => panic!("unexpected {t:?}"),
+            }
+        }
+        // A backtest sees at each step exactly what load_input at that step gives.
+        let from = end - 2 * 86_400;
+        let all = load_input_between(&store, &watchlist, &cfg, from, end).unwrap();
+        let mut at = from;
+        while at <= end {
+            let alone = load_input(&store, &watchlist, &cfg, at).unwrap();
+            assert_eq!(
+                detect(&all.as_of(&cfg, at), &cfg, at),
+                detect(&alone, &cfg, at),
+                "at {at}"
+            );
+            at += 3 * 3600;
         }
         // Three days earlier nothing had taken off yet, even with later samples stored.
         let input = load_input(&store, &watchlist, &cfg, end - 3 * 86_400).unwrap();
@@ -161,4 +183,82 @@ fn detect_command_prints_json_and_a_table_and_replays_the_past() {
     // A bad time is a user error.
     let out = env.run(&["detect", "--at", "yesterday"]);
     assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn backtest_prints_each_onset_as_detect_at_saw_it() {
+    let env = stored_env();
+    let end = SynthConfig::default().end();
+    let from = end - 3 * 86_400;
+    let out = env.run(&[
+        "backtest",
+        "--from",
+        &rfc(from),
+        "--to",
+        &rfc(end),
+        "--every",
+        "3h",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let onsets = json.as_array().unwrap();
+    // Each planted take-off has one emerging onset (a fad is emerging too while it lasts),
+    // and onsets come in time order.
+    let mut emerging: Vec<&str> = onsets
+        .iter()
+        .filter(|o| o["kind"] == "emerging")
+        .map(|o| o["entity"].as_str().unwrap())
+        .filter(|e| e.starts_with("tiktok:#emergence"))
+        .collect();
+    emerging.sort();
+    emerging.dedup();
+    assert_eq!(emerging.len(), 3, "{json}");
+    let times: Vec<&str> = onsets.iter().map(|o| o["at"].as_str().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    // At each onset, `detect --at` reports it, and one step before it did not.
+    for o in onsets.iter().filter(|o| o["kind"] == "emerging") {
+        let at = trendwatch::store::interchange::parse_time(o["at"].as_str().unwrap()).unwrap();
+        let reported = |t: i64| {
+            let out = env.run(&["detect", "--json", "--at", &rfc(t)]);
+            assert!(out.status.success());
+            let now: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            now.as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["entity"] == o["entity"] && x["kind"] == o["kind"])
+                .cloned()
+        };
+        let same = reported(at).expect("detect --at reports the onset");
+        assert_eq!(same["score"], o["score"]);
+        assert_eq!(same["evidence"], o["evidence"]);
+        if at > from {
+            assert!(reported(at - 3 * 3600).is_none(), "{o}");
+        }
+    }
+
+    // The table is readable, and bad arguments are user errors.
+    let out = env.run(&["backtest", "--from", &rfc(from), "--to", &rfc(end)]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("emerging") && text.contains("tiktok:#emergence"),
+        "{text}"
+    );
+    let out = env.run(&["backtest", "--from", &rfc(end), "--to", &rfc(from)]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = env.run(&[
+        "backtest",
+        "--from",
+        &rfc(from),
+        "--to",
+        &rfc(end),
+        "--every",
+        "soon",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--every"));
 }

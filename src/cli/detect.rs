@@ -1,8 +1,11 @@
-//! `trendwatch detect [--at RFC3339] [--json]`: trends over every entity in the store.
+//! `trendwatch detect [--at RFC3339] [--json]`: trends over every entity in the store, and
+//! `trendwatch backtest --from T --to T [--every 3h] [--json]`: their onsets over a period.
 //!
 //! Reads the store as of a time (default now) through `detect::load_input`, runs the pure
-//! detector and prints either the JSON array of the contract or a ranked table. It never
-//! writes to the store: replaying a past moment changes nothing.
+//! detector and prints either the JSON array of the contract or a ranked table. `backtest`
+//! reads the store once and replays the same detector at each step, so each onset is what
+//! `detect --at` said at that moment. Neither writes to the store: replaying a past moment
+//! changes nothing.
 
 use std::io::Write;
 
@@ -21,13 +24,94 @@ pub fn detect(cli: &Cli, at: Option<&str>, json: bool) -> CommandResult {
         .map_err(CommandError::runtime)?;
     let trends = detect::detect(&input, &config.detect, at);
     let out = if json {
-        let mut s = serde_json::to_string_pretty(&detect::to_json(&trends))
-            .map_err(CommandError::runtime)?;
-        s.push('\n');
-        s
+        pretty(&detect::to_json(&trends))?
     } else {
         table(&trends, at)
     };
+    print(&out)
+}
+
+pub fn backtest(cli: &Cli, from: &str, to: &str, every: &str, json: bool) -> CommandResult {
+    let (config, watchlist) = super::load_config(cli)?;
+    let time = |flag: &str, raw: &str| {
+        crate::store::interchange::parse_time(raw).ok_or_else(|| {
+            CommandError::user(anyhow!(
+                "--{flag} `{raw}` is neither RFC 3339 (2026-11-23T08:00:00Z) nor unix seconds"
+            ))
+        })
+    };
+    let (from, to) = (time("from", from)?, time("to", to)?);
+    if to < from {
+        return Err(CommandError::user(anyhow!(
+            "--to ({}) is before --from ({})",
+            format_time(to),
+            format_time(from)
+        )));
+    }
+    let step = humantime::parse_duration(every.trim())
+        .ok()
+        .and_then(|d| i64::try_from(d.as_secs()).ok())
+        .filter(|s| *s >= 60)
+        .ok_or_else(|| {
+            CommandError::user(anyhow!(
+                "--every `{every}` is not a duration of at least a minute (e.g. `3h`)"
+            ))
+        })?;
+    let store = Store::open(&config.state_dir).map_err(CommandError::runtime)?;
+    let input = detect::load_input_between(&store, &watchlist, &config.detect, from, to)
+        .map_err(CommandError::runtime)?;
+    let onsets = detect::backtest(&input, &config.detect, from, to, step);
+    let out = if json {
+        pretty(&detect::onsets_to_json(&onsets))?
+    } else {
+        onset_table(&onsets, from, to)
+    };
+    print(&out)
+}
+
+fn pretty(v: &serde_json::Value) -> Result<String, CommandError> {
+    let mut s = serde_json::to_string_pretty(v).map_err(CommandError::runtime)?;
+    s.push('\n');
+    Ok(s)
+}
+
+/// Onsets in time order: when, kind, entity, score, growth, evidence.
+fn onset_table(onsets: &[detect::Onset], from: i64, to: i64) -> String {
+    let mut s = format!(
+        "Alert onsets from {} to {}\n",
+        format_time(from),
+        format_time(to)
+    );
+    if onsets.is_empty() {
+        s.push_str("No trend above the score threshold in this period.\n");
+        return s;
+    }
+    let width = onsets
+        .iter()
+        .map(|o| o.trend.entity.as_str().chars().count())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    s.push_str(&format!(
+        "{:<20}  {:<14}  {:<width$}  {:>6}  {:>7}  {}\n",
+        "AT", "KIND", "ENTITY", "SCORE", "GROWTH", "EVIDENCE"
+    ));
+    for o in onsets {
+        let t = &o.trend;
+        s.push_str(&format!(
+            "{:<20}  {:<14}  {:<width$}  {:>6.1}  {:>6.1}x  {}\n",
+            format_time(o.at),
+            t.kind.as_str(),
+            t.entity.as_str(),
+            t.score,
+            t.growth,
+            t.evidence
+        ));
+    }
+    s
+}
+
+fn print(out: &str) -> CommandResult {
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(out.as_bytes())

@@ -72,6 +72,21 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Replay detection over a past period and print each alert onset.
+    Backtest {
+        /// First moment replayed (RFC 3339 or unix seconds).
+        #[arg(long, value_name = "T")]
+        from: String,
+        /// Last moment replayed (RFC 3339 or unix seconds).
+        #[arg(long, value_name = "T")]
+        to: String,
+        /// Time between two replayed moments, e.g. `3h` (the default collection schedule).
+        #[arg(long, default_value = "3h", value_name = "DURATION")]
+        every: String,
+        /// Print a JSON array of onsets.
+        #[arg(long)]
+        json: bool,
+    },
     /// Render the digest, preview it or send it.
     Digest {
         /// Write a self-contained HTML file with the charts inline.
@@ -189,6 +204,12 @@ pub fn run(cli: Cli) -> CommandResult {
         Command::Check => check::check(&cli),
         Command::Collect { only } => collect::collect(&cli, only),
         Command::Detect { at, json } => detect::detect(&cli, at.as_deref(), *json),
+        Command::Backtest {
+            from,
+            to,
+            every,
+            json,
+        } => detect::backtest(&cli, from, to, every, *json),
         Command::Digest { preview, send, at } => {
             digest::digest(&cli, preview.as_deref(), *send, at.as_deref())
         }
