@@ -309,88 +309,85 @@ pub fn detect(input: &DetectInput, cfg: &DetectConfig, at: UnixSeconds) -> Vec<T
     let recent = secs(cfg.recent);
     let base_label = days_label(baseline);
     let mut out: Vec<Trend> = Vec::new();
-    for e in &input.entities {
-        match e.entity.kind() {
-            EntityKind::Hashtag => {
-                let Some(points) = e.metric("views") else {
-                    continue;
-                };
-                let found = series::assess(points, at, baseline, recent, cfg.min_rate);
-                if let Some(g) = found.emerging {
-                    out.push(Trend {
-                        entity: e.entity.clone(),
-                        kind: TrendKind::Emerging,
-                        metric: "views".into(),
-                        score: g.score,
-                        rate_now: g.rate_now,
-                        rate_baseline: g.rate_baseline,
-                        growth: g.growth,
-                        since: Some(g.since),
-                        first_seen: e.first_seen,
-                        evidence: format!(
-                            "views/hour {:.1}x the {} baseline, {:.1}x since {} ({} samples)",
-                            g.growth,
-                            base_label,
-                            g.growth_since,
-                            rfc3339(g.since),
-                            g.samples
-                        ),
-                        details: TrendDetails {
-                            samples: Some(g.samples),
-                            ..TrendDetails::default()
-                        },
-                    });
-                } else if let Some(s) = found.spike {
-                    out.push(Trend {
-                        entity: e.entity.clone(),
-                        kind: TrendKind::Spike,
-                        metric: "views".into(),
-                        score: s.score,
-                        rate_now: s.rate,
-                        rate_baseline: s.rate_baseline,
-                        growth: s.growth,
-                        since: Some(s.start),
-                        first_seen: e.first_seen,
-                        evidence: format!(
-                            "views/hour {:.1}x usual for {} from {}",
-                            s.growth,
-                            humantime::format_duration(std::time::Duration::from_secs(
-                                u64::try_from(s.end - s.start).unwrap_or(0)
-                            )),
-                            rfc3339(s.start)
-                        ),
-                        details: TrendDetails::default(),
-                    });
-                } else if let Some(c) =
-                    series::cooling_at(points, at, baseline, recent, cfg.min_rate)
-                {
-                    out.push(Trend {
-                        entity: e.entity.clone(),
-                        kind: TrendKind::Cooling,
-                        metric: "views".into(),
-                        score: c.score,
-                        rate_now: c.rate_now,
-                        rate_baseline: c.peak,
-                        growth: c.rate_now / c.peak,
-                        since: Some(c.peak_at),
-                        first_seen: e.first_seen,
-                        evidence: format!(
-                            "views/hour down to {:.0}% of its peak of {}",
-                            100.0 * c.rate_now / c.peak,
-                            crate::detect::rfc3339(c.peak_at)
-                        ),
-                        details: TrendDetails::default(),
-                    });
-                }
+    let per_entity = |e: &EntitySeries, out: &mut Vec<Trend>| match e.entity.kind() {
+        EntityKind::Hashtag => {
+            let Some(points) = e.metric("views") else {
+                return;
+            };
+            let found = series::assess(points, at, baseline, recent, cfg.min_rate);
+            if let Some(g) = found.emerging {
+                out.push(Trend {
+                    entity: e.entity.clone(),
+                    kind: TrendKind::Emerging,
+                    metric: "views".into(),
+                    score: g.score,
+                    rate_now: g.rate_now,
+                    rate_baseline: g.rate_baseline,
+                    growth: g.growth,
+                    since: Some(g.since),
+                    first_seen: e.first_seen,
+                    evidence: format!(
+                        "views/hour {:.1}x the {} baseline, {:.1}x since {} ({} samples)",
+                        g.growth,
+                        base_label,
+                        g.growth_since,
+                        rfc3339(g.since),
+                        g.samples
+                    ),
+                    details: TrendDetails {
+                        samples: Some(g.samples),
+                        ..TrendDetails::default()
+                    },
+                });
+            } else if let Some(s) = found.spike {
+                out.push(Trend {
+                    entity: e.entity.clone(),
+                    kind: TrendKind::Spike,
+                    metric: "views".into(),
+                    score: s.score,
+                    rate_now: s.rate,
+                    rate_baseline: s.rate_baseline,
+                    growth: s.growth,
+                    since: Some(s.start),
+                    first_seen: e.first_seen,
+                    evidence: format!(
+                        "views/hour {:.1}x usual for {} from {}",
+                        s.growth,
+                        humantime::format_duration(std::time::Duration::from_secs(
+                            u64::try_from(s.end - s.start).unwrap_or(0)
+                        )),
+                        rfc3339(s.start)
+                    ),
+                    details: TrendDetails::default(),
+                });
+            } else if let Some(c) = found.cooling {
+                out.push(Trend {
+                    entity: e.entity.clone(),
+                    kind: TrendKind::Cooling,
+                    metric: "views".into(),
+                    score: c.score,
+                    rate_now: c.rate_now,
+                    rate_baseline: c.peak,
+                    growth: c.rate_now / c.peak,
+                    since: Some(c.peak_at),
+                    first_seen: e.first_seen,
+                    evidence: format!(
+                        "views/hour down to {:.0}% of its peak of {}",
+                        100.0 * c.rate_now / c.peak,
+                        crate::detect::rfc3339(c.peak_at)
+                    ),
+                    details: TrendDetails::default(),
+                });
             }
-            EntityKind::Creator => {
-                if let Some(t) = rising_creator(input, e, at, baseline, recent, &base_label) {
-                    out.push(t);
-                }
-            }
-            EntityKind::Custom => {}
         }
-    }
+        EntityKind::Creator => {
+            if let Some(t) = rising_creator(input, e, at, baseline, recent, &base_label) {
+                out.push(t);
+            }
+        }
+        EntityKind::Custom => {}
+    };
+    out.extend(each_entity(&input.entities, per_entity));
     if input.discovery {
         for c in videos::candidates(input, at, recent, baseline) {
             if !videos::is_discovery(&c) {
@@ -471,6 +468,42 @@ pub fn detect(input: &DetectInput, cfg: &DetectConfig, at: UnixSeconds) -> Vec<T
             .then_with(|| a.kind.cmp(&b.kind))
     });
     out
+}
+
+/// Runs `judge` over every entity, split over the machine's cores (each entity is judged on
+/// its own series alone), and gathers what it found in entity order.
+fn each_entity(
+    entities: &[EntitySeries],
+    judge: impl Fn(&EntitySeries, &mut Vec<Trend>) + Sync,
+) -> Vec<Trend> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || entities.len() < 256 {
+        let mut out = Vec::new();
+        for e in entities {
+            judge(e, &mut out);
+        }
+        return out;
+    }
+    let chunk = entities.len().div_ceil(threads);
+    let judge = &judge;
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = entities
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut out = Vec::new();
+                    for e in part {
+                        judge(e, &mut out);
+                    }
+                    out
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
 }
 
 /// Follower acceleration and engagement against the tier, for one creator.

@@ -190,7 +190,7 @@ impl Baseline {
         let resid: Vec<f64> = base
             .iter()
             .map(|i| {
-                let usual = b.expected(i.mid()) * i.hours();
+                let usual = b.profile(i.mid()).max(LEVEL_FLOOR * b.median) * i.hours();
                 counting.push(1.0 / (usual + HALF_EVENT));
                 log_ratio(i.increase(), usual)
             })
@@ -275,6 +275,8 @@ pub struct Spike {
 pub struct Assessment {
     pub emerging: Option<Growth>,
     pub spike: Option<Spike>,
+    /// Only looked for when the counter is neither emerging nor spiking.
+    pub cooling: Option<Cooling>,
 }
 
 /// A fall from a recent peak.
@@ -392,8 +394,8 @@ pub fn growth_at(
     assess(points, at, baseline, recent, floor).emerging
 }
 
-/// Emergence and spike of one counter at `at`, fitting its baseline once (twice when a
-/// take-off began before the recent window).
+/// Emergence, spike or cooling of one counter at `at`, reading its rates once and fitting
+/// its baseline once (twice when a take-off began before the recent window).
 pub fn assess(
     points: &[(UnixSeconds, f64)],
     at: UnixSeconds,
@@ -445,7 +447,16 @@ fn assess_in(
     } else {
         None
     };
-    Assessment { emerging, spike }
+    let cooling = if emerging.is_none() && spike.is_none() {
+        cooling_in(ivs, at, baseline, recent, floor)
+    } else {
+        None
+    };
+    Assessment {
+        emerging,
+        spike,
+        cooling,
+    }
 }
 
 /// The take-off ending now with the strongest evidence, if it is one.
@@ -596,7 +607,22 @@ pub fn cooling_at(
     recent: i64,
     floor: f64,
 ) -> Option<Cooling> {
-    let ivs = window(points, at, at - 2 * baseline - recent);
+    cooling_in(
+        &window(points, at, at - 2 * baseline - recent),
+        at,
+        baseline,
+        recent,
+        floor,
+    )
+}
+
+fn cooling_in(
+    ivs: &[Interval],
+    at: UnixSeconds,
+    baseline: i64,
+    recent: i64,
+    floor: f64,
+) -> Option<Cooling> {
     if ivs.len() < PEAK_RUN + MIN_BASELINE_SAMPLES {
         return None;
     }
