@@ -305,6 +305,7 @@ mod tests {
             end,
             rate,
             step: 1.0,
+            moved: true,
         };
         let line = sparkline(
             &[iv(0, 200, 10.0), iv(200, 400, 80.0), iv(600, 800, 40.0)],

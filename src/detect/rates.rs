@@ -26,6 +26,9 @@ pub struct Interval {
     /// The counter's display step at `end` (1 for an exact counter): how uncertain a
     /// difference of two of its values is.
     pub step: f64,
+    /// Whether the value shown changed over the interval: a rate read from a change, not
+    /// spread or bounded from a rounded value that stayed the same.
+    pub moved: bool,
 }
 
 impl Interval {
@@ -139,6 +142,7 @@ pub fn intervals(points: &[(UnixSeconds, f64)]) -> Vec<Interval> {
                 end,
                 rate,
                 step,
+                moved: increase > 0.0,
             });
             return;
         }
@@ -149,6 +153,7 @@ pub fn intervals(points: &[(UnixSeconds, f64)]) -> Vec<Interval> {
                 end,
                 rate: 0.0,
                 step,
+                moved: false,
             });
             return;
         }
@@ -174,6 +179,7 @@ pub fn intervals(points: &[(UnixSeconds, f64)]) -> Vec<Interval> {
             end,
             rate,
             step,
+            moved: true,
         });
     };
     let mut i = 0;
@@ -288,5 +294,71 @@ mod tests {
         assert!(rates(&[(5, 1.0)]).is_empty());
         let r = rates(&[(0, 0.0), (0, 5.0), (H, 105.0)]);
         assert_eq!(r, vec![(H, 100.0)]);
+    }
+
+    /// 1,000 an hour, shown rounded to 10k: the value changes every ten hours.
+    fn rounded_counter(hours: i64, every: i64) -> Vec<(UnixSeconds, f64)> {
+        (0..=hours / every)
+            .map(|k| {
+                let t = k * every * H;
+                let exact = 2_000_000.0 + 1000.0 * (t / H) as f64 + 3_000.0;
+                (t, (exact / 10_000.0).round() * 10_000.0)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_rounded_counter_spreads_its_steps_instead_of_zero_then_a_jump() {
+        let pts = rounded_counter(60, 3);
+        let r = intervals(&pts);
+        assert!(r.iter().all(|i| i.step == 10_000.0), "{r:?}");
+        // After the first step (with no history before it), every interval up to the open
+        // run at the end reads about 1,000 an hour, where the raw reading of the same points
+        // is mostly 0 with jumps of 3,333.
+        let closed: Vec<f64> = r
+            .iter()
+            .skip(1)
+            .filter(|i| i.end <= 50 * H)
+            .map(|i| i.rate)
+            .collect();
+        assert!(
+            closed.iter().all(|&x| (700.0..=1_700.0).contains(&x)),
+            "{closed:?}"
+        );
+        assert!(pts.windows(2).filter(|w| w[0].1 == w[1].1).count() > 10);
+        // The whole increase is kept.
+        let total: f64 = r.iter().map(Interval::increase).sum();
+        let shown = pts[pts.len() - 1].1 - pts[0].1;
+        assert!(
+            total >= shown - 1.0 && total <= shown + 10_000.0,
+            "{total} vs {shown}"
+        );
+    }
+
+    #[test]
+    fn an_unchanged_rounded_value_is_less_than_a_step_not_zero() {
+        let mut pts = rounded_counter(30, 3);
+        // No change for the last 12 hours: at most 10k in 12 h, and no growth claimed.
+        let last = pts[pts.len() - 1];
+        for k in 1..=4 {
+            pts.push((last.0 + k * 3 * H, last.1));
+        }
+        let r = intervals(&pts);
+        let tail = r.last().unwrap();
+        assert!(!tail.moved);
+        assert!(tail.rate > 0.0 && tail.rate <= 10_000.0 / 12.0, "{tail:?}");
+    }
+
+    #[test]
+    fn exact_counters_are_not_taken_for_rounded_ones() {
+        let pts: Vec<_> = (0..20)
+            .map(|k| (k * 3 * H, 1_234_567.0 + 3_001.0 * k as f64))
+            .collect();
+        assert!(intervals(&pts).iter().all(|i| i.step == 1.0 && i.moved));
+        // A counter whose values happen to end in 0 now and then is still exact.
+        let pts: Vec<_> = (0..20)
+            .map(|k| (k * 3 * H, 1_000_000.0 + 7.0 * k as f64))
+            .collect();
+        assert!(intervals(&pts).iter().skip(4).all(|i| i.step < MIN_STEP));
     }
 }

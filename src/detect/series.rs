@@ -22,7 +22,8 @@
 //!    profile-with-trend and the weekly lag, and never under half the entity's own level (a
 //!    floor relative to the entity, so quiet hours cannot make an ordinary rate look huge).
 //! 3. `emerging`: the stretch ending now with the strongest evidence of a rise, at least
-//!    [`MIN_RUN_SPAN`] long, whose increase is at least [`MIN_GROWTH`] times the usual, with
+//!    [`MIN_RUN_SPAN`] long (longer on a rounded counter: by the time one display step takes
+//!    at the usual rate, since its views are only placed in time to within a step), whose increase is at least [`MIN_GROWTH`] times the usual, with
 //!    each of its halves at least [`RUN_RATIO`] times usual, and so the stretch without the
 //!    strongest burst in it (sustained, not one burst, still holding now). When the take-off began before the
 //!    recent window, the baseline is fitted again on the time before it, so a take-off that
@@ -54,6 +55,8 @@ pub const MIN_RUN: usize = 2;
 /// Time a take-off must cover: a one-hour burst never does, two 3-hour samples with jitter
 /// always do.
 pub const MIN_RUN_SPAN: i64 = 5 * HOUR;
+/// The most a rounded counter's resolution adds to [`MIN_RUN_SPAN`].
+pub const MAX_RESOLUTION: i64 = 2 * DAY;
 /// The longest burst reported as a spike.
 pub const SPIKE_MAX_SPAN: i64 = 6 * HOUR;
 /// How far above usual a burst must go to be a spike.
@@ -101,16 +104,6 @@ pub struct Baseline {
 
 fn hour_bin(t: UnixSeconds) -> usize {
     (t.rem_euclid(DAY) / (3 * HOUR)) as usize
-}
-
-/// How much of a difference of two values of a counter with this display step may be
-/// rounding: each value is off by up to half a step, typically half a step in all.
-fn rounding_step(step: f64) -> f64 {
-    if step > 1.0 {
-        step / 2.0
-    } else {
-        0.0
-    }
 }
 
 /// `ln(observed / usual)` of an increase, finite for empty intervals.
@@ -308,6 +301,8 @@ struct Evidence<'a> {
     first: usize,
     wobble: f64,
     step: f64,
+    /// The entity's level (median rate per hour).
+    level: f64,
 }
 
 /// The observed and usual increase of a stretch, and the verdicts on it.
@@ -317,8 +312,6 @@ struct Stretch {
     usual: f64,
     hours: f64,
     growth: f64,
-    /// The growth with the typical rounding error taken off the observed increase.
-    growth_low: f64,
     z: f64,
 }
 
@@ -341,6 +334,7 @@ impl<'a> Evidence<'a> {
             first,
             wobble: b.wobble,
             step: ivs.last().map_or(1.0, |i| i.step),
+            level: b.median,
         }
     }
 
@@ -370,7 +364,6 @@ impl<'a> Evidence<'a> {
             usual,
             hours,
             growth: observed / usual.max(1e-9),
-            growth_low: (observed - rounding_step(self.step)) / usual.max(1e-9),
             z: lr / variance.sqrt(),
         }
     }
@@ -471,17 +464,25 @@ fn take_off(ev: &Evidence<'_>, floor: f64) -> Option<Growth> {
         return None; // not rising now: the cheap test most entities stop at
     }
     let end = ev.iv(n - 1).end;
+    // A rounded counter tells when its views came only to within one display step: a
+    // take-off must outlast that, or one burst would pass for a rise.
+    let resolution = if ev.step > 1.0 {
+        (ev.step / ev.level * 3600.0).min(MAX_RESOLUTION as f64) as i64
+    } else {
+        0
+    };
+    let min_span = MIN_RUN_SPAN + resolution;
     // The strongest stretch ending now that is a take-off in size and in persistence.
     let mut best: Option<(usize, Stretch)> = None;
     for j in (0..=tail_start).rev() {
-        if n - j < MIN_RUN || end - ev.iv(j).start < MIN_RUN_SPAN {
+        if n - j < MIN_RUN || end - ev.iv(j).start < min_span {
             continue;
         }
         let s = ev.stretch(j, n);
         if s.growth < RUN_RATIO {
             break; // the stretch now reaches well into ordinary times
         }
-        if s.growth_low < MIN_GROWTH || best.is_some_and(|(_, b)| s.z <= b.z) {
+        if s.growth < MIN_GROWTH || best.is_some_and(|(_, b)| s.z <= b.z) {
             continue;
         }
         if sustained(ev, j, n) {
@@ -521,8 +522,11 @@ fn sustained(ev: &Evidence<'_>, j: usize, n: usize) -> bool {
         .find(|&k| ev.iv(k).start >= mid)
         .unwrap_or(n - 1)
         .clamp(j + 1, n - 1);
-    ev.stretch(j, half).growth_low >= RUN_RATIO
-        && ev.stretch(half, n).growth_low >= RUN_RATIO
+    let moved = |a: usize, b: usize| (a..b).any(|k| ev.iv(k).moved);
+    moved(j, half)
+        && moved(half, n)
+        && ev.stretch(j, half).growth >= RUN_RATIO
+        && ev.stretch(half, n).growth >= RUN_RATIO
         && without_strongest(ev, j, n).is_some_and(|g| g >= RUN_RATIO)
 }
 
@@ -539,7 +543,7 @@ fn without_strongest(ev: &Evidence<'_>, j: usize, k: usize) -> Option<f64> {
     let strongest = (j..k - 1).max_by(|&a, &b| pair(a).total_cmp(&pair(b)))?;
     let s = ev.stretch(j, k);
     let burst = ev.stretch(strongest, strongest + 2);
-    Some((s.observed - burst.observed - rounding_step(ev.step)) / (s.usual - burst.usual).max(1e-9))
+    Some((s.observed - burst.observed) / (s.usual - burst.usual).max(1e-9))
 }
 
 /// The strongest burst of at most [`SPIKE_MAX_SPAN`] ending after `from`.
