@@ -42,6 +42,25 @@ fn read_series(path: &Path) -> Vec<(UnixSeconds, f64)> {
         .collect()
 }
 
+/// A second naive rule, closer to a burst detector: the last 3 hours' rate is more than 3
+/// times the rate of the 7 days before.
+fn burst_rule(points: &[(UnixSeconds, f64)], at: UnixSeconds) -> bool {
+    let value = |t: UnixSeconds| -> Option<f64> {
+        let i = points.partition_point(|p| p.0 <= t);
+        i.checked_sub(1).map(|i| points[i].1)
+    };
+    let (Some(now), Some(before), Some(old)) = (
+        value(at),
+        value(at - 3 * 3600),
+        value(at - 3 * 3600 - 7 * 86_400),
+    ) else {
+        return false;
+    };
+    let recent = (now - before) / 3.0;
+    let usual = (before - old) / (7.0 * 24.0);
+    recent > 3.0 * usual.max(0.0)
+}
+
 fn scaled_sigmoid(p: f64) -> f64 {
     if p > 3.0 {
         -1.0
@@ -124,7 +143,7 @@ fn main() {
         let mut cfg = default_detect_config();
         cfg.min_rate = 0.0;
         cfg.min_score = min_score;
-        let mut totals = [(0.0, 0.0, 0, 0, 0); 2];
+        let mut totals = [(0.0, 0.0, 0, 0, 0); 3];
         for (file, windows) in &files {
             let rows = read_series(&dir.join(file));
             let Some(first) = rows.first().map(|r| r.0) else {
@@ -156,12 +175,12 @@ fn main() {
                 let mut detections = Vec::new();
                 let mut was = false;
                 for &(at, _) in &counter {
-                    let now = if m == 0 {
-                        detect(&input, &cfg, at)
+                    let now = match m {
+                        0 => detect(&input, &cfg, at)
                             .iter()
-                            .any(|t| matches!(t.kind, TrendKind::Emerging | TrendKind::Spike))
-                    } else {
-                        naive_rule(&counter, at, cfg.min_rate)
+                            .any(|t| matches!(t.kind, TrendKind::Emerging | TrendKind::Spike)),
+                        1 => naive_rule(&counter, at, cfg.min_rate),
+                        _ => burst_rule(&counter, at),
                     };
                     if now && !was {
                         detections.push(at);
@@ -191,7 +210,11 @@ fn main() {
             println!(
                 "| every {} h | {} | {} | {hits}/{n} | {fps} | {score:.1} |",
                 step / 3600,
-                if m == 0 { "trendwatch" } else { "naive rule" },
+                [
+                    "trendwatch",
+                    "naive rule 24 h / 14 d",
+                    "naive rule 3 h / 7 d"
+                ][m],
                 if m == 0 {
                     format!("{min_score}")
                 } else {

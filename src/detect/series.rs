@@ -677,7 +677,7 @@ fn cooling_in(
     // Was the peak a trend? Judge it like an emergence, against the seasonal baseline that
     // ended where its run began (weekly cycles peak every week and are no trend).
     let run_start = ivs[j].start;
-    let b = Baseline::fit(&ivs, run_start - baseline, run_start)?;
+    let b = Baseline::fit(ivs, run_start - baseline, run_start)?;
     let mut exp: Vec<f64> = ivs[j..=k].iter().map(|i| b.expected(i.mid())).collect();
     let expected = median_in_place(&mut exp)?;
     if peak_rate < MIN_GROWTH * expected || (peak_rate / expected).ln() / b.noise < 3.0 {
