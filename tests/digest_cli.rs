@@ -106,6 +106,48 @@ fn digest_prints_text_and_writes_a_self_contained_preview() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("Pending: 0"));
 }
 
+#[test]
+fn a_spike_has_its_own_section_in_both_languages() {
+    for (lang, title, other) in [
+        ("fr", "Pics viraux", "Hashtags émergents"),
+        ("en", "Viral spikes", "Emerging hashtags"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = setup(dir.path(), 1, lang);
+        // 5,000 views/h for 20 days, and 8× that for the 3 hours ending 6 hours ago.
+        let mut csv = String::from("entity,timestamp,metric,value\n");
+        let mut v = 2_000_000.0;
+        for i in 0..160i64 {
+            let t = END - (159 - i) * 3 * 3600;
+            let rate = if t == END - 6 * 3600 {
+                40_000.0
+            } else {
+                5_000.0
+            };
+            v += rate * 3.0 + ((i * 7919) % 500) as f64;
+            csv.push_str(&format!("tiktok:#skincarenaturel,{t},views,{v}\n"));
+        }
+        std::fs::write(dir.path().join("s.csv"), csv).unwrap();
+        let out = tw(
+            &cfg,
+            &["import", dir.path().join("s.csv").to_str().unwrap()],
+        );
+        assert!(out.status.success());
+        let out = tw(&cfg, &["digest", "--at", &END.to_string()]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let spikes = text.find(title).expect(title);
+        let tag = text.find("#skincarenaturel").expect("the spiking tag");
+        assert!(tag > spikes, "{text}");
+        // The sustained take-off stays in its own section, before the spikes.
+        assert!(text.find(other).expect(other) < spikes, "{text}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_during_an_outage_stays_pending_then_flush_delivers_once() {
     let port = {

@@ -1,11 +1,17 @@
 //! Trend detection: pure functions from series to ranked trends.
 //!
 //! Detection reads cumulative counters (hashtag views, creator followers) as per-hour
-//! [`rates`], compares what is happening now with each entity's own seasonal, trend-adjusted
-//! baseline, and reports what is taking off ([`TrendKind::Emerging`]), new tags riding along
-//! with the watched ones ([`TrendKind::Discovered`]), creators gaining followers or engagement
-//! faster than their tier ([`TrendKind::RisingCreator`]), videos far ahead of their creator's
-//! usual ([`TrendKind::BreakoutVideo`]) and trends fading ([`TrendKind::Cooling`]).
+//! [`rates`] — rounded counters included, whose display step it infers and spreads — and
+//! compares what is happening now with each entity's own seasonal, trend-adjusted baseline.
+//! What it models is the increase over a stretch of time as a count: its usual value from the
+//! entity's own history, its noise as the entity's own wobble plus the counting noise of small
+//! numbers plus rounding, so that a niche tag of a few views an hour and a tag of millions are
+//! judged on one scale (see [`series`]). It reports what is taking off and still holds
+//! ([`TrendKind::Emerging`]), bursts of a few hours ([`TrendKind::Spike`]), new tags riding
+//! along with the watched ones ([`TrendKind::Discovered`]), creators gaining followers or
+//! engagement faster than their tier ([`TrendKind::RisingCreator`]), videos far ahead of their
+//! creator's usual ([`TrendKind::BreakoutVideo`]) and trends fading ([`TrendKind::Cooling`]).
+//! [`backtest`] replays it over a period.
 //! Everything here is a pure function of a [`DetectInput`] and a time, so a past moment
 //! replays exactly and the whole module can be tested and benchmarked without a store; only
 //! [`load_input`] reads the store, and nothing here ever writes anywhere.
@@ -167,7 +173,7 @@ pub struct Trend {
     pub since: Option<UnixSeconds>,
     /// The entity's first sample.
     pub first_seen: Option<UnixSeconds>,
-    /// One human sentence: "views/hour 13.3x the 14-day baseline for 9 samples".
+    /// One human sentence: "views/hour 13.3x the 14-day baseline, 9.8x since … (9 samples)".
     pub evidence: String,
     pub details: TrendDetails,
 }
@@ -295,9 +301,11 @@ fn days_label(d: i64) -> String {
 /// Trends as of `at`, best first, seeing only samples up to `at`.
 ///
 /// Scores, per kind (all compared with `min_score`):
-/// - `emerging`, `rising_creator` (followers), `cooling`: the robust z-score of the log
-///   change, `ln(growth) / noise` where noise is the MAD of the entity's own log rates around
-///   its baseline (at least 0.1): 3 means "three typical wobbles above usual".
+/// - `emerging`, `spike`, `rising_creator` (followers): the z-score of the log change over
+///   the stretch judged, `ln(observed / usual) / noise`, the noise being the entity's own
+///   wobble (averaged over up to four intervals) with counting and rounding noise added: 3
+///   means "three typical wobbles above usual".
+/// - `cooling`: `ln(peak / now)` over the spread of the entity's own log rates.
 /// - `rising_creator` (engagement): 2.5 × engagement / top of the tier's usual range
 ///   (reported from 1.2× the top, score 3).
 /// - `breakout_video`: 3 × log₅(plays / the author's median plays) (5× is 3, 25× is 6).
