@@ -326,6 +326,69 @@ async fn an_outage_delays_the_digest_once_and_never_duplicates_it() {
     ));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_accepts_and_never_answers_is_a_retryable_failure() {
+    // Accepts every connection and holds it open without a greeting.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((conn, _)) = listener.accept().await {
+            held.push(conn);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), port, "en");
+    let path = dir.path().join("trendwatch.toml");
+    let text = std::fs::read_to_string(&path).unwrap() + "timeout = \"2s\"\n";
+    std::fs::write(&path, text).unwrap();
+    let (cfg, _) = config::load(&path).unwrap();
+    let store = Store::open(&cfg.state_dir).unwrap();
+    let d = digest::build(&[], &[], &store, &cfg, AT).unwrap();
+    let r = digest::render(&d, cfg.digest.language).unwrap();
+    let item = mail::queue(&store, &cfg, &r, AT).unwrap();
+    // The flush ends by itself (the outer bound only guards the test), fails, and keeps the
+    // digest pending with the cause.
+    let report = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        mail::flush(&store, &cfg, AT),
+    )
+    .await
+    .expect("the flush has a deadline")
+    .unwrap();
+    assert!(report.sent.is_empty());
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    match store.outbox_get(&item.id).unwrap().unwrap().state {
+        OutboxState::Pending {
+            attempts,
+            last_error,
+            ..
+        } => {
+            assert_eq!(attempts, 1);
+            let e = last_error.unwrap();
+            assert!(
+                e.contains("within 2s") || e.contains("timed out") || e.contains("timeout"),
+                "{e}"
+            );
+        }
+        s => panic!("{s:?}"),
+    }
+}
+
+#[test]
+fn an_smtp_timeout_out_of_bounds_is_a_config_error() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), 25, "en");
+    let path = dir.path().join("trendwatch.toml");
+    let text = std::fs::read_to_string(&path).unwrap() + "timeout = \"3h\"\n";
+    std::fs::write(&path, text).unwrap();
+    let e = config::load(&path).unwrap_err().to_string();
+    assert!(
+        e.contains("trendwatch.toml:") && e.contains("between 1s and 10m"),
+        "{e}"
+    );
+}
+
 #[tokio::test]
 async fn cooldown_holds_back_a_trend_already_sent_unless_it_doubled() {
     let dir = tempfile::tempdir().unwrap();

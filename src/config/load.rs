@@ -436,6 +436,13 @@ struct RawDigest {
     from: Option<Spanned<String>>,
 }
 
+/// The whole SMTP conversation for one digest (connection, greeting, every command, the
+/// message itself) must end within this: a server that accepts and never answers becomes a
+/// retryable failure instead of a hung pass. A digest of ~40 KB needs a fraction of it.
+const DEFAULT_SMTP_TIMEOUT: Duration = Duration::from_secs(120);
+const MIN_SMTP_TIMEOUT: Duration = Duration::from_secs(1);
+const MAX_SMTP_TIMEOUT: Duration = Duration::from_secs(600);
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawMail {
@@ -448,6 +455,7 @@ struct RawMail {
     password_file: Option<Spanned<String>>,
     password_env: Option<Spanned<String>>,
     sendmail_command: Option<Spanned<String>>,
+    timeout: Option<Spanned<String>>,
 }
 
 impl RawConfig {
@@ -746,7 +754,18 @@ impl RawMail {
         if password.is_some() && self.username.is_none() {
             return Err(file.error(transport_span, "a password is configured but no `username`"));
         }
+        let timeout = match &self.timeout {
+            Some(v) => {
+                let d = duration(file, v)?;
+                if !(MIN_SMTP_TIMEOUT..=MAX_SMTP_TIMEOUT).contains(&d) {
+                    return Err(file.at(v, "`timeout` must be between 1s and 10m"));
+                }
+                d
+            }
+            None => DEFAULT_SMTP_TIMEOUT,
+        };
         Ok(SmtpConfig {
+            timeout,
             host: host.get_ref().trim().to_string(),
             port,
             tls,

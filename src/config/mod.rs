@@ -126,6 +126,8 @@ pub enum Tls {
 
 #[derive(Debug, Clone)]
 pub struct SmtpConfig {
+    /// Deadline of the whole conversation with the server for one message.
+    pub timeout: Duration,
     pub host: String,
     pub port: u16,
     pub tls: Tls,

@@ -7,7 +7,6 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::Credentials;
@@ -156,9 +155,7 @@ async fn send_smtp(
         // Config refuses `none` unless the host is loopback.
         Tls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.host),
     };
-    let mut builder = builder
-        .port(cfg.port)
-        .timeout(Some(Duration::from_secs(30)));
+    let mut builder = builder.port(cfg.port).timeout(Some(cfg.timeout));
     if let Some(user) = &cfg.username {
         let pass = match &cfg.password {
             Some(src) => read_password(src)?,
@@ -167,11 +164,16 @@ async fn send_smtp(
         builder = builder.credentials(Credentials::new(user.clone(), pass.expose().to_owned()));
     }
     let transport = builder.build();
-    transport
-        .send_raw(envelope, raw)
-        .await
-        .map(|_| ())
-        .map_err(smtp)
+    // lettre's own timeout does not cover every read; this deadline does.
+    match tokio::time::timeout(cfg.timeout, transport.send_raw(envelope, raw)).await {
+        Ok(sent) => sent.map(|_| ()).map_err(smtp),
+        Err(_) => Err(TransportError::Smtp(format!(
+            "{}:{} did not finish the delivery within {}; will retry",
+            cfg.host,
+            cfg.port,
+            humantime::format_duration(cfg.timeout)
+        ))),
+    }
 }
 
 #[cfg(test)]
