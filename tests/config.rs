@@ -568,3 +568,45 @@ fn a_proxy_with_an_unusable_scheme_is_refused() {
     );
     assert!(m.contains("socks5"), "{m}");
 }
+
+#[test]
+fn a_body_limit_that_would_let_one_page_take_the_memory_is_refused() {
+    let m = error_at(
+        "state_dir = \"s\"\n[collect]\nmax_body = \"1TiB\"\n",
+        None,
+        "trendwatch.toml",
+        3,
+        12,
+    );
+    assert!(m.contains("at most 64MiB"), "{m}");
+}
+
+#[test]
+fn a_watchlist_that_is_not_a_regular_file_is_refused_at_once() {
+    // A device that never ends, and a FIFO that would block a reader forever.
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo.toml");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    for target in [PathBuf::from("/dev/zero"), fifo] {
+        let path = dir.path().join("trendwatch.toml");
+        std::fs::write(
+            &path,
+            format!("state_dir = \"s\"\nwatchlist = \"{}\"\n", target.display()),
+        )
+        .unwrap();
+        let err = config::load(&path).expect_err("refused").to_string();
+        assert!(err.contains("not a regular file"), "{err}");
+    }
+    // A file over 1 MiB is not read either.
+    let big = dir.path().join("big.toml");
+    std::fs::write(&big, "#".repeat(2 * 1024 * 1024)).unwrap();
+    let path = dir.path().join("trendwatch.toml");
+    std::fs::write(
+        &path,
+        format!("state_dir = \"s\"\nwatchlist = \"{}\"\n", big.display()),
+    )
+    .unwrap();
+    let err = config::load(&path).expect_err("refused").to_string();
+    assert!(err.contains("larger than 1024 KiB"), "{err}");
+}

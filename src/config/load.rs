@@ -177,10 +177,48 @@ fn watchlist_from_text(path: &Path, text: &str) -> Result<Watchlist, ConfigError
     raw.check(&file)
 }
 
+/// The most `max_body` may be: every page is held in memory while it is parsed.
+const MAX_BODY_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// The largest config or watchlist file read: a watchlist of thousands of tags is ~100 KB.
+const MAX_CONFIG_FILE: u64 = 1024 * 1024;
+
+/// Reads a config file, refusing what is not a regular file (a FIFO would block, a device
+/// like `/dev/zero` never ends) and what is larger than [`MAX_CONFIG_FILE`].
 fn read(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path).map_err(|error| ConfigError::Io {
+    use std::io::Read;
+    let io = |error| ConfigError::Io {
         path: path.to_path_buf(),
         error,
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file (a directory, FIFO or device)",
+        )));
+    }
+    let too_large = || {
+        io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {} KiB", MAX_CONFIG_FILE / 1024),
+        ))
+    };
+    if meta.len() > MAX_CONFIG_FILE {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_CONFIG_FILE + 1).read_to_end(&mut bytes))
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_CONFIG_FILE {
+        return Err(too_large());
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not UTF-8 text ({e})"),
+        ))
     })
 }
 
@@ -543,6 +581,12 @@ impl RawCollect {
                     let n = size(file, v)?;
                     if n < 1024 {
                         return Err(file.at(v, "`max_body` must be at least 1KiB"));
+                    }
+                    if n > MAX_BODY_LIMIT {
+                        return Err(file.at(
+                            v,
+                            "`max_body` must be at most 64MiB (a TikTok page is well under 1MiB; larger limits let one hostile page take the machine's memory)",
+                        ));
                     }
                     n
                 }
