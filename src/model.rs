@@ -27,6 +27,65 @@ pub fn normalize_name(raw: &str) -> String {
     stripped.trim().nfc().collect::<String>().to_lowercase()
 }
 
+/// The longest hashtag trendwatch accepts (TikTok's own limit is about 100 characters).
+pub const MAX_TAG_CHARS: usize = 100;
+/// TikTok handles are 2 to 24 characters.
+pub const MAX_HANDLE_CHARS: usize = 24;
+
+/// Whether a normalised hashtag follows TikTok's rules: letters (any script), combining
+/// marks, digits and `_`, at most [`MAX_TAG_CHARS`]. Control, invisible and bidi-override
+/// characters, spaces and punctuation can never be part of one, so a name that passes is safe
+/// in a terminal, a CSV cell, a mail header and HTML alike.
+pub fn is_valid_tag(name: &str) -> bool {
+    let n = name.chars().count();
+    (1..=MAX_TAG_CHARS).contains(&n)
+        && name
+            .chars()
+            .all(|c| c == '_' || c.is_alphanumeric() || is_combining_mark(c))
+}
+
+/// Whether a normalised handle follows TikTok's rules: ASCII letters, digits, `_` and `.`,
+/// 2 to [`MAX_HANDLE_CHARS`] characters, not ending with `.` (so never `.` or `..`).
+pub fn is_valid_handle(name: &str) -> bool {
+    (2..=MAX_HANDLE_CHARS).contains(&name.len())
+        && !name.ends_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+}
+
+/// Combining marks (accents written as separate code points, Devanagari vowel signs, …).
+fn is_combining_mark(c: char) -> bool {
+    matches!(c as u32, 0x0300..=0x036F | 0x0900..=0x0DFF | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F)
+}
+
+/// Scraped free text (captions) as it may be kept: control, invisible and bidi-override
+/// characters dropped, white space folded to single spaces, at most `max` characters.
+pub fn clean_text(raw: &str, max: usize) -> String {
+    let mut out = String::new();
+    let mut space = false;
+    for c in raw.chars() {
+        if c.is_whitespace() {
+            space = !out.is_empty();
+            continue;
+        }
+        if c.is_control() || is_invisible(c) {
+            continue;
+        }
+        if space {
+            out.push(' ');
+            space = false;
+        }
+        out.push(c);
+    }
+    out.chars().take(max).collect()
+}
+
+/// Zero-width, bidi embedding/override/isolate and other format characters.
+fn is_invisible(c: char) -> bool {
+    matches!(c as u32, 0x00AD | 0x061C | 0x180E | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x206F | 0xFEFF | 0xFFF9..=0xFFFB)
+}
+
 /// What an entity is, which decides its metrics and how detection reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -263,6 +322,48 @@ pub struct EntityOutcome {
 
 #[cfg(test)]
 mod tests {
+    use super::{clean_text, is_valid_handle, is_valid_tag};
+
+    #[test]
+    fn names_follow_tiktok_rules() {
+        for ok in [
+            "skincarenaturel",
+            "bienêtre",
+            "huiles_essentielles",
+            "美容",
+            "2026",
+        ] {
+            assert!(is_valid_tag(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a b",
+            "tag\u{1b}",
+            "a\u{202e}b",
+            "a\u{200b}b",
+            "x\r\ny",
+            "a#b",
+            "a/b",
+        ] {
+            assert!(!is_valid_tag(bad), "{bad:?}");
+        }
+        assert!(is_valid_tag(&"a".repeat(100)) && !is_valid_tag(&"a".repeat(101)));
+        for ok in ["lea", "lea.x", "shop_2026"] {
+            assert!(is_valid_handle(ok), "{ok}");
+        }
+        for bad in ["", "a", ".", "..", "lea.", "léa", "a b", &"a".repeat(25)] {
+            assert!(!is_valid_handle(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn scraped_text_loses_control_and_invisible_characters() {
+        assert_eq!(clean_text("  a\u{7}b \t\n c\u{200f}d ", 100), "ab cd");
+        assert_eq!(clean_text("abcdef", 3), "abc");
+    }
+
     use super::*;
 
     #[test]

@@ -610,3 +610,33 @@ fn a_watchlist_that_is_not_a_regular_file_is_refused_at_once() {
     let err = config::load(&path).expect_err("refused").to_string();
     assert!(err.contains("larger than 1024 KiB"), "{err}");
 }
+
+#[test]
+fn watchlist_names_tiktok_would_refuse_are_located() {
+    for (line, shown) in [
+        ("creators = [\".\"]", "\".\" is not a valid creator name"),
+        ("creators = [\"..\"]", "\"..\" is not a valid creator name"),
+        (
+            "hashtags = [\"skin\u{200b}care\"]",
+            "is not a valid hashtag name",
+        ),
+        (
+            "hashtags = [\"rtl\u{202e}gpj\"]",
+            "is not a valid hashtag name",
+        ),
+    ] {
+        let m = error_at(
+            "state_dir = \"s\"\n",
+            Some(&format!("[tiktok]\n{line}\n")),
+            "watchlist.toml",
+            2,
+            line.find('"').unwrap() + 1,
+        );
+        assert!(m.contains(shown), "{m}");
+        // The message itself shows no invisible character.
+        assert!(!m.contains('\u{200b}') && !m.contains('\u{202e}'), "{m:?}");
+    }
+    let long = format!("[tiktok]\nhashtags = [\"{}\"]\n", "a".repeat(10_000));
+    let m = error_at("state_dir = \"s\"\n", Some(&long), "watchlist.toml", 2, 13);
+    assert!(m.len() < 300, "{} characters", m.len());
+}

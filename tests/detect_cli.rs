@@ -190,16 +190,13 @@ fn backtest_prints_each_onset_as_detect_at_saw_it() {
     let env = stored_env();
     let end = SynthConfig::default().end();
     let from = end - 3 * 86_400;
-    let out = env.run(&[
-        "backtest",
-        "--from",
-        &rfc(from),
-        "--to",
-        &rfc(end),
-        "--every",
-        "3h",
-        "--json",
-    ]);
+    let backtest = |from: i64, to: i64, extra: &[&str]| {
+        let (from, to) = (rfc(from), rfc(to));
+        let mut args = vec!["backtest", "--from", &from, "--to", &to];
+        args.extend_from_slice(extra);
+        env.run(&args)
+    };
+    let out = backtest(from, end, &["--every", "3h", "--json"]);
     assert!(
         out.status.success(),
         "{}",
@@ -242,23 +239,15 @@ fn backtest_prints_each_onset_as_detect_at_saw_it() {
     }
 
     // The table is readable, and bad arguments are user errors.
-    let out = env.run(&["backtest", "--from", &rfc(from), "--to", &rfc(end)]);
+    let out = backtest(from, end, &[]);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
         text.contains("emerging") && text.contains("tiktok:#emergence"),
         "{text}"
     );
-    let out = env.run(&["backtest", "--from", &rfc(end), "--to", &rfc(from)]);
+    let out = backtest(end, from, &[]);
     assert_eq!(out.status.code(), Some(1));
-    let out = env.run(&[
-        "backtest",
-        "--from",
-        &rfc(from),
-        "--to",
-        &rfc(end),
-        "--every",
-        "soon",
-    ]);
+    let out = backtest(from, end, &["--every", "soon"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--every"));
 }

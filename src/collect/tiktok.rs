@@ -683,7 +683,7 @@ pub fn parse_item(item: &Value) -> Option<VideoRecord> {
         _ => None,
     }
     .map(normalize_name)
-    .filter(|a| !a.is_empty());
+    .filter(|a| crate::model::is_valid_handle(a));
     let created_at = item
         .get("createTime")
         .and_then(count_of)
@@ -709,18 +709,16 @@ pub fn parse_item(item: &Value) -> Option<VideoRecord> {
         .filter(|t| t.get("type").and_then(Value::as_i64) == Some(1))
         .filter_map(|t| t.get("hashtagName").and_then(Value::as_str));
     for raw in challenge_titles.chain(text_tags) {
+        // A name TikTok itself would refuse is hostile or broken: it never enters the store.
         let tag = normalize_name(raw);
-        if !tag.is_empty() && !hashtags.contains(&tag) {
+        if crate::model::is_valid_tag(&tag) && !hashtags.contains(&tag) {
             hashtags.push(tag);
         }
     }
-    let description: String = item
-        .get("desc")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .chars()
-        .take(MAX_DESCRIPTION_CHARS)
-        .collect();
+    let description = crate::model::clean_text(
+        item.get("desc").and_then(Value::as_str).unwrap_or(""),
+        MAX_DESCRIPTION_CHARS,
+    );
     Some(VideoRecord {
         id,
         author,
@@ -937,6 +935,26 @@ mod tests {
         let page = parse_creator_page(html, "lea.x").unwrap();
         assert_eq!(page.generation, Generation::Sigi);
         assert_eq!(page.followers, Some(5));
+    }
+
+    #[test]
+    fn hostile_names_and_captions_never_enter_the_store() {
+        let long = "a".repeat(5000);
+        let item = serde_json::json!({
+            "id": "7441618513669655864",
+            "author": {"uniqueId": ".."},
+            "desc": "voici\u{1b}[31m rouge\r\nbcc: x\u{202e}txet",
+            "challenges": [
+                {"title": "ok_tag"}, {"title": "bell\u{7}"}, {"title": "cr\r\nbcc: evil"},
+                {"title": "rtl\u{202e}gpj"}, {"title": "zero\u{200b}width"}, {"title": long},
+                {"title": "."}, {"title": "fine\u{301}"}
+            ]
+        });
+        let v = parse_item(&item).unwrap();
+        // NFC composes the accent.
+        assert_eq!(v.hashtags, vec!["ok_tag", "finé"]);
+        assert_eq!(v.author, None);
+        assert_eq!(v.description, "voici[31m rouge bcc: xtxet");
     }
 
     #[test]

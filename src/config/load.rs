@@ -965,16 +965,22 @@ fn names(
         if name.is_empty() {
             return Err(file.at(item, format!("empty {what} name")));
         }
-        if name
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == '/' || c == '?' || c == '#')
-        {
+        let (valid, rule) = if what == "creator" {
+            (
+                crate::model::is_valid_handle(&name),
+                "TikTok handles are 2 to 24 letters, digits, `_` or `.`, not ending with `.`",
+            )
+        } else {
+            (
+                crate::model::is_valid_tag(&name),
+                "TikTok hashtags are letters, digits and `_`, at most 100 characters",
+            )
+        };
+        if !valid {
+            let shown: String = item.get_ref().escape_debug().take(60).collect();
             return Err(file.at(
                 item,
-                format!(
-                    "`{}` is not a valid {what} name (no spaces, `/`, `?` or `#` inside)",
-                    item.get_ref()
-                ),
+                format!("\"{shown}\" is not a valid {what} name: {rule}"),
             ));
         }
         if let Some(first) = seen.get(&name) {

@@ -86,7 +86,14 @@ pub fn candidates(
         if !visible(v, at) || v.first_seen <= at - window {
             continue;
         }
-        let tags: BTreeSet<String> = v.video.hashtags.iter().map(|t| normalize_name(t)).collect();
+        let tags: BTreeSet<String> = v
+            .video
+            .hashtags
+            .iter()
+            .map(|t| normalize_name(t))
+            // Videos stored before names were checked at the door may still carry bad ones.
+            .filter(|t| crate::model::is_valid_tag(t))
+            .collect();
         let with: Vec<&String> = tags
             .iter()
             .filter(|t| watched.contains(t.as_str()))
