@@ -157,6 +157,7 @@ fn status_reads_the_snapshot_while_a_worker_holds_the_store() {
     assert_eq!(first.status.code(), Some(0));
     let mut report: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
     report["generated_at"] = "2026-11-23T06:00:00Z".into();
+    std::fs::create_dir_all(env.state()).unwrap();
     std::fs::write(
         env.state().join("status.json"),
         serde_json::to_vec(&report).unwrap(),
@@ -402,4 +403,51 @@ fn show_prints_last_values() {
     assert!(spark.contains('█'), "{spark:?}");
     let out = env.run(&["show", "tiktok:#unknown"]);
     assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn commands_that_only_read_never_create_a_store() {
+    let env = Env::new();
+    assert!(!env.state().exists());
+    for args in [
+        vec!["detect"],
+        vec!["detect", "--json"],
+        vec![
+            "backtest",
+            "--from",
+            "2026-11-01T00:00:00Z",
+            "--to",
+            "2026-11-02T00:00:00Z",
+        ],
+        vec!["export"],
+        vec!["show", "tiktok:#skincarenaturel"],
+    ] {
+        let out = env.run(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("no store in") && err.contains("collected yet"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            !env.state().join("store").exists(),
+            "{args:?} created a store"
+        );
+    }
+    // `status` still answers, as for a store with nothing collected.
+    let out = env.run(&["status", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        !env.state().join("store").exists(),
+        "status created a store"
+    );
+    // A command that writes creates it.
+    let csv = env.dir.path().join("one.csv");
+    std::fs::write(
+        &csv,
+        "entity,timestamp,metric,value\ntiktok:#skincarenaturel,1795420800,views,1000\n",
+    )
+    .unwrap();
+    env.ok(&["import", csv.to_str().unwrap()]);
+    assert!(env.state().join("store").exists());
 }

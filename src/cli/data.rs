@@ -21,6 +21,14 @@ fn open(state_dir: &Path) -> Result<Store, CommandError> {
     Store::open(state_dir).map_err(CommandError::runtime)
 }
 
+/// Opens the store for a command that only reads it: none yet is a user error (exit 1).
+pub(crate) fn open_to_read(state_dir: &Path) -> Result<Store, CommandError> {
+    Store::open_existing(state_dir).map_err(|e| match e {
+        StoreError::Missing { .. } => CommandError::user(anyhow!(e)),
+        e => CommandError::runtime(e),
+    })
+}
+
 /// Output errors other than a closed pipe (`| head`) are runtime failures.
 fn output(e: std::io::Error) -> CommandError {
     CommandError::runtime(anyhow!(e).context("cannot write the output"))
@@ -102,7 +110,7 @@ pub(crate) fn export_to(
         .map(|e| EntityId::parse(e).map_err(CommandError::user))
         .collect::<Result<Vec<_>, _>>()?;
     let filter = (!ids.is_empty()).then_some(ids.as_slice());
-    let store = open(state_dir)?;
+    let store = open_to_read(state_dir)?;
     let mut io_err: Option<std::io::Error> = None;
     match format {
         ExportFormat::Csv => {
@@ -138,7 +146,7 @@ pub(crate) fn export_to(
 
 pub fn status(cli: &Cli, json: bool) -> CommandResult {
     let (config, watchlist) = super::load_config(cli)?;
-    let (report, from_daemon) = match Store::open(&config.state_dir) {
+    let (report, from_daemon) = match Store::open_existing(&config.state_dir) {
         Ok(store) => (
             StatusReport::build(&store, &config, &watchlist, crate::clock::now())
                 .map_err(CommandError::runtime)?,
@@ -154,6 +162,15 @@ pub fn status(cli: &Cli, json: bool) -> CommandResult {
             })?;
             report.next_runs = NextRuns::from_config(&config, crate::clock::now_utc());
             (report, true)
+        }
+        // Nothing collected yet: report as much, without creating a store.
+        Err(StoreError::Missing { .. }) => {
+            let empty = Store::empty_for(&config.state_dir).map_err(CommandError::runtime)?;
+            (
+                StatusReport::build(&empty, &config, &watchlist, crate::clock::now())
+                    .map_err(CommandError::runtime)?,
+                false,
+            )
         }
         Err(e) => return Err(CommandError::runtime(e)),
     };
@@ -190,7 +207,7 @@ pub(crate) fn show_text(
     id: &EntityId,
     now: UnixSeconds,
 ) -> Result<String, CommandError> {
-    let store = open(state_dir)?;
+    let store = open_to_read(state_dir)?;
     let info = store
         .entities()
         .map_err(CommandError::runtime)?

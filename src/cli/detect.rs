@@ -14,12 +14,11 @@ use anyhow::anyhow;
 use super::{Cli, CommandError, CommandResult};
 use crate::detect::{self, Trend};
 use crate::store::interchange::format_time;
-use crate::store::Store;
 
 pub fn detect(cli: &Cli, at: Option<&str>, json: bool) -> CommandResult {
     let (config, watchlist) = super::load_config(cli)?;
     let at = super::parse_at(at)?;
-    let store = Store::open(&config.state_dir).map_err(CommandError::runtime)?;
+    let store = super::data::open_to_read(&config.state_dir)?;
     let input = detect::load_input(&store, &watchlist, &config.detect, at)
         .map_err(CommandError::runtime)?;
     let trends = detect::detect(&input, &config.detect, at);
@@ -57,7 +56,7 @@ pub fn backtest(cli: &Cli, from: &str, to: &str, every: &str, json: bool) -> Com
                 "--every `{every}` is not a duration of at least a minute (e.g. `3h`)"
             ))
         })?;
-    let store = Store::open(&config.state_dir).map_err(CommandError::runtime)?;
+    let store = super::data::open_to_read(&config.state_dir)?;
     let input = detect::load_input_between(&store, &watchlist, &config.detect, from, to)
         .map_err(CommandError::runtime)?;
     let onsets = detect::backtest(&input, &config.detect, from, to, step);

@@ -50,6 +50,8 @@ const MARKER_FILE: &str = "trendwatch-store";
 /// Why the store could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    #[error("no store in {}: has trendwatch collected yet? (`trendwatch collect`, `run` or `import` creates it; or check `state_dir` in the config)", state_dir.display())]
+    Missing { state_dir: PathBuf },
     #[error("another trendwatch is using {} (a collection or digest is running: try again in a moment; `trendwatch status` works meanwhile)", state_dir.display())]
     Locked { state_dir: PathBuf },
     #[error("the store in {} is corrupt ({detail}); move it aside and re-import an export", state_dir.display())]
@@ -141,6 +143,8 @@ struct Catalog {
 struct Inner {
     state_dir: PathBuf,
     db_dir: PathBuf,
+    /// An in-memory store standing in for one not created yet: nothing is written to disk.
+    ephemeral: bool,
     db: sled::Db,
     samples: Tree,
     entities: Tree,
@@ -194,6 +198,25 @@ fn migrate(_inner: &Inner, from: u32) -> Result<u32, String> {
 
 impl Store {
     /// Opens (creating if needed) the store under `state_dir/store`.
+    /// [`Store::open`] for commands that only read: a store that does not exist yet is
+    /// [`StoreError::Missing`], and nothing is created (a typo in `state_dir` leaves no
+    /// empty store behind).
+    pub fn open_existing(state_dir: &Path) -> Result<Store, StoreError> {
+        if !state_dir.join("store").is_dir() {
+            return Err(StoreError::Missing {
+                state_dir: state_dir.to_path_buf(),
+            });
+        }
+        Self::open(state_dir)
+    }
+
+    /// An empty store in memory, for reports on a state directory that has none yet: it
+    /// answers like a store with nothing collected and leaves nothing on disk.
+    pub fn empty_for(state_dir: &Path) -> Result<Store, StoreError> {
+        let config = sled::Config::new().temporary(true).flush_every_ms(None);
+        Self::open_with(state_dir, None, config)
+    }
+
     pub fn open(state_dir: &Path) -> Result<Store, StoreError> {
         let db_dir = state_dir.join("store");
         std::fs::create_dir_all(&db_dir).map_err(|source| StoreError::Io {
@@ -206,6 +229,17 @@ impl Store {
             // Every write path flushes before it returns, so sled's own background flusher
             // (a wake-up every second for the life of the daemon) adds nothing but idle CPU.
             .flush_every_ms(None);
+        Self::open_with(state_dir, Some(db_dir), config)
+    }
+
+    /// Opens `config`; `db_dir` is where its files are, `None` for an in-memory store.
+    fn open_with(
+        state_dir: &Path,
+        db_dir: Option<PathBuf>,
+        config: sled::Config,
+    ) -> Result<Store, StoreError> {
+        let ephemeral = db_dir.is_none();
+        let db_dir = db_dir.unwrap_or_else(|| state_dir.join("store"));
         // A damaged log can make sled panic while recovering; report it as corruption.
         let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
         let db = match opened {
@@ -232,6 +266,7 @@ impl Store {
             sys: tree("sys")?,
             state_dir: sd.clone(),
             db_dir,
+            ephemeral,
             db: db.clone(),
             catalog: Mutex::new(Catalog::default()),
         };
@@ -581,6 +616,9 @@ impl Store {
 
     /// Bytes the store's files take on disk.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        if self.inner.ephemeral {
+            return Ok(0);
+        }
         dir_size(&self.inner.db_dir).map_err(|source| StoreError::Io {
             state_dir: self.inner.state_dir.clone(),
             source,
@@ -859,7 +897,7 @@ impl Inner {
             None => {
                 // sled reads an unreadable log as an empty one; the marker written beside it
                 // when the store was created tells "new" from "lost".
-                if self.db_dir.join(MARKER_FILE).exists() {
+                if !self.ephemeral && self.db_dir.join(MARKER_FILE).exists() {
                     return Err(StoreError::Corrupt {
                         state_dir: sd.clone(),
                         detail: "its data files are unreadable".into(),
@@ -876,6 +914,9 @@ impl Inner {
                     .insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())
                     .map_err(|e| sled_err(sd, e))?;
                 self.db.flush().map_err(|e| sled_err(sd, e))?;
+                if self.ephemeral {
+                    return Ok(());
+                }
                 std::fs::write(
                     self.db_dir.join(MARKER_FILE),
                     "trendwatch store: created by trendwatch, do not delete\n",
