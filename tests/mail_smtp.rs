@@ -205,7 +205,7 @@ async fn digest_arrives_with_charts_escaped_text_and_a_safe_subject() {
         ];
         let d = digest::build(&trends, &[], &store, &cfg, AT).unwrap();
         let r = digest::render(&d, cfg.digest.language).unwrap();
-        mail::queue_digest(&store, &cfg, &d, &r, AT).unwrap();
+        mail::queue_digest(&store, &cfg, &d, &r, AT, &[]).unwrap();
         let report = mail::flush(&store, &cfg, AT).await.unwrap();
         assert_eq!(report.sent.len(), 1, "{report:?}");
     }
@@ -405,4 +405,34 @@ async fn cooldown_holds_back_a_trend_already_sent_unless_it_doubled() {
     assert_eq!(d.item_count(), 1, "escalated");
     let d = digest::build(&[trend(e, "x", 5.0)], &[], &store, &cfg, AT + 8 * 86_400).unwrap();
     assert_eq!(d.item_count(), 1, "cooldown over");
+}
+
+#[test]
+fn a_queued_digest_its_alerts_and_the_last_digest_time_are_one_durable_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, _) = write_config(dir.path(), 25, "en");
+    let id = {
+        let store = Store::open(&cfg.state_dir).unwrap();
+        let e = EntityId::hashtag(TIKTOK, "skincare");
+        seed(&store, &e);
+        let trends = [trend(e, "views/hour 13.3x", 8.0)];
+        let d = digest::build(&trends, &[], &store, &cfg, AT).unwrap();
+        assert_eq!(d.alerts.len(), 1);
+        let r = digest::render(&d, cfg.digest.language).unwrap();
+        let last = [("daemon.last_digest_at", AT.to_string().into_bytes())];
+        mail::queue_digest(&store, &cfg, &d, &r, AT, &last)
+            .unwrap()
+            .id
+    };
+    // What a new process finds: all three, never one without the others.
+    let store = Store::open(&cfg.state_dir).unwrap();
+    assert!(store.outbox_get(&id).unwrap().is_some());
+    assert!(store
+        .alert_last("emerging|tiktok:#skincare")
+        .unwrap()
+        .is_some());
+    assert_eq!(
+        store.meta_get("daemon.last_digest_at").unwrap(),
+        Some(AT.to_string().into_bytes())
+    );
 }

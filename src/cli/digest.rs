@@ -38,7 +38,7 @@ pub fn digest(cli: &Cli, preview: Option<&Path>, send: bool, at: Option<&str>) -
     }
     let rendered = digest::render(&d, lang).map_err(CommandError::runtime)?;
     if send {
-        let item = mail::queue_digest(&store, &config, &d, &rendered, at)
+        let item = mail::queue_digest(&store, &config, &d, &rendered, at, &[])
             .map_err(CommandError::runtime)?;
         println!("queued {} \"{}\"", item.id, item.subject);
         let report = flush(&store, &config, false)?;

@@ -95,11 +95,12 @@ pub async fn digest_pass(
     let health = store.entities()?;
     let digest = crate::digest::build(&trends, &health, store, cfg, at)?;
     let rendered = crate::digest::render(&digest, cfg.digest.language)?;
-    let item = crate::mail::queue_digest(store, cfg, &digest, &rendered, at)
+    // Queued and recorded as the last digest in one durable step: this digest is done, and
+    // sending is retried from the outbox, so neither a crash nor a failed send ever makes a
+    // second digest.
+    let last = [(LAST_DIGEST_AT, at.to_string().into_bytes())];
+    let item = crate::mail::queue_digest(store, cfg, &digest, &rendered, at, &last)
         .map_err(|e| CycleError::Mail(e.to_string()))?;
-    // Safely in the outbox: this digest is done; sending is retried from the outbox, so a
-    // failed send never makes a second digest.
-    set_time(store, LAST_DIGEST_AT, at)?;
     let report = flush_outbox(store, cfg).await?;
     if let Some((_, why)) = report.failed.iter().find(|(id, _)| *id == item.id) {
         return Err(CycleError::Mail(format!(

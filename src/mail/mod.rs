@@ -53,9 +53,15 @@ pub fn queue(
     r: &Rendered,
     at: UnixSeconds,
 ) -> Result<OutboxItem, MailError> {
+    let item = pending_item(cfg, r, at)?;
+    store.outbox_put(&item)?;
+    Ok(item)
+}
+
+fn pending_item(cfg: &Config, r: &Rendered, at: UnixSeconds) -> Result<OutboxItem, MailError> {
     let id = message_id(cfg, at);
     let raw = build_message(cfg, r, &id, at)?;
-    let item = OutboxItem {
+    Ok(OutboxItem {
         id,
         created_at: at,
         subject: r.subject.clone(),
@@ -65,22 +71,21 @@ pub fn queue(
             next_attempt_at: at,
             last_error: None,
         },
-    };
-    store.outbox_put(&item)?;
-    Ok(item)
+    })
 }
 
-/// [`queue`], then records the digest's items in the alert history so the cooldown holds
-/// from now on (only once the message is safely in the outbox).
+/// Writes the digest to the outbox and, in the same durable step, its items to the alert
+/// history (so the cooldown holds from now on) and `meta` (the daemon's "last digest").
 pub fn queue_digest(
     store: &Store,
     cfg: &Config,
     d: &Digest,
     r: &Rendered,
     at: UnixSeconds,
+    meta: &[(&str, Vec<u8>)],
 ) -> Result<OutboxItem, MailError> {
-    let item = queue(store, cfg, r, at)?;
-    store.alerts_record(&d.alerts)?;
+    let item = pending_item(cfg, r, at)?;
+    store.queue_digest(&item, &d.alerts, meta)?;
     Ok(item)
 }
 

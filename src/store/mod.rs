@@ -542,6 +542,43 @@ impl Store {
         self.flush()
     }
 
+    /// Queues a digest in one durable transaction: the outbox item, the alert history of its
+    /// items and the daemon's own records (`meta`, e.g. when the last digest was made). A
+    /// crash can never leave a queued digest whose "last digest" is not recorded, which
+    /// would make a second digest with a new Message-ID.
+    pub fn queue_digest(
+        &self,
+        item: &OutboxItem,
+        alerts: &[(String, AlertRecord)],
+        meta: &[(&str, Vec<u8>)],
+    ) -> Result<(), StoreError> {
+        let mut alert_batch = Batch::default();
+        for (key, rec) in alerts {
+            alert_batch.insert(key.as_bytes(), records::encode_alert(rec));
+        }
+        let mut meta_batch = Batch::default();
+        for (key, value) in meta {
+            meta_batch.insert(key.as_bytes(), value.as_slice());
+        }
+        let encoded = records::encode_outbox(item);
+        let i = &self.inner;
+        (&i.outbox, &i.alerts, &i.meta)
+            .transaction(|(o, a, m)| {
+                o.insert(item.id.as_bytes(), encoded.as_slice())?;
+                a.apply_batch(&alert_batch)?;
+                m.apply_batch(&meta_batch)?;
+                Ok(())
+            })
+            .map_err(|e: TransactionError<()>| match e {
+                TransactionError::Storage(e) => self.err(e),
+                TransactionError::Abort(()) => StoreError::Internal {
+                    state_dir: i.state_dir.clone(),
+                    detail: "transaction aborted".into(),
+                },
+            })?;
+        self.flush()
+    }
+
     /// Writes (or replaces) an outbox item; durable when this returns.
     pub fn outbox_put(&self, item: &OutboxItem) -> Result<(), StoreError> {
         self.inner
