@@ -441,3 +441,52 @@ fn run_once_does_a_full_cycle_and_catch_up_sends_one_digest_not_a_burst() {
     assert_eq!(eml_count(dir.path()), 2, "{}", d.log_text());
     assert_eq!(d.log_text().matches("digest with").count(), 1);
 }
+
+#[test]
+fn a_digest_tick_while_the_store_is_busy_is_sent_once_right_after() {
+    let dir = tempfile::tempdir().unwrap();
+    // Digests at 08:00 Paris (07:00 UTC) on Mondays; the daemon starts 15 s before one.
+    let config = write_config(dir.path(), DEAD_URL, "0 0 8 * * Mon");
+    let mut d = Daemon::start(
+        dir.path(),
+        &config,
+        &[("TRENDWATCH_SIMULATED_CLOCK", "2026-11-23T06:59:45Z,1")],
+    );
+    d.wait_for(|m| has(m, "READY=1"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !d.log_text().contains("collected") {
+        assert!(
+            Instant::now() < deadline,
+            "no start-up pass:\n{}",
+            d.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // A long pass holds the store across the tick, longer than a worker's usual wait (30 s).
+    let state = dir.path().join("state");
+    let held = loop {
+        match trendwatch::store::Store::open(&state) {
+            Ok(s) => break s,
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    };
+    // (Reading the notify socket meanwhile, as systemd does.)
+    let until = Instant::now() + Duration::from_secs(50);
+    while Instant::now() < until {
+        d.drain();
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(eml_count(dir.path()), 0, "{}", d.log_text());
+    drop(held);
+    // The digest of the tick comes as soon as the store is free, and only once.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while eml_count(dir.path()) == 0 {
+        assert!(Instant::now() < deadline, "digest lost:\n{}", d.log_text());
+        d.drain();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    count_watchdog(&mut d, 3);
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(), Some(0));
+    assert_eq!(eml_count(dir.path()), 1, "{}", d.log_text());
+}

@@ -27,6 +27,10 @@ pub const STOP_GRACE: Duration = Duration::from_secs(5);
 /// How long a worker waits for a store another process still holds (a worker of a daemon
 /// that was killed, finishing its grace period; a `trendwatch export`).
 const STORE_WAIT: Duration = Duration::from_secs(30);
+/// How long a digest waits for the store: through any collection pass (a pass over a large
+/// watchlist at the default politeness takes minutes), so a digest tick that falls during a
+/// pass runs right after it instead of being lost.
+const DIGEST_STORE_WAIT: Duration = Duration::from_secs(6 * 3600);
 
 /// What a worker process does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -174,8 +178,12 @@ fn cancel_on_stop(mut stdin: tokio::io::BufReader<tokio::io::Stdin>, token: Canc
 
 /// Opens the store, waiting a while for another process to let go of it (not past a stop
 /// request).
-async fn open_store(state_dir: &Path, cancel: &CancellationToken) -> Result<Store, StoreError> {
-    let deadline = tokio::time::Instant::now() + STORE_WAIT;
+async fn open_store(
+    state_dir: &Path,
+    cancel: &CancellationToken,
+    wait: Duration,
+) -> Result<Store, StoreError> {
+    let deadline = tokio::time::Instant::now() + wait;
     loop {
         match Store::open(state_dir) {
             Err(StoreError::Locked { .. })
@@ -221,7 +229,11 @@ async fn work_on(
     job: WorkerJob,
     cancel: &CancellationToken,
 ) -> Result<(), cycle::CycleError> {
-    let store = open_store(&cfg.state_dir, cancel).await?;
+    let wait = match job {
+        WorkerJob::Digest => DIGEST_STORE_WAIT,
+        _ => STORE_WAIT,
+    };
+    let store = open_store(&cfg.state_dir, cancel, wait).await?;
     let outcome = {
         let job_done = run_job(&store, cfg, watchlist, job, cancel);
         tokio::pin!(job_done);
@@ -253,8 +265,25 @@ async fn run_job(
     cancel: &CancellationToken,
 ) -> Result<(), cycle::CycleError> {
     match job {
-        WorkerJob::Collect => collect(store, cfg, watchlist, cancel).await,
-        WorkerJob::Digest => digest(store, cfg, watchlist).await,
+        WorkerJob::Collect => {
+            collect(store, cfg, watchlist, cancel).await?;
+            // A digest tick whose digest was not made (its worker failed or was killed) is
+            // made now, once: never later than one pass after its time.
+            if digest_due(store, cfg, false)? && !cancel.is_cancelled() {
+                tracing::info!("the last digest tick made no digest: sending it now");
+                digest(store, cfg, watchlist).await?;
+            }
+            Ok(())
+        }
+        WorkerJob::Digest => {
+            // The collection before this (which held the store) may have sent it already.
+            if digest_due(store, cfg, true)? {
+                digest(store, cfg, watchlist).await
+            } else {
+                tracing::info!("the digest of this tick was already made");
+                Ok(())
+            }
+        }
         WorkerJob::CatchUp => {
             let now = crate::clock::now();
             let tz = cfg.timezone;
@@ -303,6 +332,16 @@ async fn collect(
         tracing::warn!("outbox flush failed: {e}");
     }
     Ok(())
+}
+
+/// Whether the latest digest tick has not produced its digest yet; `unrecorded` is the
+/// answer when no digest was ever recorded (the daemon records the time of its first start).
+fn digest_due(store: &Store, cfg: &Config, unrecorded: bool) -> Result<bool, StoreError> {
+    let now = crate::clock::now();
+    Ok(match cycle::get_time(store, cycle::LAST_DIGEST_AT)? {
+        Some(last) => schedule::missed(&cfg.digest.schedule, cfg.timezone, Some(last), now),
+        None => unrecorded,
+    })
 }
 
 async fn digest(
