@@ -456,9 +456,6 @@ fn assess_in(
 fn take_off(ev: &Evidence<'_>, floor: f64) -> Option<Growth> {
     let n = ev.len();
     let tail_start = ev.suffix_start(MIN_RUN_SPAN)?;
-    if n - tail_start < 1 {
-        return None;
-    }
     let tail = ev.stretch(tail_start, n);
     if tail.growth < RUN_RATIO {
         return None; // not rising now: the cheap test most entities stop at
