@@ -412,3 +412,81 @@ async fn requests_go_through_the_configured_proxy() {
         .await;
     assert_eq!(out[0].failure.as_ref().unwrap().kind, FailureKind::NotFound);
 }
+
+#[tokio::test]
+async fn a_redirect_to_another_port_is_not_followed() {
+    let server = MockServer::start().await;
+    let elsewhere = MockServer::start().await;
+    Mock::given(path("/secret"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("internal"))
+        .mount(&elsewhere)
+        .await;
+    Mock::given(path("/p"))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("location", format!("{}/secret", elsewhere.uri())),
+        )
+        .mount(&server)
+        .await;
+    let http = Http::new(&config(&server.uri())).unwrap();
+    let err = http
+        .get(&url(&server, "/p"), Accept::Html, &CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, FetchError::Redirect(_)), "{err}");
+    assert!(err.to_string().contains("another host"), "{err}");
+    assert_eq!(requests(&elsewhere).await, 0);
+    // Not retried: the answer would be the same.
+    assert_eq!(requests(&server).await, 1);
+}
+
+#[tokio::test]
+async fn a_redirect_loop_stops_at_once_and_a_same_host_chain_is_followed() {
+    let server = MockServer::start().await;
+    for (from, to) in [("/a", "/b"), ("/b", "/a")] {
+        Mock::given(path(from))
+            .respond_with(ResponseTemplate::new(301).insert_header("location", to))
+            .mount(&server)
+            .await;
+    }
+    let http = Http::new(&config(&server.uri())).unwrap();
+    let err = http
+        .get(&url(&server, "/a"), Accept::Html, &CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("loop"), "{err}");
+    assert_eq!(requests(&server).await, 2);
+
+    // A chain on the same host is followed, each hop a request of its own (each waits for
+    // the host's slot like any request).
+    Mock::given(path("/h1"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", "/h2"))
+        .mount(&server)
+        .await;
+    Mock::given(path("/h2"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", "/h3"))
+        .mount(&server)
+        .await;
+    Mock::given(path("/h3"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("end"))
+        .mount(&server)
+        .await;
+    let page = http
+        .get(
+            &url(&server, "/h1"),
+            Accept::Html,
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.body, b"end");
+    assert_eq!(page.final_url.path(), "/h3");
+    let hops = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path().starts_with("/h"))
+        .count();
+    assert_eq!(hops, 3);
+}

@@ -63,13 +63,16 @@ pub enum FetchError {
     TooLarge { limit: u64, read: u64 },
     #[error("cancelled before the request was sent")]
     Cancelled,
+    /// A redirect that was not followed: to another host or port, in a loop, or too many.
+    #[error("redirect not followed: {0}")]
+    Redirect(String),
 }
 
 impl FetchError {
     pub fn kind(&self) -> FailureKind {
         match self {
             Self::Timeout(_) => FailureKind::Timeout,
-            Self::Status { .. } => FailureKind::HttpStatus,
+            Self::Status { .. } | Self::Redirect(_) => FailureKind::HttpStatus,
             Self::Network(_) | Self::Cancelled => FailureKind::Network,
             Self::TooLarge { .. } => FailureKind::TooLarge,
         }
@@ -82,7 +85,7 @@ pub fn retryable(err: &FetchError) -> bool {
     match err {
         FetchError::Timeout(_) | FetchError::Network(_) => true,
         FetchError::Status { status, .. } => *status == 429 || (500..=599).contains(status),
-        FetchError::TooLarge { .. } | FetchError::Cancelled => false,
+        FetchError::TooLarge { .. } | FetchError::Cancelled | FetchError::Redirect(_) => false,
     }
 }
 
@@ -120,6 +123,22 @@ fn reserve_slot(
     let slot = slots.get(host).map_or(now, |&t| t.max(now));
     slots.insert(host.to_string(), slot + interval);
     slot
+}
+
+/// Redirect hops followed for one request.
+const MAX_REDIRECTS: usize = 10;
+
+/// Whether a redirect from `asked` to `next` stays where it may: the same host and port, or
+/// from one of TikTok's own hosts to another (`tiktok.com` → `www.tiktok.com`).
+fn same_site(asked: &Url, next: &Url) -> bool {
+    let tiktok = |u: &Url| {
+        u.host_str()
+            .is_some_and(|h| h == "tiktok.com" || h.ends_with(".tiktok.com"))
+    };
+    if asked.port_or_known_default() != next.port_or_known_default() {
+        return false;
+    }
+    asked.host_str() == next.host_str() || (tiktok(asked) && tiktok(next))
 }
 
 /// A successful answer.
@@ -182,7 +201,9 @@ impl Http {
             .connect_timeout(cfg.connect_timeout)
             .timeout(cfg.timeout)
             .pool_idle_timeout(Duration::from_secs(30))
-            .redirect(reqwest::redirect::Policy::limited(10));
+            // Redirects are followed by hand: each hop waits for its host's slot, and none
+            // leaves the host that was asked for.
+            .redirect(reqwest::redirect::Policy::none());
         if let Some(proxy) = &cfg.proxy {
             let proxy = reqwest::Proxy::all(proxy.as_str())
                 .map_err(|e| HttpError::Proxy(e.without_url().to_string()))?;
@@ -283,17 +304,45 @@ impl Http {
             _ = cancel.cancelled() => return Err(FetchError::Cancelled),
             permit = self.permits.acquire() => permit.map_err(|_| FetchError::Cancelled)?,
         };
-        // The slot is taken while holding a permit, so two requests to one host can never be
-        // sent closer than the interval, whatever the scheduling.
-        self.wait_for_host(url.host_str().unwrap_or(""), cancel)
-            .await?;
-        let mut resp = self
-            .client
-            .get(url.clone())
-            .header(ACCEPT, accept.header())
-            .send()
-            .await
-            .map_err(|e| self.classify(&e))?;
+        let mut current = url.clone();
+        let mut visited = vec![url.clone()];
+        let mut resp = loop {
+            // The slot is taken while holding a permit, so two requests to one host can never
+            // be sent closer than the interval, whatever the scheduling; a redirect hop is a
+            // request like any other.
+            self.wait_for_host(current.host_str().unwrap_or(""), cancel)
+                .await?;
+            let resp = self
+                .client
+                .get(current.clone())
+                .header(ACCEPT, accept.header())
+                .send()
+                .await
+                .map_err(|e| self.classify(&e))?;
+            if !resp.status().is_redirection() {
+                break resp;
+            }
+            let next = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| current.join(v).ok())
+                .ok_or_else(|| FetchError::Redirect("no usable Location".into()))?;
+            if !same_site(url, &next) {
+                return Err(FetchError::Redirect(format!(
+                    "to another host ({})",
+                    next.host_str().unwrap_or("?")
+                )));
+            }
+            if visited.contains(&next) {
+                return Err(FetchError::Redirect("a loop".into()));
+            }
+            if visited.len() > MAX_REDIRECTS {
+                return Err(FetchError::Redirect(format!("more than {MAX_REDIRECTS}")));
+            }
+            visited.push(next.clone());
+            current = next;
+        };
         let status = resp.status().as_u16();
         if !resp.status().is_success() {
             let retry_after = resp
