@@ -112,6 +112,13 @@ pub enum EntityIdError {
     EmptyName(String),
     #[error("entity id `{0}` has an invalid platform or source name (letters, digits, `_` and `-` only)")]
     BadPrefix(String),
+    #[error("entity id `{0}` has a name TikTok would refuse (hashtags: letters, digits and `_`, at most 100; handles: 2 to 24 letters, digits, `_` or `.`; no control or invisible characters)")]
+    BadName(String),
+}
+
+/// An untrusted id as it may appear in a message: escaped, and at most 80 characters.
+fn shown(raw: &str) -> String {
+    raw.escape_debug().take(80).collect()
 }
 
 impl EntityId {
@@ -130,18 +137,19 @@ impl EntityId {
         Self(format!("{}:{}", source, id.trim()))
     }
 
-    /// Parses and normalises an id typed by a user or read from a file.
-    pub fn parse(raw: &str) -> Result<Self, EntityIdError> {
+    /// Parses an id the store wrote itself: names are not checked against today's rules, so
+    /// an entity stored by an older trendwatch stays readable.
+    pub fn parse_stored(raw: &str) -> Result<Self, EntityIdError> {
         let raw = raw.trim();
         let (prefix, name) = raw
             .split_once(':')
-            .ok_or_else(|| EntityIdError::MissingPrefix(raw.to_string()))?;
+            .ok_or_else(|| EntityIdError::MissingPrefix(shown(raw)))?;
         let prefix_ok = !prefix.is_empty()
             && prefix
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         if !prefix_ok {
-            return Err(EntityIdError::BadPrefix(raw.to_string()));
+            return Err(EntityIdError::BadPrefix(shown(raw)));
         }
         let prefix = prefix.to_ascii_lowercase();
         let id = if let Some(tag) = name.strip_prefix('#') {
@@ -152,7 +160,25 @@ impl EntityId {
             Self::custom(&prefix, name)
         };
         if id.name().is_empty() {
-            return Err(EntityIdError::EmptyName(raw.to_string()));
+            return Err(EntityIdError::EmptyName(shown(raw)));
+        }
+        Ok(id)
+    }
+
+    /// Parses and normalises an id typed by a user or read from a file, refusing names
+    /// TikTok itself would refuse (see [`is_valid_tag`], [`is_valid_handle`]).
+    pub fn parse(raw: &str) -> Result<Self, EntityIdError> {
+        let id = Self::parse_stored(raw)?;
+        let valid = match id.kind() {
+            EntityKind::Hashtag => is_valid_tag(id.name()),
+            EntityKind::Creator => is_valid_handle(id.name()),
+            EntityKind::Custom => {
+                id.name().chars().count() <= 200
+                    && !id.name().chars().any(|c| c.is_control() || is_invisible(c))
+            }
+        };
+        if !valid {
+            return Err(EntityIdError::BadName(shown(raw)));
         }
         Ok(id)
     }

@@ -451,3 +451,44 @@ fn commands_that_only_read_never_create_a_store() {
     env.ok(&["import", csv.to_str().unwrap()]);
     assert!(env.state().join("store").exists());
 }
+
+#[test]
+fn hostile_entity_names_are_refused_at_the_door_with_an_escaped_message() {
+    let env = Env::new();
+    for name in [
+        "tiktok:#rouge\u{1b}[31m",
+        "tiktok:#bcc\r\nbcc: x",
+        "tiktok:#rtl\u{202e}gpj",
+        "tiktok:@..",
+    ] {
+        let csv = env.dir.path().join("h.csv");
+        std::fs::write(
+            &csv,
+            format!("entity,timestamp,metric,value\n{name},1795420800,views,1000\n"),
+        )
+        .unwrap();
+        let out = env.run(&["import", csv.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{name:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        // A line break inside a name already breaks the CSV row; the rest are names.
+        assert!(
+            err.contains("TikTok would refuse") || (name.contains('\n') && err.contains("columns")),
+            "{name:?}: {err}"
+        );
+        // Nothing hostile reaches the terminal: no ESC, no bidi override, no bare CR.
+        assert!(
+            !err.contains('\u{1b}') && !err.contains('\u{202e}') && !err.contains('\r'),
+            "{err:?}"
+        );
+        let out = env.run(&["show", name]);
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("TikTok would refuse"), "{name:?}: {err}");
+        assert!(
+            !err.contains('\u{1b}') && !err.contains('\u{202e}') && !err.contains('\r'),
+            "{err:?}"
+        );
+    }
+    // Nothing was stored.
+    assert!(!env.state().join("store").exists() || env.ok(&["export"]).lines().count() <= 1);
+}

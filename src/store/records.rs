@@ -85,7 +85,7 @@ impl EntityRecord {
 
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
-        let id = EntityId::parse(&r.string()?).map_err(|_| DecodeError("bad entity id"))?;
+        let id = EntityId::parse_stored(&r.string()?).map_err(|_| DecodeError("bad entity id"))?;
         let first_seen = r.i()?;
         let last_sample_at = r.opt_i()?;
         let last_success = r.opt_i()?;
