@@ -25,6 +25,16 @@ fn url(server: &MockServer, p: &str) -> url::Url {
     url::Url::parse(&format!("{}{p}", server.uri())).unwrap()
 }
 
+/// GET an HTML page of `server` with a pass that is never cancelled.
+async fn get_html(
+    http: &Http,
+    server: &MockServer,
+    p: &str,
+) -> Result<trendwatch::collect::http::Page, FetchError> {
+    http.get(&url(server, p), Accept::Html, &CancellationToken::new())
+        .await
+}
+
 #[tokio::test]
 async fn rate_limit_with_retry_after_then_success() {
     let server = MockServer::start().await;
@@ -40,10 +50,7 @@ async fn rate_limit_with_retry_after_then_success() {
         .mount(&server)
         .await;
     let http = Http::new(&config(&server.uri())).unwrap();
-    let page = http
-        .get(&url(&server, "/p"), Accept::Html, &CancellationToken::new())
-        .await
-        .unwrap();
+    let page = get_html(&http, &server, "/p").await.unwrap();
     assert_eq!(page.body, b"ok");
     assert_eq!(requests(&server).await, 2);
 }
@@ -56,10 +63,7 @@ async fn retry_after_beyond_the_cap_is_not_waited_for() {
         .mount(&server)
         .await;
     let http = Http::new(&config(&server.uri())).unwrap();
-    let err = http
-        .get(&url(&server, "/p"), Accept::Html, &CancellationToken::new())
-        .await
-        .unwrap_err();
+    let err = get_html(&http, &server, "/p").await.unwrap_err();
     assert!(
         matches!(err, FetchError::Status { status: 429, .. }),
         "{err:?}"
@@ -82,10 +86,7 @@ async fn server_errors_twice_then_success() {
         .mount(&server)
         .await;
     let http = Http::new(&config(&server.uri())).unwrap();
-    let page = http
-        .get(&url(&server, "/p"), Accept::Html, &CancellationToken::new())
-        .await
-        .unwrap();
+    let page = get_html(&http, &server, "/p").await.unwrap();
     assert_eq!(page.body, b"ok");
     assert_eq!(requests(&server).await, 3);
 }
@@ -429,10 +430,7 @@ async fn a_redirect_to_another_port_is_not_followed() {
         .mount(&server)
         .await;
     let http = Http::new(&config(&server.uri())).unwrap();
-    let err = http
-        .get(&url(&server, "/p"), Accept::Html, &CancellationToken::new())
-        .await
-        .unwrap_err();
+    let err = get_html(&http, &server, "/p").await.unwrap_err();
     assert!(matches!(err, FetchError::Redirect(_)), "{err}");
     assert!(err.to_string().contains("another host"), "{err}");
     assert_eq!(requests(&elsewhere).await, 0);
@@ -450,10 +448,7 @@ async fn a_redirect_loop_stops_at_once_and_a_same_host_chain_is_followed() {
             .await;
     }
     let http = Http::new(&config(&server.uri())).unwrap();
-    let err = http
-        .get(&url(&server, "/a"), Accept::Html, &CancellationToken::new())
-        .await
-        .unwrap_err();
+    let err = get_html(&http, &server, "/a").await.unwrap_err();
     assert!(err.to_string().contains("loop"), "{err}");
     assert_eq!(requests(&server).await, 2);
 

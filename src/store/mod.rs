@@ -569,13 +569,7 @@ impl Store {
                 m.apply_batch(&meta_batch)?;
                 Ok(())
             })
-            .map_err(|e: TransactionError<()>| match e {
-                TransactionError::Storage(e) => self.err(e),
-                TransactionError::Abort(()) => StoreError::Internal {
-                    state_dir: i.state_dir.clone(),
-                    detail: "transaction aborted".into(),
-                },
-            })?;
+            .map_err(|e| self.tx_err(e))?;
         self.flush()
     }
 
@@ -669,6 +663,16 @@ impl Store {
     }
 
     // ---- internals ----
+
+    fn tx_err(&self, e: TransactionError<()>) -> StoreError {
+        match e {
+            TransactionError::Storage(e) => self.err(e),
+            TransactionError::Abort(()) => StoreError::Internal {
+                state_dir: self.inner.state_dir.clone(),
+                detail: "transaction aborted".into(),
+            },
+        }
+    }
 
     fn err(&self, e: sled::Error) -> StoreError {
         sled_err(&self.inner.state_dir, e)
@@ -802,13 +806,7 @@ impl Store {
                 vs.apply_batch(&seen)?;
                 Ok(())
             })
-            .map_err(|e: TransactionError<()>| match e {
-                TransactionError::Storage(e) => self.err(e),
-                TransactionError::Abort(()) => StoreError::Internal {
-                    state_dir: i.state_dir.clone(),
-                    detail: "transaction aborted".into(),
-                },
-            })?;
+            .map_err(|e| self.tx_err(e))?;
         self.flush()?;
         for name in stage.new_metrics {
             cat.metric_nums
