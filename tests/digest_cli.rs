@@ -165,7 +165,7 @@ async fn send_during_an_outage_stays_pending_then_flush_delivers_once() {
     let out = tw(&cfg, &["outbox"]);
     let listing = String::from_utf8_lossy(&out.stdout);
     assert!(listing.contains("Pending: 1"), "{listing}");
-    assert!(listing.contains("1 emerging trend"), "{listing}");
+    assert!(listing.contains("1 emerging hashtag"), "{listing}");
 
     // The server comes back; a new process flushes.
     let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();

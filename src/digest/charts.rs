@@ -1,15 +1,21 @@
 //! Small PNG charts of an item's recent rate, drawn without any font.
 //!
-//! The crate has no font support on purpose (a Raspberry Pi service has none installed):
-//! charts are an area and a line over a baseline, never text. Charts must never fail a
-//! digest: an empty or flat series still yields a valid (flat) image.
+//! The crate draws no text on purpose (a Raspberry Pi service has no font installed, and text
+//! in an image is lost to screen readers and to dark mode): the chart is the shapes — the
+//! usual level as a band, the rate as an area under a line, the take-off as a dashed line,
+//! the last value as a dot — and the HTML around it carries the axis labels, computed here so
+//! that they match the drawing ([`Chart::y_max`], [`Chart::from`], [`Chart::to`]). Charts
+//! must never fail a digest: an empty or flat series still yields a valid image.
 
 use plotters::prelude::*;
 
 use crate::model::UnixSeconds;
 
 pub const WIDTH: u32 = 480;
-pub const HEIGHT: u32 = 120;
+pub const HEIGHT: u32 = 140;
+
+/// Where the plot area sits in the image, so the HTML labels line up with it.
+const MARGIN: u32 = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChartError {
@@ -19,58 +25,140 @@ pub enum ChartError {
     Encode(#[from] png::EncodingError),
 }
 
-/// A 480×120 PNG of `points` (time, rate per hour): area under a line, on a light grid.
-pub fn rate_chart(points: &[(UnixSeconds, f64)]) -> Result<Vec<u8>, ChartError> {
+/// What to draw.
+#[derive(Debug, Clone, Copy)]
+pub struct ChartSpec<'a> {
+    /// (time, rate per hour), sorted by time.
+    pub points: &'a [(UnixSeconds, f64)],
+    /// The time span shown, left to right.
+    pub from: UnixSeconds,
+    pub to: UnixSeconds,
+    /// The usual range of the rate, drawn as a band.
+    pub band: Option<(f64, f64)>,
+    /// The start of the movement, drawn as a dashed vertical line.
+    pub marker: Option<UnixSeconds>,
+}
+
+/// A drawn chart and the scale it was drawn on.
+#[derive(Debug, Clone)]
+pub struct Chart {
+    pub png: Vec<u8>,
+    /// The top of the y axis (the bottom is 0), a round number.
+    pub y_max: f64,
+    pub from: UnixSeconds,
+    pub to: UnixSeconds,
+}
+
+const ACCENT: RGBColor = RGBColor(214, 51, 108);
+const BAND: RGBColor = RGBColor(120, 120, 128);
+const GRID: RGBColor = RGBColor(226, 226, 230);
+const MARKER: RGBColor = RGBColor(60, 60, 67);
+
+/// Draws `spec` as a [`WIDTH`]×[`HEIGHT`] PNG.
+pub fn rate_chart(spec: &ChartSpec<'_>) -> Result<Chart, ChartError> {
+    let (from, to) = if spec.to > spec.from {
+        (spec.from, spec.to)
+    } else {
+        (spec.from - 1, spec.from + 1)
+    };
+    let pts: Vec<(f64, f64)> = spec
+        .points
+        .iter()
+        .filter(|(t, v)| v.is_finite() && *t >= from && *t <= to)
+        .map(|&(t, v)| (t as f64, v.max(0.0)))
+        .collect();
+    let highest = pts
+        .iter()
+        .map(|p| p.1)
+        .chain(spec.band.map(|b| b.1))
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, f64::max);
+    let y_max = nice_ceiling(highest * 1.05);
+    let (x0, x1) = (from as f64, to as f64);
     let mut rgb = vec![255u8; (WIDTH * HEIGHT * 3) as usize];
     {
+        let draw = |e: DrawingAreaErrorKind<_>| ChartError::Draw(e.to_string());
         let root = BitMapBackend::with_buffer(&mut rgb, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE)
-            .map_err(|e| ChartError::Draw(e.to_string()))?;
-        let pts: Vec<(f64, f64)> = points
-            .iter()
-            .filter(|(_, v)| v.is_finite())
-            .map(|&(t, v)| (t as f64, v.max(0.0)))
-            .collect();
-        let (x0, x1) = match (pts.first(), pts.last()) {
-            (Some(a), Some(b)) if b.0 > a.0 => (a.0, b.0),
-            (Some(a), _) => (a.0 - 1.0, a.0 + 1.0),
-            _ => (0.0, 1.0),
-        };
-        let ymax = pts.iter().map(|p| p.1).fold(0.0f64, f64::max);
-        let ymax = if ymax > 0.0 { ymax * 1.1 } else { 1.0 };
+        root.fill(&WHITE).map_err(draw)?;
         let mut chart = ChartBuilder::on(&root)
-            .margin(6)
-            .build_cartesian_2d(x0..x1, 0.0..ymax)
-            .map_err(|e| ChartError::Draw(e.to_string()))?;
-        // Grid lines drawn by hand: the mesh helper would try to draw label text.
-        for f in [0.25, 0.5, 0.75] {
+            .margin(MARGIN)
+            .build_cartesian_2d(x0..x1, 0.0..y_max)
+            .map_err(draw)?;
+        // Grid lines at the quarters the HTML scale names (0, half, top), and one per day.
+        for f in [0.0, 0.5, 1.0] {
+            chart
+                .draw_series(LineSeries::new([(x0, y_max * f), (x1, y_max * f)], GRID))
+                .map_err(draw)?;
+        }
+        let mut day = (from / 86_400 + 1) * 86_400;
+        while day < to {
+            let x = day as f64;
             chart
                 .draw_series(LineSeries::new(
-                    [(x0, ymax * f), (x1, ymax * f)],
-                    RGBColor(232, 232, 232),
+                    [(x, 0.0), (x, y_max * 0.04)],
+                    GRID.stroke_width(1),
                 ))
-                .map_err(|e| ChartError::Draw(e.to_string()))?;
+                .map_err(draw)?;
+            day += 86_400;
         }
-        let accent = RGBColor(214, 51, 108);
+        if let Some((lo, hi)) = spec.band.filter(|b| b.0.is_finite() && b.1.is_finite()) {
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(x0, lo.max(0.0)), (x1, hi.min(y_max))],
+                    BAND.mix(0.16).filled(),
+                )))
+                .map_err(draw)?;
+        }
         chart
-            .draw_series(AreaSeries::new(pts.iter().copied(), 0.0, accent.mix(0.18)))
-            .map_err(|e| ChartError::Draw(e.to_string()))?;
+            .draw_series(AreaSeries::new(pts.iter().copied(), 0.0, ACCENT.mix(0.16)))
+            .map_err(draw)?;
         chart
-            .draw_series(LineSeries::new(pts.iter().copied(), accent.stroke_width(2)))
-            .map_err(|e| ChartError::Draw(e.to_string()))?;
-        root.present()
-            .map_err(|e| ChartError::Draw(e.to_string()))?;
+            .draw_series(LineSeries::new(pts.iter().copied(), ACCENT.stroke_width(2)))
+            .map_err(draw)?;
+        if let Some(m) = spec.marker.filter(|m| *m >= from && *m <= to) {
+            let x = m as f64;
+            let dashes = (0..12).map(|k| {
+                let a = y_max * (k as f64) / 12.0;
+                PathElement::new(vec![(x, a), (x, a + y_max / 24.0)], MARKER.stroke_width(1))
+            });
+            chart.draw_series(dashes).map_err(draw)?;
+        }
+        if let Some(&last) = pts.last() {
+            chart
+                .draw_series(std::iter::once(Circle::new(last, 4, ACCENT.filled())))
+                .map_err(draw)?;
+        }
+        root.present().map_err(draw)?;
     }
-    let mut out = Vec::with_capacity(8 * 1024);
+    let mut png_bytes = Vec::with_capacity(8 * 1024);
     {
-        let mut enc = png::Encoder::new(&mut out, WIDTH, HEIGHT);
+        let mut enc = png::Encoder::new(&mut png_bytes, WIDTH, HEIGHT);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
         enc.set_compression(png::Compression::Best);
         let mut w = enc.write_header()?;
         w.write_image_data(&rgb)?;
     }
-    Ok(out)
+    Ok(Chart {
+        png: png_bytes,
+        y_max,
+        from,
+        to,
+    })
+}
+
+/// The smallest of 1, 2, 2.5, 5 × 10ⁿ at or above `v` (1 for nothing to show), so the scale
+/// reads as a round number.
+pub fn nice_ceiling(v: f64) -> f64 {
+    if !(v.is_finite() && v > 0.0) {
+        return 1.0;
+    }
+    let p = 10f64.powf(v.log10().floor());
+    [1.0, 2.0, 2.5, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * p)
+        .find(|c| *c >= v * (1.0 - 1e-12))
+        .unwrap_or(10.0 * p)
 }
 
 #[cfg(test)]
@@ -81,9 +169,26 @@ mod tests {
     fn charts_are_small_pngs_even_for_empty_series() {
         let pts: Vec<(i64, f64)> = (0..48).map(|i| (i * 3600, (i * i) as f64)).collect();
         for series in [&pts[..], &[][..], &pts[..1]] {
-            let png = rate_chart(series).unwrap();
-            assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
-            assert!(png.len() < 20_000, "{}", png.len());
+            let spec = ChartSpec {
+                points: series,
+                from: 0,
+                to: 47 * 3600,
+                band: Some((100.0, 300.0)),
+                marker: Some(30 * 3600),
+            };
+            let chart = rate_chart(&spec).unwrap();
+            assert_eq!(&chart.png[..8], b"\x89PNG\r\n\x1a\n");
+            assert!(chart.png.len() < 20_000, "{}", chart.png.len());
+            assert!(chart.y_max >= 300.0);
         }
+    }
+
+    #[test]
+    fn the_scale_is_a_round_number_above_the_data() {
+        assert_eq!(nice_ceiling(2_209.0), 2_500.0);
+        assert_eq!(nice_ceiling(41_000.0), 50_000.0);
+        assert_eq!(nice_ceiling(1_000.0), 1_000.0);
+        assert_eq!(nice_ceiling(0.3), 0.5);
+        assert_eq!(nice_ceiling(0.0), 1.0);
     }
 }

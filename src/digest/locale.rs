@@ -3,7 +3,7 @@
 //! Every word a reader sees comes from here, so a digest never mixes languages. It never
 //! formats untrusted text: names and evidence pass through unchanged and are escaped later.
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 
 use crate::config::Language;
 use crate::model::UnixSeconds;
@@ -21,19 +21,16 @@ pub struct Words {
     pub cooling: &'static str,
     pub health: &'static str,
     pub nothing_new: &'static str,
-    pub since: &'static str,
-    pub per_hour: &'static str,
-    pub growth: &'static str,
-    pub tier: &'static str,
-    pub engagement: &'static str,
-    pub benchmark: &'static str,
-    pub failing_since: &'static str,
-    pub never_succeeded: &'static str,
+    pub view_on: &'static str,
+    pub videos_title: &'static str,
+    pub with_tags: &'static str,
+    pub posted_by: &'static str,
+    pub legend_usual: &'static str,
+    pub legend_start: &'static str,
+    pub legend_peak: &'static str,
+    pub legend_last: &'static str,
+    pub health_hint: &'static str,
     pub footer: &'static str,
-    /// Subject noun for the first section, singular and plural.
-    pub subject_emerging: (&'static str, &'static str),
-    pub subject_items: (&'static str, &'static str),
-    pub subject_nothing: &'static str,
 }
 
 const FR: Words = Words {
@@ -46,19 +43,17 @@ const FR: Words = Words {
     breakout_videos: "Vidéos qui décollent",
     cooling: "Tendances qui ralentissent",
     health: "État de la collecte",
-    nothing_new: "Rien de nouveau cette semaine : aucune tendance au-dessus du seuil.",
-    since: "depuis le",
-    per_hour: "/h",
-    growth: "croissance",
-    tier: "palier",
-    engagement: "engagement",
-    benchmark: "référence du palier",
-    failing_since: "en échec depuis le",
-    never_succeeded: "jamais collecté",
+    nothing_new: "Rien de nouveau cette semaine : aucun hashtag ni créateur ne s'écarte de son niveau habituel.",
+    view_on: "Voir sur TikTok",
+    videos_title: "Vidéos les plus vues",
+    with_tags: "Avec\u{a0}:",
+    posted_by: "Publié par\u{a0}:",
+    legend_usual: "bande grise : niveau habituel",
+    legend_start: "pointillé : début de la hausse",
+    legend_peak: "pointillé : pic",
+    legend_last: "point : dernière valeur",
+    health_hint: "Le détail de chaque erreur : trendwatch status, et le journal du service.",
     footer: "Envoyé par trendwatch.",
-    subject_emerging: ("tendance émergente", "tendances émergentes"),
-    subject_items: ("nouveauté", "nouveautés"),
-    subject_nothing: "rien de nouveau",
 };
 
 const EN: Words = Words {
@@ -71,20 +66,40 @@ const EN: Words = Words {
     breakout_videos: "Breakout videos",
     cooling: "Cooling trends",
     health: "Collection health",
-    nothing_new: "Nothing new this week: no trend above the threshold.",
-    since: "since",
-    per_hour: "/h",
-    growth: "growth",
-    tier: "tier",
-    engagement: "engagement",
-    benchmark: "tier benchmark",
-    failing_since: "failing since",
-    never_succeeded: "never collected",
+    nothing_new: "Nothing new this week: no hashtag or creator is away from its usual level.",
+    view_on: "View on TikTok",
+    videos_title: "Most viewed videos",
+    with_tags: "Along with:",
+    posted_by: "Posted by:",
+    legend_usual: "grey band: usual level",
+    legend_start: "dashed line: start of the rise",
+    legend_peak: "dashed line: peak",
+    legend_last: "dot: latest value",
+    health_hint: "Each error in detail: trendwatch status, and the service's log.",
     footer: "Sent by trendwatch.",
-    subject_emerging: ("emerging trend", "emerging trends"),
-    subject_items: ("update", "updates"),
-    subject_nothing: "nothing new",
 };
+
+/// How the subject line counts a section's items, singular and plural.
+pub fn section_noun(
+    kind: crate::detect::TrendKind,
+    lang: Language,
+) -> (&'static str, &'static str) {
+    use crate::detect::TrendKind as K;
+    match (kind, lang) {
+        (K::Emerging, Language::Fr) => ("hashtag émergent", "hashtags émergents"),
+        (K::Spike, Language::Fr) => ("pic viral", "pics viraux"),
+        (K::Discovered, Language::Fr) => ("hashtag découvert", "hashtags découverts"),
+        (K::RisingCreator, Language::Fr) => ("créateur en hausse", "créateurs en hausse"),
+        (K::BreakoutVideo, Language::Fr) => ("vidéo qui décolle", "vidéos qui décollent"),
+        (K::Cooling, Language::Fr) => ("tendance en baisse", "tendances en baisse"),
+        (K::Emerging, Language::En) => ("emerging hashtag", "emerging hashtags"),
+        (K::Spike, Language::En) => ("viral spike", "viral spikes"),
+        (K::Discovered, Language::En) => ("discovered hashtag", "discovered hashtags"),
+        (K::RisingCreator, Language::En) => ("rising creator", "rising creators"),
+        (K::BreakoutVideo, Language::En) => ("breakout video", "breakout videos"),
+        (K::Cooling, Language::En) => ("cooling trend", "cooling trends"),
+    }
+}
 
 pub fn words(lang: Language) -> &'static Words {
     match lang {
@@ -204,26 +219,104 @@ pub fn metric(name: &str, lang: Language) -> String {
     }
 }
 
-/// One line of evidence in the reader's language, from the trend's figures.
-pub fn evidence(
-    metric_name: &str,
-    growth: f64,
-    baseline: f64,
-    samples: Option<usize>,
-    lang: Language,
-) -> String {
-    let m = metric(metric_name, lang);
-    let base = number(baseline, lang);
-    let g = ratio(growth, lang);
-    match (lang, samples) {
-        (Language::Fr, Some(n)) => {
-            format!("{m} par heure à {g} le niveau habituel ({base}/h), sur {n} mesures")
-        }
-        (Language::Fr, None) => format!("{m} par heure à {g} le niveau habituel ({base}/h)"),
-        (Language::En, Some(n)) => {
-            format!("{m} per hour at {g} the usual level ({base}/h), over {n} samples")
-        }
-        (Language::En, None) => format!("{m} per hour at {g} the usual level ({base}/h)"),
+/// Short month names for chart axes and headlines.
+const SHORT_FR: [&str; 12] = [
+    "janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.",
+    "déc.",
+];
+const SHORT_EN: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+fn local(t: UnixSeconds, tz: chrono_tz::Tz) -> DateTime<chrono_tz::Tz> {
+    DateTime::<Utc>::from_timestamp(t, 0)
+        .unwrap_or_default()
+        .with_timezone(&tz)
+}
+
+/// `28 nov.` / `28 Nov`, on the reader's calendar.
+pub fn short_date(t: UnixSeconds, tz: chrono_tz::Tz, lang: Language) -> String {
+    let d = local(t, tz);
+    let m = d.month0() as usize % 12;
+    match lang {
+        Language::Fr => format!("{} {}", d.day(), SHORT_FR[m]),
+        Language::En => format!("{} {}", d.day(), SHORT_EN[m]),
+    }
+}
+
+/// `28 nov. à 14 h` / `28 Nov at 14:00`, on the reader's clock.
+pub fn date_hour(t: UnixSeconds, tz: chrono_tz::Tz, lang: Language) -> String {
+    let d = local(t, tz);
+    match lang {
+        Language::Fr => format!("{} à {}\u{a0}h", short_date(t, tz, lang), d.hour()),
+        Language::En => format!("{} at {:02}:00", short_date(t, tz, lang), d.hour()),
+    }
+}
+
+/// A span of time in words: `moins d'une heure`, `5 heures`, `3 jours`.
+pub fn duration(secs: i64, lang: Language) -> String {
+    let hours = secs / 3600;
+    let days = secs / 86_400;
+    match lang {
+        Language::Fr if hours < 1 => "moins d'une heure".to_owned(),
+        Language::Fr if days < 2 => plural(hours, "heure", "heures"),
+        Language::Fr => plural(days, "jour", "jours"),
+        Language::En if hours < 1 => "less than an hour".to_owned(),
+        Language::En if days < 2 => plural(hours, "hour", "hours"),
+        Language::En => plural(days, "day", "days"),
+    }
+}
+
+/// `1 heure`, `5 heures`.
+pub fn plural(n: i64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// A change as a signed whole percentage: `+1 310 %` / `+1,310%`, `−40 %`.
+pub fn change(ratio: f64, lang: Language) -> String {
+    if !ratio.is_finite() {
+        return "–".to_owned();
+    }
+    let p = ((ratio - 1.0) * 100.0).round() as i64;
+    let sign = if p >= 0 { "+" } else { "−" };
+    let body = group(p.abs(), lang);
+    match lang {
+        Language::Fr => format!("{sign}{body}\u{a0}%"),
+        Language::En => format!("{sign}{body}%"),
+    }
+}
+
+/// A whole percentage: `10 %` / `10%`.
+pub fn whole_percent(fraction: f64, lang: Language) -> String {
+    let p = (fraction * 100.0).round() as i64;
+    match lang {
+        Language::Fr => format!("{}\u{a0}%", group(p, lang)),
+        Language::En => format!("{}%", group(p, lang)),
+    }
+}
+
+/// A quantity of a metric as readers say it: `2,9 M de vues`, `17,9 k abonnés`, `950 vues` /
+/// `2.9M views`.
+pub fn quantity(v: f64, name: &str, lang: Language) -> String {
+    let n = number(v, lang);
+    let m = metric(name, lang);
+    match lang {
+        Language::Fr if v.abs() >= 1e6 => format!("{n} {}", of_metric(name, lang)),
+        _ => format!("{n} {m}"),
+    }
+}
+
+/// The metric as the object of a quantity: `de vues`, `d'abonnés` / `views`.
+pub fn of_metric(name: &str, lang: Language) -> String {
+    let m = metric(name, lang);
+    match lang {
+        Language::Fr if m.starts_with(['a', 'e', 'é', 'i', 'o', 'u']) => format!("d'{m}"),
+        Language::Fr => format!("de {m}"),
+        Language::En => m,
     }
 }
 

@@ -9,18 +9,24 @@
 //! recorded by [`crate::mail::queue`] once the digest is safely in the outbox).
 
 pub mod charts;
+pub mod facts;
+mod health;
 pub mod locale;
 pub mod model;
 pub mod render;
+mod story;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::detect::{self, Trend, TrendKind};
+use crate::detect::{self, Tier, Trend, TrendKind};
 use crate::model::{EntityId, EntityKind, UnixSeconds};
-use crate::store::{AlertRecord, EntityInfo, Store, StoreError};
+use crate::store::{AlertRecord, EntityInfo, Store, StoreError, StoredVideo};
 
-pub use model::{clean, Digest, HealthItem, Item, Section};
+pub use facts::Facts;
+pub use health::{group_health, HealthGroup};
+pub use model::{clean, Digest, HealthItem, Item, Section, Warmup};
 pub use render::{render, render_preview, InlineImage, Rendered};
 
 #[derive(Debug, thiserror::Error)]
@@ -43,8 +49,13 @@ pub const SECTION_ORDER: [TrendKind; 6] = [
     TrendKind::Cooling,
 ];
 
+const DAY: i64 = 86_400;
 /// How far back the chart of an item reaches.
-const CHART_SPAN: i64 = 14 * 86_400;
+const CHART_SPAN: i64 = 14 * DAY;
+/// How far back counters are read: the chart, and two full weeks for week-on-week volumes.
+const VOLUME_SPAN: i64 = 15 * DAY;
+/// Videos older than this (by when trendwatch last saw them) say nothing about now.
+const VIDEO_SPAN: i64 = 14 * DAY;
 
 /// What the digest as of `at` says. `trends` come best first from [`detect::detect`];
 /// `health` from [`Store::entities`].
@@ -56,6 +67,8 @@ pub fn build(
     at: UnixSeconds,
 ) -> Result<Digest, DigestError> {
     let cooldown = secs(cfg.digest.cooldown);
+    let videos = store.videos_seen_since(at - VIDEO_SPAN)?;
+    let tiers = known_tiers(health, store, at)?;
     let mut sections = Vec::new();
     let mut alerts = Vec::new();
     for kind in SECTION_ORDER {
@@ -71,8 +84,7 @@ pub fn build(
                     continue;
                 }
             }
-            let points = store.series(&t.entity, &t.metric, at - CHART_SPAN, at)?;
-            items.push(item(t, detect::rates(&points)));
+            items.push(item(t, store, &videos, &tiers, at)?);
             alerts.push((key, AlertRecord { at, score: t.score }));
         }
         if !items.is_empty() {
@@ -97,18 +109,103 @@ pub fn build(
         })
         .collect();
     failing.sort_by(|a, b| a.name.cmp(&b.name));
-    failing.truncate(cfg.digest.max_items.max(1) * 4);
     Ok(Digest {
         at,
         timezone: cfg.timezone,
         sections,
         health: failing,
+        warmup: warmup(health, at, secs(cfg.detect.baseline)),
         alerts,
     })
 }
 
-fn item(t: &Trend, rates: Vec<(UnixSeconds, f64)>) -> Item {
+/// Set while no entity has a full baseline of history behind it.
+fn warmup(health: &[EntityInfo], at: UnixSeconds, baseline: i64) -> Option<Warmup> {
+    let first = health
+        .iter()
+        .filter(|e| e.last_sample_at.is_some())
+        .map(|e| e.first_seen)
+        .min();
+    let baseline_days = (baseline / DAY).max(1);
+    match first {
+        None => Some(Warmup {
+            collecting_since: None,
+            ready_at: None,
+            baseline_days,
+        }),
+        Some(f) if at - f < baseline => Some(Warmup {
+            collecting_since: Some(f),
+            ready_at: Some(f + baseline),
+            baseline_days,
+        }),
+        Some(_) => None,
+    }
+}
+
+/// The tier of every followed creator, from their latest follower count.
+fn known_tiers(
+    health: &[EntityInfo],
+    store: &Store,
+    at: UnixSeconds,
+) -> Result<HashMap<String, Tier>, StoreError> {
+    let mut out = HashMap::new();
+    for e in health.iter().filter(|e| {
+        e.id.kind() == EntityKind::Creator && e.metrics.iter().any(|m| m == "followers")
+    }) {
+        if let Some(&(_, f)) = store.series(&e.id, "followers", at - 30 * DAY, at)?.last() {
+            out.insert(e.id.name().to_owned(), Tier::of_followers(f));
+        }
+    }
+    Ok(out)
+}
+
+fn item(
+    t: &Trend,
+    store: &Store,
+    videos: &[StoredVideo],
+    tiers: &HashMap<String, Tier>,
+    at: UnixSeconds,
+) -> Result<Item, StoreError> {
     let d = &t.details;
+    // Engagement-only creators have no series of their own to chart: show followers.
+    let chart_metric = match t.metric.as_str() {
+        "engagement" | "plays" | "occurrences" if t.entity.kind() == EntityKind::Creator => {
+            "followers"
+        }
+        "occurrences" => "views",
+        m => m,
+    };
+    let points = store.series(&t.entity, chart_metric, at - VOLUME_SPAN, at)?;
+    // A breakout video's creator's followers say nothing about the video: no chart.
+    let chart_points: Vec<(UnixSeconds, f64)> = if t.kind == TrendKind::BreakoutVideo {
+        Vec::new()
+    } else {
+        detect::rates(&points)
+            .into_iter()
+            .filter(|p| p.0 >= at - CHART_SPAN)
+            .collect()
+    };
+    let mut facts = match t.entity.kind() {
+        EntityKind::Hashtag => facts::tag_facts(t.entity.name(), videos, tiers),
+        EntityKind::Creator => facts::creator_facts(
+            t.entity.name(),
+            videos,
+            at,
+            d.followers,
+            d.engagement,
+            d.tier,
+        ),
+        EntityKind::Custom => Facts::default(),
+    };
+    if t.kind == TrendKind::BreakoutVideo {
+        // The video is the item: its creator's best video would repeat it.
+        if let Some(p) = facts.partner.as_mut() {
+            p.best_video = None;
+        }
+    }
+    if chart_metric == t.metric && t.kind != TrendKind::Cooling {
+        facts.week = facts::week_volumes(&points, at, t.rate_baseline);
+    }
     let (name, url) = match (&d.video_id, t.kind) {
         (Some(id), TrendKind::BreakoutVideo) => {
             let author = d.author.as_deref().unwrap_or("");
@@ -130,7 +227,8 @@ fn item(t: &Trend, rates: Vec<(UnixSeconds, f64)>) -> Item {
         }
         _ => (display_name(&t.entity), page_url(&t.entity)),
     };
-    Item {
+    let chart_to = chart_points.last().map_or(at, |p| p.0.max(at - 6 * 3600));
+    Ok(Item {
         name: clean(&name, model::MAX_NAME),
         url,
         score: t.score,
@@ -144,8 +242,12 @@ fn item(t: &Trend, rates: Vec<(UnixSeconds, f64)>) -> Item {
         tier: d.tier.map(|t| t.as_str().to_owned()),
         engagement: d.engagement,
         benchmark: d.tier.map(|t| t.benchmark()),
-        rates,
-    }
+        rates: chart_points,
+        chart_metric: chart_metric.to_owned(),
+        chart_from: at - CHART_SPAN,
+        chart_to,
+        facts,
+    })
 }
 
 /// `#tag`, `@handle`, or `source:id`.

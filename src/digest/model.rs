@@ -3,6 +3,7 @@
 //! Built from detected trends and collection health; holds only cleaned, length-bounded
 //! text. It never formats for a reader (that is [`super::render`]) and never touches mail.
 
+use super::facts::Facts;
 use crate::detect::TrendKind;
 use crate::model::UnixSeconds;
 use crate::store::AlertRecord;
@@ -16,6 +17,8 @@ pub struct Digest {
     pub sections: Vec<Section>,
     /// Entities whose last attempt failed, with why.
     pub health: Vec<HealthItem>,
+    /// Set while the history is too short for detection to know what is usual.
+    pub warmup: Option<Warmup>,
     /// Alert history to record once the digest is queued (cooldown).
     pub alerts: Vec<(String, AlertRecord)>,
 }
@@ -29,6 +32,17 @@ impl Digest {
     pub fn item_count(&self) -> usize {
         self.sections.iter().map(|s| s.items.len()).sum()
     }
+}
+
+/// Why a digest has little to say yet, and when that changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Warmup {
+    /// The first sample of any watched entity; `None` when nothing was ever collected.
+    pub collecting_since: Option<UnixSeconds>,
+    /// When the history covers one baseline: trends are judged on a full usual level.
+    pub ready_at: Option<UnixSeconds>,
+    /// The baseline, in days.
+    pub baseline_days: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -58,6 +72,13 @@ pub struct Item {
     pub benchmark: Option<(f64, f64)>,
     /// Recent per-hour rates for the chart.
     pub rates: Vec<(UnixSeconds, f64)>,
+    /// The metric the chart shows (a creator's followers when the trend is about engagement).
+    pub chart_metric: String,
+    /// The time span the chart shows.
+    pub chart_from: UnixSeconds,
+    pub chart_to: UnixSeconds,
+    /// Volumes, videos, tags and creators behind the item.
+    pub facts: Facts,
 }
 
 #[derive(Debug, Clone)]

@@ -10,8 +10,10 @@ use minijinja::{context, Environment};
 use serde::Serialize;
 
 use super::charts;
+use super::health::group_health;
 use super::locale::{self, Words};
 use super::model::{clean, Digest, Item};
+use super::story;
 use super::DigestError;
 use crate::config::Language;
 use crate::detect::TrendKind;
@@ -20,7 +22,7 @@ const HTML: &str = include_str!("templates/digest.html");
 const TEXT: &str = include_str!("templates/digest.txt");
 
 /// Longest subject line, in characters.
-const MAX_SUBJECT: usize = 160;
+const MAX_SUBJECT: usize = 240;
 
 /// A PNG referenced from the HTML as `cid:{cid}`.
 #[derive(Debug, Clone)]
@@ -40,13 +42,40 @@ pub struct Rendered {
 }
 
 #[derive(Serialize)]
+struct LinkView {
+    label: String,
+    url: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ChartView {
+    img: String,
+    alt: String,
+    width: u32,
+    height: u32,
+    /// The y scale, top and middle (the bottom is 0), in the reader's number format.
+    y_top: String,
+    y_mid: String,
+    /// The date axis: left, middle and right edges.
+    d_from: String,
+    d_mid: String,
+    d_to: String,
+    legend: String,
+}
+
+#[derive(Serialize)]
 struct ItemView {
     name: String,
     url: Option<String>,
     headline: String,
-    extra: Option<String>,
-    evidence: String,
-    img: String,
+    volumes: Option<String>,
+    partner: Vec<String>,
+    reading: Option<String>,
+    detail: String,
+    videos: Vec<LinkView>,
+    co_tags: Option<String>,
+    creators: Option<String>,
+    chart: Option<ChartView>,
 }
 
 #[derive(Serialize)]
@@ -57,11 +86,9 @@ struct SectionView {
 
 #[derive(Serialize)]
 struct HealthView {
-    name: String,
-    url: Option<String>,
-    kind: String,
-    detail: String,
-    since: String,
+    line: String,
+    names: Vec<LinkView>,
+    more: Option<String>,
 }
 
 /// Renders for mail: charts are inline images referenced by Content-ID.
@@ -76,36 +103,59 @@ pub fn render_preview(d: &Digest, lang: Language) -> Result<String, DigestError>
 
 fn render_with(d: &Digest, lang: Language, inline_data: bool) -> Result<Rendered, DigestError> {
     let w = locale::words(lang);
+    let tz = d.timezone;
     let mut images = Vec::new();
     let mut sections = Vec::new();
     for (si, s) in d.sections.iter().enumerate() {
         let mut items = Vec::new();
         for (ii, it) in s.items.iter().enumerate() {
-            let png = charts::rate_chart(&it.rates)?;
-            let cid = format!("chart-{si}-{ii}@trendwatch");
-            let img = if inline_data {
-                format!(
-                    "data:image/png;base64,{}",
-                    base64::engine::general_purpose::STANDARD.encode(&png)
-                )
+            let chart = if it.rates.len() >= 2 {
+                let c = chart(s.kind, it)?;
+                let cid = format!("chart-{si}-{ii}@trendwatch");
+                let img = if inline_data {
+                    format!(
+                        "data:image/png;base64,{}",
+                        base64::engine::general_purpose::STANDARD.encode(&c.png)
+                    )
+                } else {
+                    format!("cid:{cid}")
+                };
+                let view = chart_view(s.kind, it, &c, img, w, lang, tz);
+                images.push(InlineImage { cid, png: c.png });
+                Some(view)
             } else {
-                format!("cid:{cid}")
+                None
             };
-            images.push(InlineImage { cid, png });
+            let f = &it.facts;
             items.push(ItemView {
                 name: it.name.clone(),
                 url: it.url.clone(),
-                headline: headline(it, w, lang, d.timezone),
-                extra: extra(it, w, lang),
-                // The detector words its evidence in English: French readers get the
-                // same figures in French; English readers get the detector's own line.
-                evidence: match lang {
-                    Language::En if !it.evidence.is_empty() => it.evidence.clone(),
-                    _ => {
-                        locale::evidence(&it.metric, it.growth, it.rate_baseline, it.samples, lang)
-                    }
-                },
-                img,
+                headline: story::headline(s.kind, it, lang, tz),
+                volumes: f.week.as_ref().map(|v| story::volumes(&it.metric, v, lang)),
+                partner: f
+                    .partner
+                    .as_ref()
+                    .map(|p| story::partner(p, lang))
+                    .unwrap_or_default(),
+                reading: story::reading(s.kind, it, lang),
+                detail: story::detail(s.kind, it, lang, tz),
+                videos: f
+                    .videos
+                    .iter()
+                    .map(|v| LinkView {
+                        label: story::video_line(v, lang),
+                        url: v.url.clone(),
+                    })
+                    .collect(),
+                co_tags: (!f.co_tags.is_empty()).then(|| {
+                    f.co_tags
+                        .iter()
+                        .map(|t| format!("#{t}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                }),
+                creators: story::creators_line(it, lang),
+                chart,
             });
         }
         sections.push(SectionView {
@@ -113,30 +163,33 @@ fn render_with(d: &Digest, lang: Language, inline_data: bool) -> Result<Rendered
             items,
         });
     }
-    let health: Vec<HealthView> = d
-        .health
+    let health: Vec<HealthView> = group_health(&d.health)
         .iter()
-        .map(|h| HealthView {
-            name: h.name.clone(),
-            url: h.url.clone(),
-            kind: h.kind.clone(),
-            detail: h.detail.clone(),
-            since: match h.last_success {
-                Some(_) => format!(
-                    "{} {}",
-                    w.failing_since,
-                    locale::date_in(h.failing_since, d.timezone, lang)
-                ),
-                None => w.never_succeeded.to_owned(),
-            },
+        .map(|g| HealthView {
+            line: story::health_line(g, d.at, lang),
+            names: g
+                .names
+                .iter()
+                .map(|(n, u)| LinkView {
+                    label: n.clone(),
+                    url: u.clone(),
+                })
+                .collect(),
+            more: (g.count > g.names.len()).then(|| {
+                let n = g.count - g.names.len();
+                match lang {
+                    Language::Fr => format!("et {n} autre(s)"),
+                    Language::En => format!("and {n} more"),
+                }
+            }),
         })
         .collect();
     let week = format!(
         "{} {}",
         w.week_of,
-        locale::date_in(locale::monday_in(d.at, d.timezone), d.timezone, lang)
+        locale::date_in(locale::monday_in(d.at, tz), tz, lang)
     );
-    let subject = subject(d, w, &week);
+    let subject = subject(d, lang, &week);
     let mut env = Environment::new();
     env.add_template("digest.html", HTML)?;
     env.add_template("digest.txt", TEXT)?;
@@ -147,8 +200,8 @@ fn render_with(d: &Digest, lang: Language, inline_data: bool) -> Result<Rendered
         subject => subject,
         sections => sections,
         health => health,
-        health_title => w.health,
-        empty => d.sections.is_empty(),
+        warmup => d.warmup.as_ref().map(|x| story::warmup(x, lang, tz)),
+        nothing_new => d.sections.is_empty() && d.warmup.is_none(),
     };
     let html = env.get_template("digest.html")?.render(&ctx)?;
     let text = env.get_template("digest.txt")?.render(&ctx)?;
@@ -158,6 +211,82 @@ fn render_with(d: &Digest, lang: Language, inline_data: bool) -> Result<Rendered
         text,
         images,
     })
+}
+
+/// The band of usual values and the marked start, by kind.
+fn chart(kind: TrendKind, it: &Item) -> Result<charts::Chart, DigestError> {
+    let followers_trend = it.metric == it.chart_metric;
+    let band = match kind {
+        TrendKind::Emerging | TrendKind::Spike | TrendKind::RisingCreator
+            if followers_trend && it.rate_baseline > 0.0 =>
+        {
+            Some((it.rate_baseline / USUAL_BAND, it.rate_baseline * USUAL_BAND))
+        }
+        _ => None,
+    };
+    let marker = match kind {
+        TrendKind::Discovered | TrendKind::BreakoutVideo => None,
+        _ => it.since,
+    };
+    Ok(charts::rate_chart(&charts::ChartSpec {
+        points: &it.rates,
+        from: it.chart_from,
+        to: it.chart_to,
+        band,
+        marker,
+    })?)
+}
+
+/// How far from the usual rate still counts as usual (detection's own run ratio).
+const USUAL_BAND: f64 = 1.5;
+
+fn chart_view(
+    kind: TrendKind,
+    it: &Item,
+    c: &charts::Chart,
+    img: String,
+    w: &Words,
+    lang: Language,
+    tz: chrono_tz::Tz,
+) -> ChartView {
+    let mut legend = Vec::new();
+    if matches!(
+        kind,
+        TrendKind::Emerging | TrendKind::Spike | TrendKind::RisingCreator
+    ) && it.metric == it.chart_metric
+    {
+        legend.push(format!(
+            "{} ({}/h)",
+            w.legend_usual,
+            locale::number(it.rate_baseline, lang)
+        ));
+    }
+    if let (Some(t), false) = (
+        it.since,
+        matches!(kind, TrendKind::Discovered | TrendKind::BreakoutVideo),
+    ) {
+        let what = if kind == TrendKind::Cooling {
+            w.legend_peak
+        } else {
+            w.legend_start
+        };
+        legend.push(format!("{what} ({})", locale::short_date(t, tz, lang)));
+    }
+    if let Some(&(_, v)) = it.rates.last() {
+        legend.push(format!("{} ({}/h)", w.legend_last, locale::number(v, lang)));
+    }
+    ChartView {
+        img,
+        alt: story::chart_alt(it, lang, tz),
+        width: charts::WIDTH,
+        height: charts::HEIGHT,
+        y_top: locale::number(c.y_max, lang),
+        y_mid: locale::number(c.y_max / 2.0, lang),
+        d_from: locale::short_date(c.from, tz, lang),
+        d_mid: locale::short_date(c.from + (c.to - c.from) / 2, tz, lang),
+        d_to: locale::short_date(c.to, tz, lang),
+        legend: legend.join(" · "),
+    }
 }
 
 fn section_title(kind: TrendKind, w: &Words) -> &'static str {
@@ -171,68 +300,51 @@ fn section_title(kind: TrendKind, w: &Words) -> &'static str {
     }
 }
 
-fn headline(it: &Item, w: &Words, lang: Language, tz: chrono_tz::Tz) -> String {
-    let mut s = format!(
-        "{} · {}{} {}",
-        locale::ratio(it.growth, lang),
-        locale::number(it.rate_now, lang),
-        w.per_hour,
-        locale::metric(&it.metric, lang)
-    );
-    if let Some(since) = it.since {
-        s.push_str(&format!(
-            " · {} {}",
-            w.since,
-            locale::date_in(since, tz, lang)
-        ));
-    }
-    s
-}
-
-fn extra(it: &Item, w: &Words, lang: Language) -> Option<String> {
-    let tier = it.tier.as_ref()?;
-    let mut s = format!("{} {tier}", w.tier);
-    if let (Some(e), Some((lo, hi))) = (it.engagement, it.benchmark) {
-        s.push_str(&format!(
-            " · {} {} ({} {}–{})",
-            w.engagement,
-            locale::percent(e, lang),
-            w.benchmark,
-            locale::percent(lo, lang),
-            locale::percent(hi, lang)
-        ));
-    }
-    Some(s)
-}
-
-/// `trendwatch · 3 tendances émergentes — semaine du 23 novembre 2026 · #top`.
-fn subject(d: &Digest, w: &Words, week: &str) -> String {
-    let emerging = d
+/// `trendwatch · 2 hashtags émergents, 1 pic viral, 3 sources en échec — semaine du 30 novembre 2026`.
+fn subject(d: &Digest, lang: Language, week: &str) -> String {
+    let mut parts: Vec<String> = d
         .sections
         .iter()
-        .find(|s| s.kind == TrendKind::Emerging)
-        .map(|s| s.items.len())
-        .unwrap_or(0);
-    let (n, nouns) = if emerging > 0 {
-        (emerging, w.subject_emerging)
-    } else {
-        (d.item_count(), w.subject_items)
-    };
-    if n == 0 {
-        return clean(
-            &format!("trendwatch · {} — {week}", w.subject_nothing),
-            MAX_SUBJECT,
+        .map(|s| {
+            let (one, many) = locale::section_noun(s.kind, lang);
+            let n = s.items.len() as i64;
+            locale::plural(n, one, many)
+        })
+        .collect();
+    let failing = d.health.len() as i64;
+    if failing > 0 {
+        parts.push(match lang {
+            Language::Fr => locale::plural(failing, "source en échec", "sources en échec"),
+            Language::En => locale::plural(failing, "failing source", "failing sources"),
+        });
+    }
+    if let Some(wu) = &d.warmup {
+        parts.push(match (wu.collecting_since, lang) {
+            (Some(since), Language::Fr) => format!(
+                "mise en route, jour {} sur {}",
+                (d.at - since) / 86_400 + 1,
+                wu.baseline_days
+            ),
+            (Some(since), Language::En) => format!(
+                "warming up, day {} of {}",
+                (d.at - since) / 86_400 + 1,
+                wu.baseline_days
+            ),
+            (None, Language::Fr) => "aucune donnée collectée".to_owned(),
+            (None, Language::En) => "nothing collected yet".to_owned(),
+        });
+    }
+    if parts.is_empty() {
+        parts.push(
+            match lang {
+                Language::Fr => "rien de nouveau",
+                Language::En => "nothing new",
+            }
+            .to_owned(),
         );
     }
-    let noun = if n == 1 { nouns.0 } else { nouns.1 };
-    let top = d
-        .sections
-        .first()
-        .and_then(|s| s.items.first())
-        .map(|i| format!(" · {}", clean(&i.name, 40)))
-        .unwrap_or_default();
     clean(
-        &format!("trendwatch · {n} {noun} — {week}{top}"),
+        &format!("trendwatch · {} — {week}", parts.join(", ")),
         MAX_SUBJECT,
     )
 }

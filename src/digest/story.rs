@@ -1,0 +1,544 @@
+//! The sentences of a digest: what each item means, told with its figures, in French or
+//! English.
+//!
+//! Every sentence is derived from the item's facts; nothing here is said that the figures do
+//! not show. Names inside sentences are already cleaned, and the HTML template escapes them.
+
+use super::facts::{Partner, Reading, VideoFact, WeekVolumes};
+use super::health::HealthGroup;
+use super::locale::{self, number};
+use super::model::{Item, Warmup};
+use crate::config::Language;
+use crate::detect::{Tier, TrendKind};
+use crate::model::UnixSeconds;
+
+use Language::{En, Fr};
+
+/// The first line of an item: the movement in plain words with a percentage and a date.
+pub fn headline(kind: TrendKind, it: &Item, lang: Language, tz: chrono_tz::Tz) -> String {
+    let since = it.since.map(|t| locale::short_date(t, tz, lang));
+    let change = locale::change(it.growth, lang);
+    let of = locale::of_metric(&it.metric, lang);
+    match (kind, lang) {
+        (TrendKind::Emerging | TrendKind::RisingCreator, _) if it.metric == "engagement" => {
+            engagement_sentence(it.rate_now, it.benchmark, it.tier.as_deref(), lang)
+        }
+        (TrendKind::Emerging | TrendKind::RisingCreator, Fr) => match since {
+            Some(d) => format!("{change} {of} par heure depuis le {d}"),
+            None => format!("{change} {of} par heure"),
+        },
+        (TrendKind::Emerging | TrendKind::RisingCreator, En) => match since {
+            Some(d) => format!("{change} {of} per hour since {d}"),
+            None => format!("{change} {of} per hour"),
+        },
+        (TrendKind::Spike, Fr) => format!(
+            "Pic de {change} {of} par heure{}",
+            it.since
+                .map(|t| format!(", le {}", locale::date_hour(t, tz, lang)))
+                .unwrap_or_default()
+        ),
+        (TrendKind::Spike, En) => format!(
+            "A spike of {change} {of} per hour{}",
+            it.since
+                .map(|t| format!(", on {}", locale::date_hour(t, tz, lang)))
+                .unwrap_or_default()
+        ),
+        (TrendKind::Discovered, Fr) => format!(
+            "Nouveau hashtag, vu sur {} récentes",
+            locale::plural(it.rate_now.round() as i64, "vidéo", "vidéos")
+        ),
+        (TrendKind::Discovered, En) => format!(
+            "A new hashtag, seen on {} recently",
+            locale::plural(it.rate_now.round() as i64, "video", "videos")
+        ),
+        (TrendKind::BreakoutVideo, Fr) => format!(
+            "{} lectures, {} les vidéos habituelles du créateur ({})",
+            number(it.rate_now, lang),
+            locale::ratio(it.growth, lang),
+            number(it.rate_baseline, lang)
+        ),
+        (TrendKind::BreakoutVideo, En) => format!(
+            "{} plays, {} the creator's usual videos ({})",
+            number(it.rate_now, lang),
+            locale::ratio(it.growth, lang),
+            number(it.rate_baseline, lang)
+        ),
+        (TrendKind::Cooling, Fr) => format!(
+            "En baisse : les {} par heure sont à {} de leur pic{}",
+            locale::metric(&it.metric, lang),
+            locale::whole_percent(it.growth, lang),
+            since.map(|d| format!(" du {d}")).unwrap_or_default()
+        ),
+        (TrendKind::Cooling, En) => format!(
+            "Slowing down: {} per hour are at {} of their {}peak",
+            locale::metric(&it.metric, lang),
+            locale::whole_percent(it.growth, lang),
+            since.map(|d| format!("{d} ")).unwrap_or_default()
+        ),
+    }
+}
+
+/// `2,9 M de vues cette semaine, contre 210 k habituellement (+40 % sur la semaine d'avant)`;
+/// a gain (`+17,9 k abonnés`) for followers.
+pub fn volumes(metric: &str, w: &WeekVolumes, lang: Language) -> String {
+    let gain = if metric == "followers" { "+" } else { "" };
+    let this_week = locale::quantity(w.this_week, metric, lang);
+    let usual = number(w.usual, lang);
+    let week_on_week = w
+        .previous
+        .filter(|p| *p > 0.0)
+        .map(|p| locale::change(w.this_week / p, lang));
+    match lang {
+        Fr => format!(
+            "{gain}{this_week} cette semaine, contre {gain}{usual} habituellement{}",
+            week_on_week
+                .map(|c| format!(" ({c} sur la semaine d'avant)"))
+                .unwrap_or_default()
+        ),
+        En => format!(
+            "{gain}{this_week} this week, against {gain}{usual} usually{}",
+            week_on_week
+                .map(|c| format!(" ({c} on the week before)"))
+                .unwrap_or_default()
+        ),
+    }
+}
+
+/// Who a tier is, in followers.
+fn tier_audience(t: Tier, lang: Language) -> &'static str {
+    match (t, lang) {
+        (Tier::Nano, Fr) => "comptes de moins de 10\u{a0}k abonnés",
+        (Tier::Micro, Fr) => "comptes de 10\u{a0}k à 100\u{a0}k abonnés",
+        (Tier::Macro, Fr) => "comptes de 100\u{a0}k à 1\u{a0}M d'abonnés",
+        (Tier::Mega, Fr) => "comptes de plus de 1\u{a0}M d'abonnés",
+        (Tier::Nano, En) => "accounts under 10k followers",
+        (Tier::Micro, En) => "accounts of 10k to 100k followers",
+        (Tier::Macro, En) => "accounts of 100k to 1M followers",
+        (Tier::Mega, En) => "accounts over 1M followers",
+    }
+}
+
+fn tier_named(name: Option<&str>) -> Option<Tier> {
+    match name? {
+        "nano" => Some(Tier::Nano),
+        "micro" => Some(Tier::Micro),
+        "macro" => Some(Tier::Macro),
+        "mega" => Some(Tier::Mega),
+        _ => None,
+    }
+}
+
+/// `7,2 % d'engagement, au-dessus des 2–5 % habituels des comptes de 10 k à 100 k abonnés`.
+fn engagement_sentence(
+    rate: f64,
+    benchmark: Option<(f64, f64)>,
+    tier: Option<&str>,
+    lang: Language,
+) -> String {
+    let e = locale::percent(rate, lang);
+    let (Some((lo, hi)), Some(t)) = (benchmark, tier_named(tier)) else {
+        return match lang {
+            Fr => format!("{e} d'engagement"),
+            En => format!("{e} engagement"),
+        };
+    };
+    let range = if lo > 0.0 {
+        match lang {
+            Fr => format!(
+                "{}–{}\u{a0}%",
+                locale::whole_percent(lo, lang).trim_end_matches("\u{a0}%"),
+                locale::whole_percent(hi, lang).trim_end_matches("\u{a0}%")
+            ),
+            En => format!(
+                "{}–{}",
+                locale::whole_percent(lo, lang).trim_end_matches('%'),
+                locale::whole_percent(hi, lang)
+            ),
+        }
+    } else {
+        match lang {
+            Fr => format!("moins de {}", locale::whole_percent(hi, lang)),
+            En => format!("under {}", locale::whole_percent(hi, lang)),
+        }
+    };
+    let who = tier_audience(t, lang);
+    let place = match lang {
+        Fr if rate > hi => "au-dessus des",
+        Fr if rate < lo => "en dessous des",
+        Fr => "dans la norme des",
+        En if rate > hi => "above the",
+        En if rate < lo => "below the",
+        En => "within the",
+    };
+    match lang {
+        Fr => format!("{e} d'engagement, {place} {range} habituels des {who}"),
+        En => format!("{e} engagement, {place} {range} usual for {who}"),
+    }
+}
+
+/// The partner card of a creator: engagement against the tier, audience, cadence.
+pub fn partner(p: &Partner, lang: Language) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(e) = p.engagement {
+        let tier = p.tier.map(|t| t.as_str());
+        lines.push(engagement_sentence(
+            e,
+            p.tier.map(Tier::benchmark),
+            tier,
+            lang,
+        ));
+    }
+    let mut audience = Vec::new();
+    if let Some(f) = p.followers {
+        audience.push(match lang {
+            Fr => format!("{} abonnés", number(f, lang)),
+            En => format!("{} followers", number(f, lang)),
+        });
+    }
+    if let Some(c) = p.videos_per_week {
+        let c = locale_decimal(c, lang);
+        audience.push(match lang {
+            Fr => format!("environ {c} vidéo(s) par semaine"),
+            En => format!("about {c} video(s) a week"),
+        });
+    }
+    if !audience.is_empty() {
+        lines.push(audience.join(" · "));
+    }
+    if let Some(v) = &p.best_video {
+        lines.push(match lang {
+            Fr => format!(
+                "Meilleure vidéo du mois : {} lectures",
+                number(v.plays as f64, lang)
+            ),
+            En => format!(
+                "Best video this month: {} plays",
+                number(v.plays as f64, lang)
+            ),
+        });
+    }
+    lines
+}
+
+fn locale_decimal(v: f64, lang: Language) -> String {
+    let s = format!("{:.1}", v);
+    let s = s.strip_suffix(".0").map(str::to_owned).unwrap_or(s);
+    match lang {
+        Fr => s.replace('.', ","),
+        En => s,
+    }
+}
+
+/// One sentence on what the item means, when its evidence supports one.
+pub fn reading(kind: TrendKind, it: &Item, lang: Language) -> Option<String> {
+    let f = &it.facts;
+    let top = f.creators.first().map(|c| c.handle.as_str());
+    let said = match (f.reading, lang) {
+        (Some(Reading::Organic { creators, small }), Fr) => Some(format!(
+            "Portée par {creators} {} : une tendance organique, pas une campagne.",
+            if small {
+                "petits créateurs"
+            } else {
+                "créateurs différents"
+            }
+        )),
+        (Some(Reading::Organic { creators, small }), En) => Some(format!(
+            "Carried by {creators} {} creators: an organic trend, not a campaign.",
+            if small { "small" } else { "different" }
+        )),
+        (Some(Reading::Concentrated { share }), Fr) => top.map(|h| {
+            format!(
+                "Portée surtout par @{h} ({} des vidéos) : une campagne ou le succès d'un seul compte.",
+                locale::whole_percent(share, lang)
+            )
+        }),
+        (Some(Reading::Concentrated { share }), En) => top.map(|h| {
+            format!(
+                "Mostly carried by @{h} ({} of the videos): a campaign or one account's success.",
+                locale::whole_percent(share, lang)
+            )
+        }),
+        (None, _) => None,
+    };
+    said.or_else(|| match (kind, lang) {
+        (TrendKind::Spike, Fr) => {
+            Some("Un moment viral de quelques heures : à surveiller, pas encore une tendance.".into())
+        }
+        (TrendKind::Spike, En) => {
+            Some("A viral moment of a few hours: worth watching, not a trend yet.".into())
+        }
+        (TrendKind::Cooling, Fr) => Some(
+            "La vague retombe : un nouveau contenu sur ce sujet aura moins de portée qu'au pic."
+                .into(),
+        ),
+        (TrendKind::Cooling, En) => Some(
+            "The wave is passing: new content on this topic will reach fewer people than at its peak."
+                .into(),
+        ),
+        (TrendKind::RisingCreator, _) => {
+            let p = f.partner.as_ref()?;
+            let (e, t) = (p.engagement?, p.tier?);
+            (e > t.benchmark().1).then(|| match lang {
+                Fr => "Un partenaire possible : son public réagit plus que celui des comptes de sa taille."
+                    .to_owned(),
+                En => "A possible partner: their audience engages more than that of accounts their size."
+                    .to_owned(),
+            })
+        }
+        _ => None,
+    })
+}
+
+/// `@lea · 1,2 M lectures · « Ma routine »`.
+pub fn video_line(v: &VideoFact, lang: Language) -> String {
+    let mut s = String::new();
+    if let Some(a) = &v.author {
+        s.push('@');
+        s.push_str(a);
+        s.push_str(" · ");
+    }
+    s.push_str(&number(v.plays as f64, lang));
+    s.push_str(match lang {
+        Fr => " lectures",
+        En => " plays",
+    });
+    if !v.caption.is_empty() {
+        match lang {
+            Fr => s.push_str(&format!(" · « {} »", v.caption)),
+            En => s.push_str(&format!(" · “{}”", v.caption)),
+        }
+    }
+    s
+}
+
+/// `@lea (micro, 3 vidéos), @sam, … et 9 autres`.
+pub fn creators_line(it: &Item, lang: Language) -> Option<String> {
+    let f = &it.facts;
+    if f.creators.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = f
+        .creators
+        .iter()
+        .map(|c| {
+            let mut bits = Vec::new();
+            if let Some(t) = c.tier {
+                bits.push(t.as_str().to_owned());
+            }
+            if c.videos > 1 {
+                bits.push(match lang {
+                    Fr => format!("{} vidéos", c.videos),
+                    En => format!("{} videos", c.videos),
+                });
+            }
+            if bits.is_empty() {
+                format!("@{}", c.handle)
+            } else {
+                format!("@{} ({})", c.handle, bits.join(", "))
+            }
+        })
+        .collect();
+    let rest = f.creator_count.saturating_sub(f.creators.len());
+    let mut s = names.join(", ");
+    if rest > 0 {
+        s.push_str(&match lang {
+            Fr => format!(" et {rest} autre(s)"),
+            En => format!(" and {rest} more"),
+        });
+    }
+    Some(s)
+}
+
+/// One line of detail in the reader's language (the detector's own line is for the logs).
+pub fn detail(kind: TrendKind, it: &Item, lang: Language, tz: chrono_tz::Tz) -> String {
+    let m = locale::metric(&it.metric, lang);
+    let base = number(it.rate_baseline, lang);
+    let g = locale::ratio(it.growth, lang);
+    let samples = it.samples.map(|n| match lang {
+        Fr => format!(", sur {n} mesures"),
+        En => format!(", over {n} samples"),
+    });
+    let samples = samples.unwrap_or_default();
+    match (kind, lang) {
+        (TrendKind::Cooling, Fr) => format!(
+            "{} par heure : {} maintenant contre {base} au pic{}",
+            capitalise(&m),
+            number(it.rate_now, lang),
+            it.since
+                .map(|t| format!(" du {}", locale::date_hour(t, tz, lang)))
+                .unwrap_or_default()
+        ),
+        (TrendKind::Cooling, En) => format!(
+            "{} per hour: {} now against {base} at the peak{}",
+            capitalise(&m),
+            number(it.rate_now, lang),
+            it.since
+                .map(|t| format!(" on {}", locale::date_hour(t, tz, lang)))
+                .unwrap_or_default()
+        ),
+        (TrendKind::Discovered, Fr) => format!(
+            "{} vidéos récentes contre {base} avant",
+            number(it.rate_now, lang)
+        ),
+        (TrendKind::Discovered, En) => format!(
+            "{} recent videos against {base} before",
+            number(it.rate_now, lang)
+        ),
+        (_, _) if it.metric == "engagement" || kind == TrendKind::BreakoutVideo => String::new(),
+        (_, Fr) => format!(
+            "{} {} par heure, {g} le niveau habituel ({base}/h){samples}",
+            number(it.rate_now, lang),
+            m
+        ),
+        (_, En) => format!(
+            "{} {m} per hour, {g} the usual level ({base}/h){samples}",
+            number(it.rate_now, lang)
+        ),
+    }
+}
+
+/// The chart described in words, for screen readers and blocked images.
+pub fn chart_alt(it: &Item, lang: Language, tz: chrono_tz::Tz) -> String {
+    let m = locale::metric(&it.chart_metric, lang);
+    let from = locale::short_date(it.chart_from, tz, lang);
+    let to = locale::short_date(it.chart_to, tz, lang);
+    let now = it.rates.last().map(|p| number(p.1, lang));
+    match lang {
+        Fr => format!(
+            "{} par heure de {} du {from} au {to}{}",
+            capitalise(&m),
+            it.name,
+            now.map(|n| format!(", dernière valeur {n}/h"))
+                .unwrap_or_default()
+        ),
+        En => format!(
+            "{} per hour of {} from {from} to {to}{}",
+            capitalise(&m),
+            it.name,
+            now.map(|n| format!(", latest {n}/h")).unwrap_or_default()
+        ),
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// One line per cause of failure, with advice.
+pub fn health_line(g: &HealthGroup, at: UnixSeconds, lang: Language) -> String {
+    let (cause, advice) = match (g.kind.as_str(), lang) {
+        ("network", Fr) => ("Connexion impossible", "le serveur a-t-il accès à Internet ?"),
+        ("network", En) => ("Could not connect", "does the server have Internet access?"),
+        ("timeout", Fr) => (
+            "Pas de réponse à temps",
+            "réseau lent ou site surchargé ; trendwatch réessaie à chaque collecte.",
+        ),
+        ("timeout", En) => (
+            "No answer in time",
+            "a slow network or a busy site; trendwatch retries at every collection.",
+        ),
+        ("blocked", Fr) => (
+            "Accès bloqué par une vérification anti-robot",
+            "espacez les collectes (per_host_interval) ; si cela dure, ce serveur est repéré.",
+        ),
+        ("blocked", En) => (
+            "Access blocked by a bot check",
+            "space out collections (per_host_interval); if it lasts, this server is flagged.",
+        ),
+        ("not_found", Fr) => (
+            "Page introuvable",
+            "vérifiez l'orthographe dans la liste de veille (compte renommé ou supprimé ?)",
+        ),
+        ("not_found", En) => (
+            "Page not found",
+            "check the spelling in the watchlist: was the account renamed or deleted?",
+        ),
+        ("private", Fr) => (
+            "Compte privé",
+            "ses chiffres ne sont pas publics : retirez-le de la liste de veille.",
+        ),
+        ("private", En) => (
+            "Private account",
+            "its figures are not public: remove it from the watchlist.",
+        ),
+        ("too_large", Fr) => (
+            "Page trop volumineuse",
+            "augmentez max_body dans [collect] si la source est fiable.",
+        ),
+        ("too_large", En) => (
+            "Page too large",
+            "raise max_body in [collect] if the source is trustworthy.",
+        ),
+        ("unknown_shape", Fr) => (
+            "Page au format inattendu",
+            "le site a peut-être changé ses pages ; une mise à jour de trendwatch peut être nécessaire.",
+        ),
+        ("unknown_shape", En) => (
+            "Unexpected page format",
+            "the site may have changed its pages; trendwatch may need an update.",
+        ),
+        (_, Fr) => (
+            "Erreur du site",
+            "souvent passager ; si cela dure, vérifiez l'adresse de la source.",
+        ),
+        (_, En) => (
+            "Error from the site",
+            "often temporary; if it lasts, check the source's address.",
+        ),
+    };
+    let sources = match lang {
+        Fr => locale::plural(g.count as i64, "source", "sources"),
+        En => locale::plural(g.count as i64, "source", "sources"),
+    };
+    let when = if g.never_collected == g.count {
+        match lang {
+            Fr if g.count == 1 => ", jamais collectée".to_owned(),
+            Fr => ", jamais collectées".to_owned(),
+            En => ", never collected".to_owned(),
+        }
+    } else {
+        let d = locale::duration(at - g.since, lang);
+        match lang {
+            Fr => format!(" depuis {d}"),
+            En => format!(" for {d}"),
+        }
+    };
+    match lang {
+        Fr => format!("{cause} pour {sources}{when} : {advice}"),
+        En => format!("{cause} for {sources}{when}: {advice}"),
+    }
+}
+
+/// What the digest says while history is short or nothing was collected.
+pub fn warmup(w: &Warmup, lang: Language, tz: chrono_tz::Tz) -> String {
+    let days = w.baseline_days;
+    match (w.collecting_since, w.ready_at, lang) {
+        (Some(since), Some(ready), Fr) => format!(
+            "trendwatch collecte depuis le {} : il lui faut {days} jours d'historique pour connaître \
+             le niveau habituel de chaque hashtag et de chaque créateur. D'ici le {}, les tendances \
+             signalées sont à confirmer ; ensuite, la détection est complète.",
+            locale::date_in(since, tz, lang),
+            locale::date_in(ready, tz, lang)
+        ),
+        (Some(since), Some(ready), En) => format!(
+            "trendwatch has been collecting since {}: it needs {days} days of history to know the \
+             usual level of each hashtag and creator. Until {}, trends shown are to be confirmed; \
+             from then on, detection is complete.",
+            locale::date_in(since, tz, lang),
+            locale::date_in(ready, tz, lang)
+        ),
+        (_, _, Fr) => format!(
+            "Aucune donnée n'a encore pu être collectée, donc aucune tendance ne peut être détectée \
+             (voir l'état de la collecte). Les premières tendances apparaîtront environ {days} jours \
+             après la première collecte réussie."
+        ),
+        (_, _, En) => format!(
+            "Nothing could be collected yet, so no trend can be detected (see collection health). \
+             The first trends will appear about {days} days after the first successful collection."
+        ),
+    }
+}
