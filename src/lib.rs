@@ -4,7 +4,7 @@
 //! TOML files, [`collect`] fetches public metrics into [`model::Observation`]s, [`store`]
 //! keeps them durably in sled, [`detect`] turns series into ranked trends, [`digest`] renders
 //! them for people and [`mail`] delivers the digest through the outbox; [`status`] reports what the
-//! store knows of each entity. [`daemon`] runs the
+//! store knows of each entity; [`progress`] shows long commands advancing. [`daemon`] runs the
 //! whole pipeline on a schedule under systemd; [`cli`] holds the one-shot commands that
 //! `main.rs` dispatches to.
 
@@ -17,5 +17,6 @@ pub mod detect;
 pub mod digest;
 pub mod mail;
 pub mod model;
+pub mod progress;
 pub mod status;
 pub mod store;

@@ -123,6 +123,10 @@ async fn a_pass_is_stored_and_printed_even_with_failing_entities() {
     let tag = line("tiktok:#skincarenaturel");
     assert!(tag.contains("views 187,634,522"), "{tag}");
     assert!(line("tiktok:@ghost").contains("not_found"));
+    // Not a terminal: progress as a plain line, without escape codes.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("entities done, 1 failed"), "{stderr}");
+    assert!(!stderr.contains('\x1b'), "{stderr}");
 
     let store = trendwatch::store::Store::open(&state).unwrap();
     let lea_id = EntityId::parse("tiktok:@lea.soinsnaturels").unwrap();
@@ -166,4 +170,27 @@ async fn a_store_that_cannot_be_opened_is_a_runtime_failure() {
     let config = write_config(dir.path(), &server.uri(), &state);
     let out = run(&config, &[]).await;
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pass_where_every_entity_fails_exits_2_with_the_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    // Nothing listens on the discard port.
+    let config = write_config(dir.path(), "http://127.0.0.1:9", &state);
+    let out = run(&config, &[]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("sources failed (network:") && last.contains("nothing new was collected"),
+        "{stderr}"
+    );
+    // The failures themselves are stored: `status` and the digest's health section tell them.
+    let store = trendwatch::store::Store::open(&state).unwrap();
+    assert!(store
+        .entities()
+        .unwrap()
+        .iter()
+        .all(|e| e.last_failure.is_some()));
 }

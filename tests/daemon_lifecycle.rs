@@ -405,7 +405,9 @@ fn run_once_does_a_full_cycle_and_catch_up_sends_one_digest_not_a_burst() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), DEAD_URL, "0 0 8 * * Mon");
 
-    // One cycle on Monday 2 November: collection (failing per entity), detection, one digest.
+    // One cycle on Monday 2 November: collection (every entity fails: nothing listens),
+    // detection, one digest. The digest is still made and its file named; the exit status
+    // says that nothing could be collected, with the cause in one line.
     let out = Command::new(env!("CARGO_BIN_EXE_trendwatch"))
         .arg("-c")
         .arg(&config)
@@ -414,13 +416,27 @@ fn run_once_does_a_full_cycle_and_catch_up_sends_one_digest_not_a_burst() {
         .env_remove("NOTIFY_SOCKET")
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("sources failed (network:") && stderr.contains("nothing new was collected"),
+        "{stderr}"
     );
     assert_eq!(eml_count(dir.path()), 1);
+    let eml = stdout
+        .split("delivered to the file ")
+        .nth(1)
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no digest path in {stdout}"));
+    assert!(
+        eml.ends_with(".eml") && Path::new(eml).is_file(),
+        "{stdout}"
+    );
+    assert!(
+        !stderr.contains('\x1b'),
+        "ANSI codes in a log that is not a terminal: {stderr}"
+    );
 
     // Three weekly digests were missed by 23 November: one catch-up digest.
     let mut d = Daemon::start(

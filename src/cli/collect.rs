@@ -1,8 +1,10 @@
 //! `trendwatch collect [--only ENTITY]…`: one collection pass now, stored in one durable
 //! batch, then a table of what each entity gave.
 //!
-//! Entity failures are results, not errors: the command exits 0 once the pass is stored, 2
-//! when the store cannot take it, 1 when `--only` names an entity the watchlist does not have.
+//! Entity failures are results, not errors: the command exits 0 once the pass is stored and
+//! at least one entity answered; 2 when every entity failed (with the main cause in one line)
+//! or the store cannot take the pass; 1 when `--only` names an entity the watchlist does not
+//! have.
 //! Ctrl-C stops starting requests; what was already learnt is still stored.
 
 use std::fmt::Write as _;
@@ -40,7 +42,12 @@ pub fn collect(cli: &Cli, only: &[String]) -> CommandResult {
                 on_interrupt.cancel();
             }
         });
-        collector.collect_timed(&targets, &cancel).await
+        let progress = crate::progress::Reporter::new("entities", targets.len());
+        let timed = collector
+            .collect_reporting(&targets, &cancel, &progress)
+            .await;
+        progress.finish();
+        timed
     });
     let outcomes: Vec<EntityOutcome> = timed.iter().map(|(o, _)| o.clone()).collect();
     store.record_pass(&outcomes).map_err(|e| {
@@ -66,6 +73,18 @@ pub fn collect(cli: &Cli, only: &[String]) -> CommandResult {
         started.elapsed().as_secs_f64(),
         cfg.state_dir.display()
     );
+    if !outcomes.is_empty() && failed == outcomes.len() {
+        let report = crate::daemon::cycle::PassReport {
+            entities: outcomes.len(),
+            failed,
+            trends: 0,
+            main_failure: crate::daemon::cycle::main_failure(&outcomes),
+        };
+        return Err(CommandError::runtime(anyhow::anyhow!(
+            "{}; nothing new was collected",
+            report.all_failed_message()
+        )));
+    }
     Ok(())
 }
 

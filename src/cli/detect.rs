@@ -59,7 +59,10 @@ pub fn backtest(cli: &Cli, from: &str, to: &str, every: &str, json: bool) -> Com
     let store = super::data::open_to_read(&config.state_dir)?;
     let input = detect::load_input_between(&store, &watchlist, &config.detect, from, to)
         .map_err(CommandError::runtime)?;
-    let onsets = detect::backtest(&input, &config.detect, from, to, step);
+    let steps = usize::try_from((to - from).max(0) / step.max(1) + 1).unwrap_or(usize::MAX);
+    let progress = crate::progress::Reporter::new("steps", steps);
+    let onsets = detect::backtest_reporting(&input, &config.detect, from, to, step, &progress);
+    progress.finish();
     let out = if json {
         pretty(&detect::onsets_to_json(&onsets))?
     } else {

@@ -32,9 +32,21 @@ pub fn run(cli: &Cli, once: bool, worker: Option<WorkerJob>) -> CommandResult {
                 cfg.state_dir.display()
             ))
         })?;
-        return runtime
+        let report = runtime
             .block_on(crate::daemon::once(&cfg, &watchlist, &store))
-            .map_err(|e| CommandError::runtime(anyhow::anyhow!("run --once failed at {e}")));
+            .map_err(|e| CommandError::runtime(anyhow::anyhow!("run --once failed at {e}")))?;
+        let p = &report.pass;
+        println!(
+            "collected {} sources ({} failed), {} trends; digest with {} items delivered to {}",
+            p.entities, p.failed, p.trends, report.digest.items, report.digest.delivered_to
+        );
+        if p.all_failed() {
+            return Err(CommandError::runtime(anyhow::anyhow!(
+                "{}; nothing new was collected (the digest's health section says so)",
+                p.all_failed_message()
+            )));
+        }
+        return Ok(());
     }
     let lock = DaemonLock::acquire(&cfg.state_dir).map_err(CommandError::runtime)?;
     runtime

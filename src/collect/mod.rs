@@ -144,6 +144,17 @@ impl Collector {
         targets: &[Target],
         cancel: &CancellationToken,
     ) -> Vec<(EntityOutcome, Duration)> {
+        self.collect_reporting(targets, cancel, &crate::progress::Quiet)
+            .await
+    }
+
+    /// [`Collector::collect_timed`], telling `progress` of each entity as it finishes.
+    pub async fn collect_reporting(
+        &self,
+        targets: &[Target],
+        cancel: &CancellationToken,
+        progress: &dyn crate::progress::Progress,
+    ) -> Vec<(EntityOutcome, Duration)> {
         // Entities in progress are bounded too, so bodies cannot pile up in memory.
         let running = Arc::new(Semaphore::new(self.inner.concurrency));
         let mut set = JoinSet::new();
@@ -178,11 +189,11 @@ impl Collector {
             });
             // Collect finished ones as we go so the set stays small.
             while let Some(done) = set.try_join_next() {
-                store_result(&mut slots, done);
+                store_result(&mut slots, done, progress);
             }
         }
         while let Some(done) = set.join_next().await {
-            store_result(&mut slots, done);
+            store_result(&mut slots, done, progress);
         }
         slots.into_iter().flatten().collect()
     }
@@ -200,9 +211,12 @@ impl Collector {
 type Timed = (EntityOutcome, Duration);
 type Done = Result<(usize, Option<Timed>), tokio::task::JoinError>;
 
-fn store_result(slots: &mut [Option<Timed>], done: Done) {
+fn store_result(slots: &mut [Option<Timed>], done: Done, progress: &dyn crate::progress::Progress) {
     match done {
         Ok((i, out)) => {
+            if let Some((o, _)) = &out {
+                progress.done(o.failure.is_some() && o.observation.is_none());
+            }
             if let Some(slot) = slots.get_mut(i) {
                 *slot = out;
             }

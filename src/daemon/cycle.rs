@@ -32,11 +32,58 @@ pub enum CycleError {
 }
 
 /// What a collection pass gave.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct PassReport {
     pub entities: usize,
     pub failed: usize,
     pub trends: usize,
+    /// The most common cause of failure, with one example's detail.
+    pub main_failure: Option<(crate::model::FailureKind, String)>,
+}
+
+impl PassReport {
+    /// Every entity failed: nothing new was learnt.
+    pub fn all_failed(&self) -> bool {
+        self.entities > 0 && self.failed == self.entities
+    }
+
+    /// `all 11 sources failed (network: dns error …)`, for one line of a terminal.
+    pub fn all_failed_message(&self) -> String {
+        match &self.main_failure {
+            Some((kind, detail)) => format!(
+                "all {} sources failed ({kind}: {})",
+                self.entities,
+                crate::digest::clean(detail, 120)
+            ),
+            None => format!("all {} sources failed", self.entities),
+        }
+    }
+}
+
+/// Where a digest went, for the person who ran the command.
+#[derive(Debug, Clone)]
+pub struct DigestReport {
+    pub items: usize,
+    pub message_id: String,
+    /// `the file /var/lib/…/outbox/….eml`, `smtp.example.org:587` …
+    pub delivered_to: String,
+}
+
+/// The most common failure kind among outcomes, with the first detail of that kind.
+pub fn main_failure(
+    outcomes: &[crate::model::EntityOutcome],
+) -> Option<(crate::model::FailureKind, String)> {
+    let mut counts: Vec<(crate::model::FailureKind, usize, &str)> = Vec::new();
+    for f in outcomes.iter().filter_map(|o| o.failure.as_ref()) {
+        match counts.iter_mut().find(|c| c.0 == f.kind) {
+            Some(c) => c.1 += 1,
+            None => counts.push((f.kind, 1, f.detail.as_str())),
+        }
+    }
+    counts
+        .into_iter()
+        .max_by_key(|c| c.1)
+        .map(|(k, _, d)| (k, d.to_owned()))
 }
 
 /// Reads a unix time stored by [`set_time`].
@@ -52,17 +99,29 @@ pub fn set_time(store: &Store, key: &str, at: UnixSeconds) -> Result<(), StoreEr
 }
 
 /// One collection pass, stored as one durable batch, then detection over the store (which
-/// also refreshes the discovered tags collected from now on).
+/// also refreshes the discovered tags collected from now on). With `progress` (the units'
+/// name), a person at the command line sees the pass advance.
 pub async fn collect_pass(
     store: &Store,
     collector: &Collector,
     cfg: &Config,
     watchlist: &Watchlist,
     cancel: &CancellationToken,
+    progress: Option<&'static str>,
 ) -> Result<PassReport, CycleError> {
     let tracked = store.tracked_discovered()?;
     let targets = collect::targets(watchlist, &tracked);
-    let outcomes = collector.collect(&targets, cancel).await;
+    let outcomes: Vec<crate::model::EntityOutcome> = match progress {
+        Some(what) => {
+            let reporter = crate::progress::Reporter::new(what, targets.len());
+            let timed = collector
+                .collect_reporting(&targets, cancel, &reporter)
+                .await;
+            reporter.finish();
+            timed.into_iter().map(|(o, _)| o).collect()
+        }
+        None => collector.collect(&targets, cancel).await,
+    };
     store.record_pass(&outcomes)?;
     let at = crate::clock::now();
     set_time(store, LAST_COLLECT_AT, at)?;
@@ -80,6 +139,7 @@ pub async fn collect_pass(
         entities: outcomes.len(),
         failed,
         trends: trends.len(),
+        main_failure: main_failure(&outcomes),
     })
 }
 
@@ -88,7 +148,7 @@ pub async fn digest_pass(
     store: &Store,
     cfg: &Config,
     watchlist: &Watchlist,
-) -> Result<usize, CycleError> {
+) -> Result<DigestReport, CycleError> {
     let at = crate::clock::now();
     let input = crate::detect::load_input(store, watchlist, &cfg.detect, at)?;
     let trends = crate::detect::detect(&input, &cfg.detect, at);
@@ -108,7 +168,11 @@ pub async fn digest_pass(
             item.id
         )));
     }
-    Ok(digest.item_count())
+    Ok(DigestReport {
+        items: digest.item_count(),
+        delivered_to: crate::mail::delivered_to(cfg, &item),
+        message_id: item.id,
+    })
 }
 
 /// Sends the outbox items that are due (new digests and retries of failed sends).

@@ -2,6 +2,7 @@
 //! (or JSON lines for log shippers). Filters follow `RUST_LOG`.
 
 use crate::cli::LogFormat;
+use std::io::IsTerminal;
 use tracing_subscriber::{fmt, prelude::*, EnvFilter};
 
 /// True when systemd connected stderr to the journal (`JOURNAL_STREAM` = its dev:inode).
@@ -31,10 +32,21 @@ pub fn init(format: LogFormat) {
     }
     let _ = match format {
         LogFormat::Json => registry
-            .with(fmt::layer().json().with_writer(std::io::stderr))
+            .with(
+                fmt::layer()
+                    .json()
+                    .with_writer(std::io::stderr)
+                    .with_ansi(false),
+            )
             .try_init(),
         LogFormat::Text => registry
-            .with(fmt::layer().with_writer(std::io::stderr).with_target(false))
+            .with(
+                fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_target(false)
+                    // Colour only for a person at a terminal: never into a file or a pipe.
+                    .with_ansi(std::io::stderr().is_terminal()),
+            )
             .try_init(),
     };
 }

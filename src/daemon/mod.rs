@@ -416,12 +416,13 @@ fn start_job(shared: &Arc<Shared>, tracker: &TaskTracker, job: WorkerJob) {
 }
 
 /// `run --once`: one collection, detection, then a digest queued and flushed. The error
-/// names the stage that failed.
+/// names the stage that failed; when every source failed, the digest (which says so in its
+/// health section) is still made, and the pass is reported as failed.
 pub async fn once(
     cfg: &Config,
     watchlist: &Watchlist,
     store: &Store,
-) -> Result<(), cycle::CycleError> {
+) -> Result<OnceReport, cycle::CycleError> {
     let collector = Collector::new(&cfg.collect)?;
     let cancel = CancellationToken::new();
     let on_interrupt = cancel.clone();
@@ -430,15 +431,28 @@ pub async fn once(
             on_interrupt.cancel();
         }
     });
-    let r = cycle::collect_pass(store, &collector, cfg, watchlist, &cancel).await?;
+    let pass =
+        cycle::collect_pass(store, &collector, cfg, watchlist, &cancel, Some("sources")).await?;
     tracing::info!(
         "collected {} entities ({} failed); {} trends",
-        r.entities,
-        r.failed,
-        r.trends
+        pass.entities,
+        pass.failed,
+        pass.trends
     );
-    let items = cycle::digest_pass(store, cfg, watchlist).await?;
-    tracing::info!("digest with {items} items queued and flushed");
+    let digest = cycle::digest_pass(store, cfg, watchlist).await?;
+    tracing::info!(
+        "digest with {} items ({}) delivered to {}",
+        digest.items,
+        digest.message_id,
+        digest.delivered_to
+    );
     store.flush()?;
-    Ok(())
+    Ok(OnceReport { pass, digest })
+}
+
+/// What `run --once` did.
+#[derive(Debug, Clone)]
+pub struct OnceReport {
+    pub pass: cycle::PassReport,
+    pub digest: cycle::DigestReport,
 }

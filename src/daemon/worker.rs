@@ -319,7 +319,7 @@ async fn collect(
 ) -> Result<(), cycle::CycleError> {
     let collector = Collector::new(&cfg.collect)?;
     let started = std::time::Instant::now();
-    let r = cycle::collect_pass(store, &collector, cfg, watchlist, cancel).await?;
+    let r = cycle::collect_pass(store, &collector, cfg, watchlist, cancel, None).await?;
     tracing::info!(
         "collected {} entities ({} failed) in {:.1} s; {} trends",
         r.entities,
@@ -349,8 +349,13 @@ async fn digest(
     cfg: &Config,
     watchlist: &Watchlist,
 ) -> Result<(), cycle::CycleError> {
-    let items = cycle::digest_pass(store, cfg, watchlist).await?;
-    tracing::info!("digest with {items} items queued");
+    let d = cycle::digest_pass(store, cfg, watchlist).await?;
+    tracing::info!(
+        "digest with {} items ({}) delivered to {}",
+        d.items,
+        d.message_id,
+        d.delivered_to
+    );
     Ok(())
 }
 

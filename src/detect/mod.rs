@@ -713,6 +713,18 @@ pub fn backtest(
     to: UnixSeconds,
     every: i64,
 ) -> Vec<Onset> {
+    backtest_reporting(input, cfg, from, to, every, &crate::progress::Quiet)
+}
+
+/// [`backtest`], telling `progress` of each step replayed.
+pub fn backtest_reporting(
+    input: &DetectInput,
+    cfg: &DetectConfig,
+    from: UnixSeconds,
+    to: UnixSeconds,
+    every: i64,
+    progress: &dyn crate::progress::Progress,
+) -> Vec<Onset> {
     let every = every.max(1);
     let mut onsets = Vec::new();
     let mut before: std::collections::HashSet<String> = std::collections::HashSet::new();
@@ -727,6 +739,7 @@ pub fn backtest(
                 .map(|trend| Onset { at, trend }),
         );
         before = now;
+        progress.done(false);
         at += every;
     }
     onsets

@@ -46,6 +46,34 @@ pub struct FlushReport {
     pub pending: usize,
 }
 
+/// Where a sent item went, in words for the person who ran the command: the `.eml` file, the
+/// SMTP server that accepted it, or the sendmail program.
+pub fn delivered_to(cfg: &Config, item: &OutboxItem) -> String {
+    let to = cfg
+        .digest
+        .to
+        .iter()
+        .map(|m| m.email.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    match &cfg.mail.transport {
+        crate::config::Transport::File => format!(
+            "the file {}",
+            transport::eml_path(&cfg.state_dir.join("outbox"), &item.id, item.created_at).display()
+        ),
+        crate::config::Transport::Smtp(s) => {
+            format!("{} via the SMTP server {}:{}", to, s.host, s.port)
+        }
+        crate::config::Transport::Sendmail { command } => format!(
+            "{} via {}",
+            to,
+            command
+                .as_ref()
+                .map_or_else(|| "sendmail".to_owned(), |c| c.display().to_string())
+        ),
+    }
+}
+
 /// Builds the message of `r` and writes it to the outbox as pending, due at `at`.
 pub fn queue(
     store: &Store,
