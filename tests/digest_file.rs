@@ -283,3 +283,67 @@ fn a_twelve_item_digest_stays_under_gmails_clipping_limit() {
         );
     }
 }
+
+#[test]
+fn hostile_text_scraped_from_videos_is_shown_inert() {
+    let (_dir, cfg, store, _) = demo("fr");
+    let at = digest_fixture::DEMO_AT;
+    let tag = EntityId::hashtag(TIKTOK, "huilesessentielles");
+    let hostile = trendwatch::model::VideoRecord {
+        id: "7400000000000099999".into(),
+        author: Some("x\"><script>alert(1)</script>".into()),
+        created_at: at - 3600,
+        plays: 9_000_000,
+        likes: 1,
+        comments: 1,
+        shares: 1,
+        saves: 0,
+        hashtags: vec![
+            "huilesessentielles".into(),
+            "<b>gras</b>\r\nBcc: x@example.org".into(),
+        ],
+        description: "<img src=x onerror=alert(1)>\r\nBcc: victim@example.org".into(),
+    };
+    store
+        .record_pass(&[trendwatch::model::EntityOutcome {
+            entity: tag.clone(),
+            observation: Some(trendwatch::model::Observation {
+                at,
+                metrics: Vec::new(),
+                videos: vec![hostile],
+            }),
+            failure: None,
+        }])
+        .unwrap();
+    let trend = detect::Trend {
+        entity: tag,
+        kind: detect::TrendKind::Emerging,
+        metric: "views".into(),
+        score: 9.0,
+        rate_now: 80_000.0,
+        rate_baseline: 9_000.0,
+        growth: 8.9,
+        since: Some(at - 3 * 86_400),
+        first_seen: Some(at - 30 * 86_400),
+        evidence: String::new(),
+        details: Default::default(),
+    };
+    let d = digest::build(&[trend], &[], &store, &cfg, at).unwrap();
+    let r = digest::render(&d, cfg.digest.language).unwrap();
+    // The most viewed video is the hostile one: shown, escaped, without a link.
+    assert!(r.text.contains("9\u{a0}M lectures"), "{}", r.text);
+    for bad in ["<script>", "<img src=x", "<b>", "onerror=alert(1)>"] {
+        assert!(!r.html.contains(bad), "{bad} in {}", r.html);
+    }
+    assert!(r.html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    assert!(
+        !r.html.contains("video/7400000000000099999"),
+        "no link from a hostile author"
+    );
+    for part in [&r.text, &r.subject] {
+        assert!(
+            !part.contains("\r\nBcc") && !part.contains("\nBcc"),
+            "{part}"
+        );
+    }
+}

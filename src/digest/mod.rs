@@ -109,12 +109,15 @@ pub fn build(
         })
         .collect();
     failing.sort_by(|a, b| a.name.cmp(&b.name));
+    // Trends mean something was collected, whatever `health` holds.
+    let warmup = warmup(health, at, secs(cfg.detect.baseline))
+        .filter(|w| w.collecting_since.is_some() || sections.is_empty());
     Ok(Digest {
         at,
         timezone: cfg.timezone,
         sections,
         health: failing,
-        warmup: warmup(health, at, secs(cfg.detect.baseline)),
+        warmup,
         alerts,
     })
 }
