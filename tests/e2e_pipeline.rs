@@ -31,19 +31,15 @@ async fn a_week_of_passes_detects_every_planted_trend_and_stores_every_sample() 
     scenario.faults.slow_delay = Duration::from_millis(1200);
     let sim = SimPlatform::start(scenario.clone(), START, 1.0).await;
     let cfg = CollectConfig {
-        schedule: Schedule {
-            expr: "0 0 */3 * * *".into(),
-            cron: "0 0 */3 * * *".parse().unwrap(),
-        },
-        concurrency: 4,
         per_host_interval: Duration::ZERO,
         timeout: Duration::from_millis(400),
         connect_timeout: Duration::from_secs(2),
         retries: 1,
         max_body: 2 * 1024 * 1024,
-        user_agent: "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0".into(),
-        proxy: None,
-        tiktok_base_url: url::Url::parse(&sim.uri()).unwrap(),
+        ..CollectConfig::with_defaults(
+            Schedule::parse("0 0 */3 * * *").unwrap(),
+            url::Url::parse(&sim.uri()).unwrap(),
+        )
     };
     let watchlist = Watchlist {
         path: PathBuf::from("watchlist.toml"),

@@ -19,19 +19,15 @@ const DAY: i64 = 86_400;
 
 fn collect_config(base: &str) -> CollectConfig {
     CollectConfig {
-        schedule: Schedule {
-            expr: "0 0 */3 * * *".into(),
-            cron: "0 0 */3 * * *".parse().unwrap(),
-        },
-        concurrency: 4,
         per_host_interval: Duration::ZERO,
         timeout: Duration::from_secs(5),
         connect_timeout: Duration::from_secs(2),
         retries: 0,
         max_body: 2 * 1024 * 1024,
-        user_agent: "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0".into(),
-        proxy: None,
-        tiktok_base_url: url::Url::parse(base).unwrap(),
+        ..CollectConfig::with_defaults(
+            Schedule::parse("0 0 */3 * * *").unwrap(),
+            url::Url::parse(base).unwrap(),
+        )
     }
 }
 

@@ -34,7 +34,13 @@ pub fn run(cli: &Cli, once: bool, worker: Option<WorkerJob>) -> CommandResult {
         })?;
         let report = runtime
             .block_on(crate::daemon::once(&cfg, &watchlist, &store))
-            .map_err(|e| CommandError::runtime(anyhow::anyhow!("run --once failed at {e}")))?;
+            .map_err(|e| match e {
+                // Only building the HTTP client from the config fails this way: exit 1.
+                crate::daemon::cycle::CycleError::Collect(_) => {
+                    CommandError::user(anyhow::anyhow!("run --once failed at {e}"))
+                }
+                _ => CommandError::runtime(anyhow::anyhow!("run --once failed at {e}")),
+            })?;
         let p = &report.pass;
         println!(
             "collected {} sources ({} failed), {} trends; digest with {} items delivered to {}",
@@ -56,5 +62,10 @@ pub fn run(cli: &Cli, once: bool, worker: Option<WorkerJob>) -> CommandResult {
             (cfg, watchlist, texts),
             &lock,
         ))
-        .map_err(|e| CommandError::runtime(anyhow::anyhow!("{e}")))
+        .map_err(|e| match e {
+            // A config the HTTP client cannot use is the user's to fix (exit 1), so the unit's
+            // RestartPreventExitStatus=1 stops systemd from restarting into the same error.
+            crate::daemon::DaemonError::Collector(_) => CommandError::user(anyhow::anyhow!("{e}")),
+            _ => CommandError::runtime(anyhow::anyhow!("{e}")),
+        })
 }

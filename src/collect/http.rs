@@ -58,6 +58,10 @@ pub enum FetchError {
     },
     #[error("network error: {0}")]
     Network(String),
+    /// Nothing answers at the address, or the name does not resolve: a machine offline or a
+    /// mistyped host. Worth one more try (a DNS hiccup), not a whole backoff series.
+    #[error("network error: {0}")]
+    Unreachable(String),
     /// `read` is how many bytes were taken off the wire before giving up.
     #[error("body larger than {limit} bytes")]
     TooLarge { limit: u64, read: u64 },
@@ -73,7 +77,7 @@ impl FetchError {
         match self {
             Self::Timeout(_) => FailureKind::Timeout,
             Self::Status { .. } | Self::Redirect(_) => FailureKind::HttpStatus,
-            Self::Network(_) | Self::Cancelled => FailureKind::Network,
+            Self::Network(_) | Self::Unreachable(_) | Self::Cancelled => FailureKind::Network,
             Self::TooLarge { .. } => FailureKind::TooLarge,
         }
     }
@@ -83,7 +87,7 @@ impl FetchError {
 /// and 5xx. A 4xx other than 429, a body too large or a cancelled pass cannot.
 pub fn retryable(err: &FetchError) -> bool {
     match err {
-        FetchError::Timeout(_) | FetchError::Network(_) => true,
+        FetchError::Timeout(_) | FetchError::Network(_) | FetchError::Unreachable(_) => true,
         FetchError::Status { status, .. } => *status == 429 || (500..=599).contains(status),
         FetchError::TooLarge { .. } | FetchError::Cancelled | FetchError::Redirect(_) => false,
     }
@@ -148,13 +152,53 @@ pub struct Page {
     pub final_url: Url,
     pub status: u16,
     pub body: Vec<u8>,
+    /// The `charset` of the `Content-Type` header, when it names one.
+    pub charset: Option<String>,
 }
 
 impl Page {
-    /// The body as text; invalid UTF-8 becomes U+FFFD instead of failing the page.
+    /// The body as text in the encoding the page declares (its `Content-Type` header, else a
+    /// `<meta charset>` near the top, else UTF-8): a shop page in ISO-8859-1 keeps its
+    /// accents. Bytes invalid in that encoding become U+FFFD instead of failing the page.
     pub fn text(&self) -> std::borrow::Cow<'_, str> {
-        String::from_utf8_lossy(&self.body)
+        let declared = self
+            .charset
+            .as_deref()
+            .or_else(|| meta_charset(&self.body))
+            .and_then(|label| encoding_rs::Encoding::for_label(label.trim().as_bytes()));
+        let encoding = declared.unwrap_or(encoding_rs::UTF_8);
+        let (text, _, _) = encoding.decode(&self.body);
+        text
     }
+}
+
+/// `text/html; charset=ISO-8859-1` → `ISO-8859-1`.
+fn charset_param(content_type: &str) -> Option<String> {
+    content_type.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| v.trim().trim_matches('"').to_owned())
+    })
+}
+
+/// The `charset` of a `<meta charset=…>` or `<meta http-equiv … content="…; charset=…">` in
+/// the first kilobyte, where HTML requires it to be.
+fn meta_charset(body: &[u8]) -> Option<&str> {
+    let head = &body[..body.len().min(1024)];
+    let at = head
+        .windows(8)
+        .position(|w| w.eq_ignore_ascii_case(b"charset="))?;
+    let rest = &head[at + 8..];
+    let rest = rest.strip_prefix(b"\"").unwrap_or(rest);
+    let rest = rest.strip_prefix(b"'").unwrap_or(rest);
+    let end = rest
+        .iter()
+        .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b':' | b'.')))
+        .unwrap_or(rest.len());
+    std::str::from_utf8(&rest[..end])
+        .ok()
+        .filter(|s| !s.is_empty())
 }
 
 /// The shared client. Cheap to share behind an `Arc`.
@@ -249,7 +293,7 @@ impl Http {
                 Ok(page) => return Ok(page),
                 Err(e) => e,
             };
-            if attempt >= self.retries || !retryable(&err) {
+            if attempt >= retry_limit(&err, self.retries) || !retryable(&err) {
                 return Err(err);
             }
             let retry_after = match &err {
@@ -359,6 +403,11 @@ impl Http {
         if resp.content_length().is_some_and(|len| len > limit) {
             return Err(FetchError::TooLarge { limit, read: 0 });
         }
+        let charset = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(charset_param);
         let capacity = resp.content_length().unwrap_or(64 * 1024).min(limit);
         let mut body = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
         while let Some(chunk) = resp.chunk().await.map_err(|e| self.classify(&e))? {
@@ -374,16 +423,50 @@ impl Http {
             final_url: resp.url().clone(),
             status,
             body,
+            charset,
         })
     }
 
     fn classify(&self, e: &reqwest::Error) -> FetchError {
         if e.is_timeout() {
             FetchError::Timeout(self.timeout)
+        } else if e.is_connect() && unreachable(e) {
+            FetchError::Unreachable(error_chain(e))
         } else {
             FetchError::Network(error_chain(e))
         }
     }
+}
+
+/// Retries of a connection refused or a name that does not resolve: one, for a hiccup.
+const UNREACHABLE_RETRIES: u32 = 1;
+
+/// How many retries `err` gets when the config allows `retries`: offline, an entity fails in
+/// one backoff step instead of a whole series.
+pub fn retry_limit(err: &FetchError, retries: u32) -> u32 {
+    match err {
+        FetchError::Unreachable(_) => retries.min(UNREACHABLE_RETRIES),
+        _ => retries,
+    }
+}
+
+/// Whether a connect error is "nothing there" (refused, unresolvable) rather than a
+/// connection that went wrong (reset, TLS), which backoff may cure.
+fn unreachable(e: &reqwest::Error) -> bool {
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::ConnectionRefused {
+                return true;
+            }
+        }
+        let text = s.to_string();
+        if text.contains("dns error") || text.contains("failed to lookup address") {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// An error and its causes on one line, without the URL.
@@ -426,6 +509,59 @@ mod tests {
         assert!(!retryable(&status(403)));
         assert!(!retryable(&FetchError::TooLarge { limit: 1, read: 2 }));
         assert!(!retryable(&FetchError::Cancelled));
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_unreachable_and_retried_once_at_most() {
+        let cfg = CollectConfig {
+            retries: 0,
+            per_host_interval: Duration::ZERO,
+            ..CollectConfig::with_defaults(
+                crate::config::Schedule::parse("0 0 * * * *").unwrap(),
+                Url::parse("http://127.0.0.1:9").unwrap(),
+            )
+        };
+        let http = Http::new(&cfg).unwrap();
+        // Nothing listens on the discard port.
+        let url = Url::parse("http://127.0.0.1:9/").unwrap();
+        let err = http
+            .get(&url, Accept::Html, &CancellationToken::new())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, FetchError::Unreachable(_)), "{err:?}");
+        assert_eq!(err.kind(), FailureKind::Network);
+        assert_eq!(retry_limit(&err, 3), 1);
+        assert_eq!(retry_limit(&FetchError::Network("reset".into()), 3), 3);
+        assert_eq!(
+            retry_limit(&FetchError::Timeout(Duration::from_secs(1)), 3),
+            3
+        );
+        assert_eq!(retry_limit(&err, 0), 0);
+    }
+
+    #[test]
+    fn pages_are_decoded_in_the_charset_they_declare() {
+        let page = |body: &[u8], charset: Option<&str>| Page {
+            final_url: Url::parse("http://shop.example/").unwrap(),
+            status: 200,
+            body: body.to_vec(),
+            charset: charset.map(str::to_owned),
+        };
+        // "Crème 12,90 €" in ISO-8859-15 / windows-1252 bytes.
+        let latin = b"<p>Cr\xe8me</p>";
+        assert_eq!(page(latin, Some("ISO-8859-1")).text(), "<p>Crème</p>");
+        let meta = b"<html><head><meta charset=\"windows-1252\"></head><p>Cr\xe8me \x80</p>";
+        assert!(page(meta, None).text().contains("Crème €"));
+        let http_equiv =
+            b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=iso-8859-1\"><p>\xe9t\xe9</p>";
+        assert!(page(http_equiv, None).text().contains("été"));
+        // Undeclared: UTF-8, invalid bytes replaced, never a failure.
+        assert_eq!(page("été".as_bytes(), None).text(), "été");
+        assert_eq!(page(b"\xff", None).text(), "\u{fffd}");
+        assert_eq!(
+            charset_param("text/html; charset=\"UTF-8\"").as_deref(),
+            Some("UTF-8")
+        );
     }
 
     #[test]

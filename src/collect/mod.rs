@@ -587,19 +587,16 @@ mod tests {
         fn assert_sync<T: Send + Sync>() {}
         assert_sync::<Collector>();
         let cfg = CollectConfig {
-            schedule: crate::config::Schedule {
-                expr: "0 0 * * * *".into(),
-                cron: "0 0 * * * *".parse().unwrap(),
-            },
             concurrency: 1,
             per_host_interval: Duration::ZERO,
             timeout: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(1),
             retries: 0,
             max_body: 1024,
-            user_agent: "Mozilla/5.0".into(),
-            proxy: None,
-            tiktok_base_url: Url::parse("http://127.0.0.1:9").unwrap(),
+            ..CollectConfig::with_defaults(
+                crate::config::Schedule::parse("0 0 * * * *").unwrap(),
+                Url::parse("http://127.0.0.1:9").unwrap(),
+            )
         };
         let collector = Collector::new(&cfg).unwrap();
         let cancel = CancellationToken::new();

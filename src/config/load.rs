@@ -539,6 +539,7 @@ impl RawConfig {
 
 impl RawCollect {
     fn check(self, file: &SourceFile) -> Result<CollectConfig, ConfigError> {
+        use super::collect_defaults as defaults;
         let opt_duration = |v: &Option<Spanned<String>>, default: Duration| match v {
             Some(v) => duration(file, v),
             None => Ok(default),
@@ -549,9 +550,8 @@ impl RawCollect {
         };
         let tiktok_base_url = match &self.tiktok_base_url {
             Some(v) => url(file, v, &["http", "https"])?,
-            None => {
-                Url::parse("https://www.tiktok.com").map_err(|e| file.error(0..0, e.to_string()))?
-            }
+            None => Url::parse(super::collect_defaults::TIKTOK_BASE_URL)
+                .map_err(|e| file.error(0..0, e.to_string()))?,
         };
         let user_agent = match &self.user_agent {
             Some(ua) if ua.get_ref().trim().is_empty() => {
@@ -564,17 +564,17 @@ impl RawCollect {
             None => DEFAULT_USER_AGENT.to_string(),
         };
         Ok(CollectConfig {
-            schedule: schedule(file, self.schedule.as_ref(), "0 0 */3 * * *")?,
+            schedule: schedule(file, self.schedule.as_ref(), defaults::SCHEDULE)?,
             concurrency: match &self.concurrency {
                 Some(v) => count(file, v, 1, 256)? as usize,
-                None => 4,
+                None => defaults::CONCURRENCY,
             },
-            per_host_interval: opt_duration(&self.per_host_interval, Duration::from_secs(2))?,
-            timeout: opt_positive(&self.timeout, Duration::from_secs(20))?,
-            connect_timeout: opt_positive(&self.connect_timeout, Duration::from_secs(10))?,
+            per_host_interval: opt_duration(&self.per_host_interval, defaults::PER_HOST_INTERVAL)?,
+            timeout: opt_positive(&self.timeout, defaults::TIMEOUT)?,
+            connect_timeout: opt_positive(&self.connect_timeout, defaults::CONNECT_TIMEOUT)?,
             retries: match &self.retries {
                 Some(v) => count(file, v, 0, 10)? as u32,
-                None => 3,
+                None => defaults::RETRIES,
             },
             max_body: match &self.max_body {
                 Some(v) => {
@@ -590,7 +590,7 @@ impl RawCollect {
                     }
                     n
                 }
-                None => 8 * 1024 * 1024,
+                None => defaults::MAX_BODY,
             },
             user_agent,
             proxy: self

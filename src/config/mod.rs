@@ -68,6 +68,39 @@ pub struct CollectConfig {
     pub tiktok_base_url: Url,
 }
 
+/// The `[collect]` values used when the config leaves a key out: the one place they live.
+pub mod collect_defaults {
+    use std::time::Duration;
+
+    pub const SCHEDULE: &str = "0 0 */3 * * *";
+    pub const CONCURRENCY: usize = 4;
+    pub const PER_HOST_INTERVAL: Duration = Duration::from_secs(2);
+    pub const TIMEOUT: Duration = Duration::from_secs(20);
+    pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+    pub const RETRIES: u32 = 3;
+    pub const MAX_BODY: u64 = 8 * 1024 * 1024;
+    pub const TIKTOK_BASE_URL: &str = "https://www.tiktok.com";
+}
+
+impl CollectConfig {
+    /// The defaults of every key but the two that have no infallible default value.
+    pub fn with_defaults(schedule: Schedule, tiktok_base_url: Url) -> Self {
+        use collect_defaults as d;
+        CollectConfig {
+            schedule,
+            concurrency: d::CONCURRENCY,
+            per_host_interval: d::PER_HOST_INTERVAL,
+            timeout: d::TIMEOUT,
+            connect_timeout: d::CONNECT_TIMEOUT,
+            retries: d::RETRIES,
+            max_body: d::MAX_BODY,
+            user_agent: load::DEFAULT_USER_AGENT.to_owned(),
+            proxy: None,
+            tiktok_base_url,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct DetectConfig {
     /// How far back the baseline rate looks.

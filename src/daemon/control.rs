@@ -1,4 +1,5 @@
-//! The control plane: signals and file changes become [`Control`] messages on one channel.
+//! The control plane: signals, file changes and scheduler ticks become [`Control`] messages
+//! on one channel.
 //!
 //! Signal handlers are installed by [`spawn`] before the daemon says READY, so a SIGHUP or
 //! SIGTERM sent right after never kills the process with the default action. Nothing here
@@ -17,6 +18,8 @@ pub enum Control {
     Reload(String),
     /// SIGTERM or SIGINT: finish up and exit.
     Stop(&'static str),
+    /// The scheduler: the run of a job planned for this time is due.
+    Tick(super::worker::WorkerJob, crate::model::UnixSeconds),
 }
 
 /// Installs the signal handlers and forwards them to `tx`.
@@ -60,7 +63,13 @@ pub fn spawn_file_watch(
         .collect();
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         let Ok(event) = res else { return };
-        if event.kind.is_access() {
+        // Reading a file or changing its mode or owner changes nothing trendwatch reads.
+        if event.kind.is_access()
+            || matches!(
+                event.kind,
+                notify::EventKind::Modify(notify::event::ModifyKind::Metadata(_))
+            )
+        {
             return;
         }
         for p in event.paths {

@@ -16,9 +16,6 @@ use crate::store::{Store, StoreError};
 pub const LAST_COLLECT_AT: &str = "daemon.last_collect_at";
 pub const LAST_DIGEST_AT: &str = "daemon.last_digest_at";
 
-/// How many discovered tags are collected on their own pages at most.
-const MAX_TRACKED_DISCOVERED: usize = 20;
-
 #[derive(Debug, thiserror::Error)]
 pub enum CycleError {
     #[error("collect: {0}")]
@@ -132,7 +129,7 @@ pub async fn collect_pass(
     if discovery_on {
         store.set_tracked_discovered(&crate::detect::tags_to_track(
             &input,
-            MAX_TRACKED_DISCOVERED,
+            watchlist.discovery.max_tracked,
         ))?;
     }
     Ok(PassReport {

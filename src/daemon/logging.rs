@@ -23,6 +23,11 @@ fn stderr_is_journal() -> bool {
 /// Installs the global subscriber once; later calls are ignored.
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // The scheduler logs each job it creates at info: one line per planned run is noise.
+    let filter = match "tokio_cron_scheduler=warn".parse() {
+        Ok(quiet) => filter.add_directive(quiet),
+        Err(_) => filter,
+    };
     let registry = tracing_subscriber::registry().with(filter);
     if stderr_is_journal() {
         if let Ok(journald) = tracing_journald::layer() {

@@ -1,7 +1,8 @@
 //! The long-running service: schedules, live reload, signals, sd_notify and the watchdog.
 //!
-//! One loop owns the daemon's state. Signals and file changes arrive on one channel
-//! ([`control`]); due ticks come from the schedules ([`schedule`]); each job runs in a worker
+//! One loop owns the daemon's state. Signals, file changes and due runs arrive on one channel
+//! ([`control`]); runs are planned from the schedules ([`schedule`]) on tokio-cron-scheduler
+//! ([`ticker`]); each job runs in a worker
 //! process ([`worker`]) watched by a tracked task, so the loop (and with it the watchdog
 //! heartbeat) never waits on a collection and the idle daemon holds no store. A job never
 //! overlaps itself: a tick that finds its job still running is skipped with a log line. This
@@ -13,6 +14,7 @@ pub mod logging;
 pub mod notify;
 pub mod reload;
 pub mod schedule;
+pub mod ticker;
 pub mod worker;
 
 use std::path::{Path, PathBuf};
@@ -43,6 +45,8 @@ pub enum DaemonError {
     Signals(std::io::Error),
     #[error("cannot build the HTTP client: {0}")]
     Collector(#[from] crate::collect::CollectError),
+    #[error("the scheduler failed: {0}")]
+    Scheduler(#[from] tokio_cron_scheduler::JobSchedulerError),
 }
 
 /// The daemon's claim on a state directory: an exclusive lock on `STATE_DIR/daemon.lock`,
@@ -165,16 +169,8 @@ pub async fn serve(
     let (tx, mut rx) = mpsc::channel::<Control>(16);
     // Handlers first: a signal sent right after READY must be handled, not kill us.
     control::spawn_signals(tx.clone()).map_err(DaemonError::Signals)?;
-    let _watcher = match control::spawn_file_watch(
-        vec![cfg.path.clone(), cfg.watchlist_path.clone()],
-        tx.clone(),
-    ) {
-        Ok(w) => Some(w),
-        Err(e) => {
-            tracing::warn!("file changes will not be noticed (reload with SIGHUP): {e}");
-            None
-        }
-    };
+    let mut watched = cfg.watchlist_path.clone();
+    let mut watcher = watch_files(&cfg, &tx);
     // The workers build their own HTTP client; building one here refuses a config they
     // could not use before READY.
     drop(Collector::new(&cfg.collect)?);
@@ -205,6 +201,9 @@ pub async fn serve(
     let tz = run.cfg.timezone;
     let mut next_collect = schedule::next_after(&run.cfg.collect.schedule, tz, now);
     let mut next_digest = schedule::next_after(&run.cfg.digest.schedule, tz, now);
+    let mut ticker = ticker::Ticker::start(tx.clone()).await?;
+    ticker.plan(WorkerJob::Collect, next_collect).await?;
+    ticker.plan(WorkerJob::Digest, next_digest).await?;
     shared.beat();
     notify::ready();
     tracing::info!(
@@ -222,47 +221,57 @@ pub async fn serve(
 
     let reason = loop {
         shared.beat();
-        let now = crate::clock::now();
-        let due = [next_collect, next_digest].into_iter().flatten().min();
-        let wait = due
-            .map(|d| crate::clock::real_duration(Duration::from_secs((d - now).max(0) as u64)))
-            .unwrap_or(MAX_IDLE_WAKE)
-            .min(wake_interval());
-        tokio::select! {
-            msg = rx.recv() => match msg {
-                Some(Control::Stop(sig)) => break sig,
-                Some(Control::Reload(why)) => {
-                    do_reload(&shared, &shared.config_path, &why);
-                    let run = shared.running();
-                    let now = crate::clock::now();
-                    next_collect = schedule::next_after(&run.cfg.collect.schedule, run.cfg.timezone, now);
-                    next_digest = schedule::next_after(&run.cfg.digest.schedule, run.cfg.timezone, now);
-                    publish_status(&shared, next_collect, next_digest);
-                    notify::ready();
+        // Runs come from the scheduler; the loop only wakes by itself to keep the heartbeat.
+        let Ok(msg) = tokio::time::timeout(wake_interval(), rx.recv()).await else {
+            continue;
+        };
+        match msg {
+            Some(Control::Stop(sig)) => break sig,
+            Some(Control::Reload(why)) => {
+                do_reload(&shared, &shared.config_path, &why);
+                let run = shared.running();
+                if run.cfg.watchlist_path != watched {
+                    // `watchlist = …` now names another file: watch that one instead.
+                    drop(watcher.take());
+                    watched = run.cfg.watchlist_path.clone();
+                    watcher = watch_files(&run.cfg, &tx);
                 }
-                None => break "control channel closed",
-            },
-            () = tokio::time::sleep(wait) => {
                 let now = crate::clock::now();
+                next_collect =
+                    schedule::next_after(&run.cfg.collect.schedule, run.cfg.timezone, now);
+                next_digest = schedule::next_after(&run.cfg.digest.schedule, run.cfg.timezone, now);
+                replan(&mut ticker, WorkerJob::Collect, next_collect).await;
+                replan(&mut ticker, WorkerJob::Digest, next_digest).await;
+                publish_status(&shared, next_collect, next_digest);
+                notify::ready();
+            }
+            Some(Control::Tick(job, planned_at)) => {
+                // The scheduler keeps whole seconds and may fire up to one early: a job must
+                // not start before its time, or it would judge the previous tick.
+                crate::clock::sleep_until(planned_at).await;
                 let run = shared.running();
                 let tz = run.cfg.timezone;
-                let mut changed = false;
-                if next_collect.is_some_and(|t| t <= now) {
-                    start_job(&shared, &tracker, WorkerJob::Collect);
-                    next_collect = schedule::next_after(&run.cfg.collect.schedule, tz, now);
-                    changed = true;
-                }
-                if next_digest.is_some_and(|t| t <= now) {
-                    start_job(&shared, &tracker, WorkerJob::Digest);
-                    next_digest = schedule::next_after(&run.cfg.digest.schedule, tz, now);
-                    changed = true;
-                }
-                if changed {
-                    publish_status(&shared, next_collect, next_digest);
-                }
+                // Never before the planned time: the clock's rounding must not plan it twice.
+                let after = crate::clock::now().max(planned_at);
+                let next = match job {
+                    WorkerJob::Collect => {
+                        next_collect = schedule::next_after(&run.cfg.collect.schedule, tz, after);
+                        next_collect
+                    }
+                    WorkerJob::Digest => {
+                        next_digest = schedule::next_after(&run.cfg.digest.schedule, tz, after);
+                        next_digest
+                    }
+                    WorkerJob::CatchUp => None,
+                };
+                start_job(&shared, &tracker, job);
+                replan(&mut ticker, job, next).await;
+                publish_status(&shared, next_collect, next_digest);
             }
+            None => break "control channel closed",
         }
     };
+    ticker.shutdown().await;
 
     tracing::info!("{reason}: stopping");
     notify::stopping();
@@ -280,6 +289,28 @@ pub async fn serve(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Watches the config and the watchlist it names; without a watcher, SIGHUP still reloads.
+fn watch_files(cfg: &Config, tx: &mpsc::Sender<Control>) -> Option<::notify::RecommendedWatcher> {
+    match control::spawn_file_watch(
+        vec![cfg.path.clone(), cfg.watchlist_path.clone()],
+        tx.clone(),
+    ) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!("file changes will not be noticed (reload with SIGHUP): {e}");
+            None
+        }
+    }
+}
+
+/// Plans the next run of `job`; a scheduler that refuses is logged, and the run is planned
+/// again at the next reload (the daemon keeps serving what it can).
+async fn replan(ticker: &mut ticker::Ticker, job: WorkerJob, at: Option<UnixSeconds>) {
+    if let Err(e) = ticker.plan(job, at).await {
+        tracing::error!("cannot plan the next {job:?} run: {e}");
+    }
 }
 
 /// How often the loop goes round at least: often enough for the watchdog to see it alive.

@@ -1,11 +1,9 @@
 //! When the next collection and digest are due, from the cron schedules in the config's
 //! time zone, and whether a run was missed while the daemon was down.
 //!
-//! The daemon computes its ticks itself with the config's own [`croner::Cron`] and sleeps
-//! until the next one, instead of running tokio-cron-scheduler jobs: that scheduler polls
-//! every 500 ms whatever the schedule (1.2 s of CPU per idle hour, measured with
-//! `examples/scheduler_idle.rs`, against a budget of 0.1 s) and reads the system clock, which
-//! would shut out the simulated clock the end-to-end week runs on.
+//! Occurrences are computed with the config's own [`croner::Cron`] (parsed with the settings
+//! tokio-cron-scheduler uses: seconds required, day-of-month AND day-of-week) in the
+//! configured zone; [`super::ticker`] plans each one as a scheduler job.
 //!
 //! Everything here is a pure function of a [`Schedule`], a zone and a time read from
 //! [`crate::clock`], so a simulated clock drives the daemon the same as the wall clock. It
