@@ -73,13 +73,7 @@ pub fn summary(
                 .unwrap_or_else(|| "sendmail on PATH".into())
         ),
     };
-    let recipients = config
-        .digest
-        .to
-        .iter()
-        .map(|m| m.email.to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let recipients = config.digest.recipients();
     format!(
         "config    {} (ok)\n\
          watchlist {} (ok): {}, {}, {}, {}\n\

@@ -132,6 +132,17 @@ pub struct DigestConfig {
     pub from: Mailbox,
 }
 
+impl DigestConfig {
+    /// The recipients' addresses, comma-separated, for messages to whoever runs trendwatch.
+    pub fn recipients(&self) -> String {
+        self.to
+            .iter()
+            .map(|m| m.email.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct MailConfig {
     pub transport: Transport,

@@ -49,13 +49,7 @@ pub struct FlushReport {
 /// Where a sent item went, in words for the person who ran the command: the `.eml` file, the
 /// SMTP server that accepted it, or the sendmail program.
 pub fn delivered_to(cfg: &Config, item: &OutboxItem) -> String {
-    let to = cfg
-        .digest
-        .to
-        .iter()
-        .map(|m| m.email.to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let to = cfg.digest.recipients();
     match &cfg.mail.transport {
         crate::config::Transport::File => format!(
             "the file {}",
