@@ -135,6 +135,14 @@ async fn a_pass_is_stored_and_printed_even_with_failing_entities() {
     assert_eq!(followers[0].1, 48_217.0);
     let videos = store.videos_seen_since(0).unwrap();
     assert_eq!(videos.len(), 3);
+    // A whole pass is recorded as the last collection: the daemon will not redo it at start.
+    let last = store
+        .meta_get(trendwatch::daemon::cycle::LAST_COLLECT_AT)
+        .unwrap();
+    assert!(
+        last.is_some(),
+        "a manual pass must count as the last collection"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -151,6 +159,15 @@ async fn only_collects_the_named_entity_and_refuses_unknown_ones() {
     assert!(stdout.contains("tiktok:#skincarenaturel"), "{stdout}");
     assert!(!stdout.contains("tiktok:@lea.soinsnaturels"), "{stdout}");
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
+
+    // One entity is not a pass: the daemon still collects the others at its next start.
+    {
+        let store = trendwatch::store::Store::open(&state).unwrap();
+        let last = store
+            .meta_get(trendwatch::daemon::cycle::LAST_COLLECT_AT)
+            .unwrap();
+        assert!(last.is_none());
+    }
 
     let out = run(&config, &["--only", "tiktok:#notwatched"]).await;
     assert_eq!(out.status.code(), Some(1));

@@ -50,12 +50,20 @@ pub fn collect(cli: &Cli, only: &[String]) -> CommandResult {
         timed
     });
     let outcomes: Vec<EntityOutcome> = timed.iter().map(|(o, _)| o.clone()).collect();
-    store.record_pass(&outcomes).map_err(|e| {
+    let not_stored = |e: &dyn std::fmt::Display| {
         CommandError::runtime(anyhow::anyhow!(
             "the pass over {} entities was not stored: {e}",
             outcomes.len()
         ))
-    })?;
+    };
+    // A whole pass is the daemon's pass (its bookkeeping included); `--only` stores just what
+    // it collected, so the daemon still collects the others at its next start.
+    if only.is_empty() {
+        crate::daemon::cycle::store_pass(&store, &cfg, &watchlist, &outcomes)
+            .map_err(|e| not_stored(&e))?;
+    } else {
+        store.record_pass(&outcomes).map_err(|e| not_stored(&e))?;
+    }
     print!("{}", table(&timed));
     let failed = outcomes.iter().filter(|o| o.failure.is_some()).count();
     let skipped = targets.len() - outcomes.len();

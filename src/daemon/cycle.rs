@@ -119,7 +119,19 @@ pub async fn collect_pass(
         }
         None => collector.collect(&targets, cancel).await,
     };
-    store.record_pass(&outcomes)?;
+    store_pass(store, cfg, watchlist, &outcomes)
+}
+
+/// Stores a whole pass's outcomes and does the pass's bookkeeping: the time of the last
+/// collection (so the daemon does not collect again at start) and the discovered tags to
+/// follow from now on. `trendwatch collect` calls this too.
+pub fn store_pass(
+    store: &Store,
+    cfg: &Config,
+    watchlist: &Watchlist,
+    outcomes: &[crate::model::EntityOutcome],
+) -> Result<PassReport, CycleError> {
+    store.record_pass(outcomes)?;
     let at = crate::clock::now();
     set_time(store, LAST_COLLECT_AT, at)?;
     let failed = outcomes.iter().filter(|o| o.failure.is_some()).count();
@@ -136,7 +148,7 @@ pub async fn collect_pass(
         entities: outcomes.len(),
         failed,
         trends: trends.len(),
-        main_failure: main_failure(&outcomes),
+        main_failure: main_failure(outcomes),
     })
 }
 
