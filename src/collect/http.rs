@@ -1,7 +1,7 @@
 //! The polite HTTP client every source shares: one `reqwest::Client` (rustls, HTTP/2, gzip,
-//! brotli, a cookie jar kept per host), a bound on requests in flight, at most one request per
-//! host per interval, retries with exponential backoff and jitter that honour `Retry-After`,
-//! real connect and total timeouts, and bodies read as a stream and cut at `max_body`.
+//! brotli, a cookie jar kept per host), per host a bound on requests in flight and at most
+//! one request start per interval (governor), retries with exponential backoff and jitter
+//! that honour `Retry-After`, real connect and total timeouts, and bodies read as a stream and cut at `max_body`.
 //!
 //! It must never hold more than `max_body` bytes of one body, never retry what a retry cannot
 //! fix (404, 403, a body too large), never start a request once the pass is cancelled, and
@@ -16,7 +16,6 @@ use rand::Rng as _;
 use reqwest::cookie::Jar;
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, ACCEPT_LANGUAGE, RETRY_AFTER};
 use tokio::sync::Semaphore;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
@@ -116,17 +115,12 @@ pub fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
     }
 }
 
-/// Takes the next free slot of `host` at or after `now` and books the one after it, so that
-/// requests to one host start at least `interval` apart whatever order tasks run in.
-fn reserve_slot(
-    slots: &mut HashMap<String, Instant>,
-    host: &str,
-    now: Instant,
-    interval: Duration,
-) -> Instant {
-    let slot = slots.get(host).map_or(now, |&t| t.max(now));
-    slots.insert(host.to_string(), slot + interval);
-    slot
+/// One host's politeness: at most `concurrency` requests in flight to it, and request starts
+/// at least `per_host_interval` apart (a governor limiter with no burst). Each host has its
+/// own, so a slow or strictly spaced host never holds up requests to another.
+struct HostGate {
+    in_flight: Arc<Semaphore>,
+    limiter: Option<governor::DefaultDirectRateLimiter>,
 }
 
 /// Redirect hops followed for one request.
@@ -205,8 +199,9 @@ fn meta_charset(body: &[u8]) -> Option<&str> {
 pub struct Http {
     client: reqwest::Client,
     jar: Arc<Jar>,
-    permits: Semaphore,
-    next_slot: Mutex<HashMap<String, Instant>>,
+    /// Requests in flight to one host at most.
+    per_host: usize,
+    hosts: Mutex<HashMap<String, Arc<HostGate>>>,
     interval: Duration,
     timeout: Duration,
     retries: u32,
@@ -259,8 +254,8 @@ impl Http {
         Ok(Self {
             client,
             jar,
-            permits: Semaphore::new(cfg.concurrency.max(1)),
-            next_slot: Mutex::new(HashMap::new()),
+            per_host: cfg.concurrency.max(1),
+            hosts: Mutex::new(HashMap::new()),
             interval: cfg.per_host_interval,
             timeout: cfg.timeout,
             retries: cfg.retries,
@@ -313,26 +308,45 @@ impl Http {
         }
     }
 
-    /// Waits for this host's next slot; returns at once when the interval is zero.
-    async fn wait_for_host(
+    /// The gate of `host`, made on first use.
+    fn gate(&self, host: &str) -> Arc<HostGate> {
+        let mut hosts = self
+            .hosts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        hosts
+            .entry(host.to_owned())
+            .or_insert_with(|| {
+                Arc::new(HostGate {
+                    in_flight: Arc::new(Semaphore::new(self.per_host)),
+                    limiter: governor::Quota::with_period(self.interval)
+                        .map(governor::RateLimiter::direct),
+                })
+            })
+            .clone()
+    }
+
+    /// Waits for a free request to `host` and for its next start; the permit is held until
+    /// the answer has been read.
+    async fn enter(
         &self,
         host: &str,
         cancel: &CancellationToken,
-    ) -> Result<(), FetchError> {
-        if self.interval.is_zero() {
-            return Ok(());
-        }
-        let slot = {
-            let mut slots = self
-                .next_slot
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            reserve_slot(&mut slots, host, Instant::now(), self.interval)
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, FetchError> {
+        let gate = self.gate(host);
+        let permit = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Err(FetchError::Cancelled),
+            p = Arc::clone(&gate.in_flight).acquire_owned() => p.map_err(|_| FetchError::Cancelled)?,
         };
-        tokio::select! {
-            _ = cancel.cancelled() => Err(FetchError::Cancelled),
-            _ = tokio::time::sleep_until(slot) => Ok(()),
+        if let Some(limiter) = &gate.limiter {
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => return Err(FetchError::Cancelled),
+                _ = limiter.until_ready() => {}
+            }
         }
+        Ok(permit)
     }
 
     async fn attempt(
@@ -344,18 +358,15 @@ impl Http {
         if cancel.is_cancelled() {
             return Err(FetchError::Cancelled);
         }
-        let _permit = tokio::select! {
-            _ = cancel.cancelled() => return Err(FetchError::Cancelled),
-            permit = self.permits.acquire() => permit.map_err(|_| FetchError::Cancelled)?,
-        };
         let mut current = url.clone();
         let mut visited = vec![url.clone()];
+        let mut _permit = None;
         let mut resp = loop {
-            // The slot is taken while holding a permit, so two requests to one host can never
-            // be sent closer than the interval, whatever the scheduling; a redirect hop is a
-            // request like any other.
-            self.wait_for_host(current.host_str().unwrap_or(""), cancel)
-                .await?;
+            // Nothing else waits between the host's go and the send, so two requests to one
+            // host never start closer than the interval; a redirect hop is a request like any
+            // other (the previous hop's permit is let go first: hops may stay on one host).
+            _permit = None;
+            _permit = Some(self.enter(current.host_str().unwrap_or(""), cancel).await?);
             let resp = self
                 .client
                 .get(current.clone())
@@ -591,19 +602,36 @@ mod tests {
         assert!(backoff(0, Some(Duration::from_secs(5))) >= Duration::from_secs(5));
     }
 
-    #[test]
-    fn requests_to_one_host_are_spaced_and_other_hosts_are_not_delayed() {
-        let mut slots = HashMap::new();
-        let now = Instant::now();
-        let i = Duration::from_secs(2);
-        let a: Vec<Instant> = (0..3)
-            .map(|_| reserve_slot(&mut slots, "www.tiktok.com", now, i))
-            .collect();
-        assert_eq!(a, [now, now + i, now + 2 * i]);
-        assert_eq!(reserve_slot(&mut slots, "example.org", now, i), now);
-        // Once the booked slots are in the past, the next request goes at once.
-        let later = now + 10 * i;
-        assert_eq!(reserve_slot(&mut slots, "www.tiktok.com", later, i), later);
+    #[tokio::test]
+    async fn each_host_has_its_own_spacing_and_its_own_requests_in_flight() {
+        let cfg = CollectConfig {
+            concurrency: 1,
+            per_host_interval: Duration::from_secs(60),
+            ..CollectConfig::with_defaults(
+                crate::config::Schedule::parse("0 0 * * * *").unwrap(),
+                Url::parse("http://127.0.0.1:9").unwrap(),
+            )
+        };
+        let http = Http::new(&cfg).unwrap();
+        let cancel = CancellationToken::new();
+        let first = http.enter("www.tiktok.com", &cancel).await.unwrap();
+        // The next request to that host waits for the one in flight and for its interval…
+        let gate = http.gate("www.tiktok.com");
+        assert_eq!(gate.in_flight.available_permits(), 0);
+        assert!(gate.limiter.as_ref().unwrap().check().is_err());
+        // …while another host goes at once, the first still in flight.
+        let other =
+            tokio::time::timeout(Duration::from_secs(10), http.enter("shop.example", &cancel))
+                .await
+                .expect("another host is not held up")
+                .unwrap();
+        drop((first, other));
+        // A cancelled pass stops a request waiting for its host's interval.
+        cancel.cancel();
+        assert_eq!(
+            http.enter("www.tiktok.com", &cancel).await.unwrap_err(),
+            FetchError::Cancelled
+        );
     }
 
     #[test]
