@@ -246,6 +246,15 @@ pub async fn serve(
                 notify::ready();
             }
             Some(Control::Tick(job, planned_at)) => {
+                let current = match job {
+                    WorkerJob::Collect => next_collect,
+                    WorkerJob::Digest => next_digest,
+                    WorkerJob::CatchUp => None,
+                };
+                if current != Some(planned_at) {
+                    // Planned before a reload moved the schedule: that run no longer exists.
+                    continue;
+                }
                 // The scheduler keeps whole seconds and may fire up to one early: a job must
                 // not start before its time, or it would judge the previous tick.
                 crate::clock::sleep_until(planned_at).await;
