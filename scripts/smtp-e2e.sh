@@ -95,7 +95,7 @@ import sys, email
 from email import policy
 m = email.message_from_bytes(open(sys.argv[1], "rb").read(), policy=policy.default)
 subject = str(m["subject"])
-assert subject.startswith("trendwatch · 1 emerging trend — week of 23 November 2026"), subject
+assert subject.startswith("trendwatch · 1 emerging hashtag — week of 23 November 2026"), subject
 assert m.get_content_type() == "multipart/alternative", m.get_content_type()
 text, related = m.get_payload()
 assert text.get_content_type() == "text/plain"
