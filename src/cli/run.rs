@@ -1,7 +1,7 @@
 //! `trendwatch run [--once]`: the daemon, or one full cycle.
 //!
-//! A second `run` on the same state directory fails fast (exit 2) with a message naming the
-//! directory: the daemon's lock file is the single-instance guard. `--worker` is the daemon's
+//! A second `run` (or a `run --once`) on the same state directory fails fast (exit 2) with a
+//! message naming the directory: the daemon's lock file is the single-instance guard. `--worker` is the daemon's
 //! own: it runs one job in a child process (see `daemon::worker`).
 
 use super::{Cli, CommandError, CommandResult};
@@ -26,6 +26,9 @@ pub fn run(cli: &Cli, once: bool, worker: Option<WorkerJob>) -> CommandResult {
     let (cfg, watchlist, texts) =
         crate::config::load_keeping_texts(&path).map_err(CommandError::user)?;
     if once {
+        // The service's lock: a one-off cycle beside the running service would collect and
+        // mail twice.
+        let _lock = DaemonLock::acquire(&cfg.state_dir).map_err(CommandError::runtime)?;
         let store = Store::open(&cfg.state_dir).map_err(|e| {
             CommandError::runtime(anyhow::anyhow!(
                 "cannot open the store in {}: {e}",
