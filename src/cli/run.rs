@@ -1,8 +1,8 @@
 //! `trendwatch run [--once]`: the daemon, or one full cycle.
 //!
 //! A second `run` (or a `run --once`) on the same state directory fails fast (exit 2) with a
-//! message naming the directory: the daemon's lock file is the single-instance guard. `--worker` is the daemon's
-//! own: it runs one job in a child process (see `daemon::worker`).
+//! message naming the directory: the daemon's lock file is the single-instance guard.
+//! `--worker` is the daemon's own: it runs one job in a child process (see `daemon::worker`).
 
 use super::{Cli, CommandError, CommandResult};
 use crate::daemon::worker::WorkerJob;
