@@ -2,11 +2,11 @@
 //!
 //! The library follows the pipeline of the product: [`config`] loads and validates the two
 //! TOML files, [`collect`] fetches public metrics into [`model::Observation`]s, [`store`]
-//! keeps them durably in sled, [`detect`] turns series into ranked trends, [`digest`] renders
-//! them for people and [`mail`] delivers the digest through the outbox; [`status`] reports what the
-//! store knows of each entity; [`progress`] shows long commands advancing. [`daemon`] runs the
-//! whole pipeline on a schedule under systemd; [`cli`] holds the one-shot commands that
-//! `main.rs` dispatches to.
+//! keeps them durably in sled, [`detect`] turns series into ranked trends, [`digest`]
+//! renders them for people and [`mail`] delivers the digest through the outbox. [`status`]
+//! reports what the store knows of each entity, [`progress`] shows long commands advancing
+//! and [`logging`] sets up where log lines go. [`daemon`] runs the whole pipeline on a
+//! schedule under systemd; [`cli`] holds the one-shot commands that `main.rs` dispatches to.
 
 pub mod cli;
 pub mod clock;
@@ -15,6 +15,7 @@ pub mod config;
 pub mod daemon;
 pub mod detect;
 pub mod digest;
+pub mod logging;
 pub mod mail;
 pub mod model;
 pub mod progress;

@@ -7,7 +7,7 @@ use trendwatch::cli::{self, Cli};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    trendwatch::daemon::logging::init(cli.log_format);
+    trendwatch::logging::init(cli.log_format);
     match cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -4,6 +4,7 @@
 //! submodule and returns a [`CommandError`] whose kind decides the exit code: 1 for a user
 //! error (bad config, bad input file), 2 for a runtime failure.
 
+use crate::logging::LogFormat;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -30,12 +31,6 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    Text,
-    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

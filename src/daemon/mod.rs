@@ -10,7 +10,6 @@
 
 pub mod control;
 pub mod cycle;
-pub mod logging;
 pub mod notify;
 pub mod reload;
 pub mod schedule;
@@ -26,9 +25,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::cli::LogFormat;
 use crate::collect::Collector;
 use crate::config::{Config, ConfigTexts, Watchlist};
+use crate::logging::LogFormat;
 use crate::model::UnixSeconds;
 use crate::store::Store;
 use control::Control;

@@ -17,9 +17,9 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
 use super::{cycle, schedule};
-use crate::cli::LogFormat;
 use crate::collect::Collector;
 use crate::config::{Config, ConfigTexts, Watchlist};
+use crate::logging::LogFormat;
 use crate::store::{Store, StoreError};
 
 /// How long requests in flight may finish after a stop request.

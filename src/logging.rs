@@ -1,9 +1,15 @@
 //! Logs go to journald when stderr is the journal, else to a readable terminal format
 //! (or JSON lines for log shippers). Filters follow `RUST_LOG`.
 
-use crate::cli::LogFormat;
 use std::io::IsTerminal;
 use tracing_subscriber::{fmt, prelude::*, EnvFilter};
+
+/// How log lines are written when stderr is not the journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
 
 /// True when systemd connected stderr to the journal (`JOURNAL_STREAM` = its dev:inode).
 fn stderr_is_journal() -> bool {
