@@ -308,29 +308,20 @@ fn a_second_daemon_on_the_same_state_dir_fails_fast_with_a_clear_message() {
     let mut d = Daemon::start(dir.path(), &config, &[]);
     d.wait_for(|m| has(m, "READY=1"));
 
-    let out = Command::new(env!("CARGO_BIN_EXE_trendwatch"))
-        .arg("-c")
-        .arg(&config)
-        .arg("run")
-        .env_remove("NOTIFY_SOCKET")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("already running"), "{stderr}");
-
-    // A one-off cycle would collect and mail beside the service's own: refused the same way,
-    // before anything is fetched or queued.
-    let out = Command::new(env!("CARGO_BIN_EXE_trendwatch"))
-        .arg("-c")
-        .arg(&config)
-        .args(["run", "--once"])
-        .env_remove("NOTIFY_SOCKET")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("already running"), "{stderr}");
+    // A second service, and a one-off cycle that would collect and mail beside the service's
+    // own: both refused, before anything is fetched or queued.
+    for args in [&["run"][..], &["run", "--once"][..]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_trendwatch"))
+            .arg("-c")
+            .arg(&config)
+            .args(args)
+            .env_remove("NOTIFY_SOCKET")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("already running"), "{args:?}: {stderr}");
+    }
     assert_eq!(eml_count(dir.path()), 0);
 
     d.signal("TERM");
