@@ -30,6 +30,7 @@ fn history(entities: usize, hours: i64) -> Vec<Sample> {
 fn pass(entities: usize, at: i64) -> Vec<EntityOutcome> {
     (0..entities)
         .map(|e| EntityOutcome {
+            fetched_by: Default::default(),
             entity: EntityId::hashtag("tiktok", &format!("tag{e}")),
             observation: Some(Observation {
                 at,

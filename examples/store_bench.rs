@@ -173,6 +173,7 @@ fn main() {
         let at = START + p * 3 * 3600;
         let outcomes: Vec<EntityOutcome> = (0..1_000)
             .map(|e| EntityOutcome {
+                fetched_by: Default::default(),
                 entity: EntityId::hashtag("tiktok", &format!("tag{e:05}")),
                 observation: Some(Observation {
                     at,

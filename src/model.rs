@@ -291,6 +291,8 @@ pub enum FailureKind {
     TooLarge,
     /// The page did not have the expected shape; the detail names the missing path.
     UnknownShape,
+    /// The page needed the browser fetcher and no browser could be started or reached.
+    BrowserUnavailable,
 }
 
 impl FailureKind {
@@ -304,6 +306,7 @@ impl FailureKind {
             Self::Network => "network",
             Self::TooLarge => "too_large",
             Self::UnknownShape => "unknown_shape",
+            Self::BrowserUnavailable => "browser_unavailable",
         }
     }
 
@@ -317,6 +320,7 @@ impl FailureKind {
             "network" => Self::Network,
             "too_large" => Self::TooLarge,
             "unknown_shape" => Self::UnknownShape,
+            "browser_unavailable" => Self::BrowserUnavailable,
             _ => return None,
         })
     }
@@ -344,6 +348,33 @@ pub struct EntityOutcome {
     pub entity: EntityId,
     pub observation: Option<Observation>,
     pub failure: Option<Failure>,
+    /// Which fetcher read the page that decided the outcome.
+    #[serde(default)]
+    pub fetched_by: Fetcher,
+}
+
+/// How a page was read: plain HTTP, or a real headless browser that ran the page's scripts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fetcher {
+    #[default]
+    Http,
+    Browser,
+}
+
+impl Fetcher {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Http => "http",
+            Self::Browser => "browser",
+        }
+    }
+}
+
+impl fmt::Display for Fetcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[cfg(test)]

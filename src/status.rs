@@ -256,6 +256,7 @@ mod tests {
         store
             .record_pass(&[
                 EntityOutcome {
+                    fetched_by: Default::default(),
                     entity: EntityId::hashtag("tiktok", "bienetre"),
                     observation: Some(Observation {
                         at,
@@ -265,6 +266,7 @@ mod tests {
                     failure: None,
                 },
                 EntityOutcome {
+                    fetched_by: Default::default(),
                     entity: EntityId::hashtag("tiktok", "skincarenaturel"),
                     observation: None,
                     failure: Some(Failure {

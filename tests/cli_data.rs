@@ -298,6 +298,7 @@ fn status_shows_health_store_and_outbox() {
         store
             .record_pass(&[
                 EntityOutcome {
+                    fetched_by: Default::default(),
                     entity: EntityId::hashtag("tiktok", "skincarenaturel"),
                     observation: Some(Observation {
                         at: 1_795_154_400,
@@ -307,6 +308,7 @@ fn status_shows_health_store_and_outbox() {
                     failure: None,
                 },
                 EntityOutcome {
+                    fetched_by: Default::default(),
                     entity: EntityId::creator("tiktok", "lea.aroma"),
                     observation: None,
                     failure: Some(Failure {

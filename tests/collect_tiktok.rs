@@ -10,13 +10,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use collect_support::{config, html, json, metric, tiktok};
+use collect_support::guarded::GuardedTiktok;
+use collect_support::{chromium_or_skip, config, html, json, metric, tiktok};
 use proptest::prelude::*;
 use sha2::{Digest as _, Sha256};
 use tokio_util::sync::CancellationToken;
 use trendwatch::collect::tiktok as parse;
 use trendwatch::collect::{Collector, Target};
-use trendwatch::model::{EntityOutcome, FailureKind};
+use trendwatch::config::{BrowserLaunch, BrowserMode, CollectConfig};
+use trendwatch::model::{EntityOutcome, FailureKind, Fetcher};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -476,6 +478,8 @@ fn parse_everything(text: &str) {
     let _ = parse::parse_tag_page(text);
     let _ = parse::parse_embed_tag_page(text, TAG);
     let _ = parse::parse_item_list(text);
+    let _ = parse::parse_challenge_detail(text);
+    let _ = parse::parse_user_detail(text, HANDLE);
     if let Some(wall) = parse::WafChallenge::find(text) {
         let _ = wall.challenge.len();
     }
@@ -502,5 +506,188 @@ proptest! {
         let at = at.index(damaged.len() + 1);
         damaged.splice(at..at, junk);
         parse_everything(&String::from_utf8_lossy(&damaged));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The browser fetcher against a TikTok that gives plain HTTP only shells
+
+const GUARDED_TAGS: &[(&str, u64)] = &[
+    ("skincarenaturel", 48_200_000),
+    ("huilesessentielles", 9_310_000),
+    ("cosmetiquemaison", 1_270_000),
+    ("routinevisage", 612_000),
+];
+const GUARDED_CREATORS: &[(&str, u64)] = &[("lea.soinsnaturels", 18_400), ("atelier.savon", 2_310)];
+
+fn guarded_targets() -> Vec<Target> {
+    GUARDED_TAGS
+        .iter()
+        .map(|(t, _)| Target::TiktokHashtag((*t).into()))
+        .chain(
+            GUARDED_CREATORS
+                .iter()
+                .map(|(h, _)| Target::TiktokCreator((*h).into())),
+        )
+        .collect()
+}
+
+fn browser_config(base: &str, mode: BrowserMode, interval: Duration) -> CollectConfig {
+    let mut cfg = config(base);
+    cfg.browser.mode = mode;
+    cfg.per_host_interval = interval;
+    cfg.timeout = Duration::from_secs(15);
+    cfg
+}
+
+fn expected_value(o: &EntityOutcome) -> f64 {
+    let name = o.entity.as_str();
+    GUARDED_TAGS
+        .iter()
+        .chain(GUARDED_CREATORS)
+        .find(|(n, _)| name.ends_with(&format!("#{n}")) || name.ends_with(&format!("@{n}")))
+        .map(|(_, v)| *v as f64)
+        .unwrap_or_else(|| panic!("unexpected entity {name}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_http_gets_only_shells_from_the_guarded_simulator() {
+    let sim = GuardedTiktok::start(GUARDED_TAGS, GUARDED_CREATORS).await;
+    let cfg = browser_config(&sim.uri(), BrowserMode::Off, Duration::ZERO);
+    let out = Collector::new(&cfg)
+        .unwrap()
+        .collect(&guarded_targets(), &CancellationToken::new())
+        .await;
+    assert_eq!(out.len(), 6);
+    for o in &out {
+        assert!(o.observation.is_none(), "{o:?}");
+        assert_eq!(failure_kind(o), Some(FailureKind::UnknownShape), "{o:?}");
+        assert_eq!(o.fetched_by, Fetcher::Http);
+    }
+    assert!(sim.seen().iter().all(|s| !s.from_browser));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fallback_reads_in_a_real_browser_every_entity_plain_http_could_not() {
+    if !chromium_or_skip("fallback_reads_in_a_real_browser_every_entity_plain_http_could_not") {
+        return;
+    }
+    let sim = GuardedTiktok::start(GUARDED_TAGS, GUARDED_CREATORS).await;
+    let interval = Duration::from_millis(400);
+    let cfg = browser_config(&sim.uri(), BrowserMode::Fallback, interval);
+    let collector = Collector::new(&cfg).unwrap();
+    let out = collector
+        .collect(&guarded_targets(), &CancellationToken::new())
+        .await;
+    assert_eq!(out.len(), 6);
+    for o in &out {
+        assert_eq!(o.failure, None, "{o:?}");
+        assert_eq!(o.fetched_by, Fetcher::Browser, "{}", o.entity);
+        let metric_name = if o.entity.as_str().contains('#') {
+            "views"
+        } else {
+            "followers"
+        };
+        assert_eq!(
+            metric(o, metric_name),
+            Some(expected_value(o)),
+            "{}",
+            o.entity
+        );
+    }
+    assert!(collector.browser_pages() >= 6);
+    // The browser is stopped with the pass.
+    assert_eq!(collector.browser_pid().await, None);
+
+    let seen = sim.seen();
+    // The tag data came from the page's own signed API call, made inside the browser.
+    let api_calls: Vec<_> = seen
+        .iter()
+        .filter(|s| s.path == "/api/challenge/detail/")
+        .collect();
+    assert!(api_calls.len() >= GUARDED_TAGS.len(), "{api_calls:?}");
+    assert!(api_calls.iter().all(|s| s.from_browser && s.with_cookie));
+    // Politeness: every request trendwatch itself started (plain requests, and each tab's
+    // first navigation; not the challenge's reload nor the page's own fetches) waited for
+    // the host's interval.
+    let mut last_nav: std::collections::HashMap<&str, std::time::Instant> = Default::default();
+    let mut starts = Vec::new();
+    for s in &seen {
+        if !s.from_browser {
+            starts.push(s.at);
+        } else if s.navigation {
+            let reload = last_nav
+                .get(s.path.as_str())
+                .is_some_and(|t| s.at.duration_since(*t) < interval);
+            if !reload {
+                starts.push(s.at);
+            }
+            last_nav.insert(s.path.as_str(), s.at);
+        }
+    }
+    starts.sort();
+    for pair in starts.windows(2) {
+        let gap = pair[1].duration_since(pair[0]);
+        assert!(
+            gap + Duration::from_millis(40) >= interval,
+            "two requests {gap:?} apart against a {interval:?} interval"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_keeps_needing_the_browser_goes_straight_to_it() {
+    if !chromium_or_skip("a_host_that_keeps_needing_the_browser_goes_straight_to_it") {
+        return;
+    }
+    let sim = GuardedTiktok::start(GUARDED_TAGS, GUARDED_CREATORS).await;
+    let mut cfg = browser_config(&sim.uri(), BrowserMode::Fallback, Duration::ZERO);
+    cfg.concurrency = 1;
+    let out = Collector::new(&cfg)
+        .unwrap()
+        .collect(&guarded_targets(), &CancellationToken::new())
+        .await;
+    assert!(out
+        .iter()
+        .all(|o| o.failure.is_none() && o.fetched_by == Fetcher::Browser));
+    let plain_pages: Vec<String> = sim
+        .seen()
+        .iter()
+        .filter(|s| !s.from_browser && (s.path.starts_with("/tag/") || s.path.starts_with("/@")))
+        .map(|s| s.path.clone())
+        .collect();
+    // The first three entities cost a plain request each; the other three went to the browser.
+    assert_eq!(
+        plain_pages,
+        [
+            "/tag/skincarenaturel",
+            "/tag/huilesessentielles",
+            "/tag/cosmetiquemaison"
+        ],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_browser_is_a_typed_failure_that_says_what_to_install() {
+    let sim = GuardedTiktok::start(GUARDED_TAGS, GUARDED_CREATORS).await;
+    let mut cfg = browser_config(&sim.uri(), BrowserMode::Fallback, Duration::ZERO);
+    cfg.browser.launch = BrowserLaunch::Command {
+        program: "/nonexistent/chromium".into(),
+        args: Vec::new(),
+    };
+    let out = Collector::new(&cfg)
+        .unwrap()
+        .collect(&guarded_targets(), &CancellationToken::new())
+        .await;
+    assert_eq!(out.len(), 6);
+    for o in &out {
+        assert_eq!(
+            failure_kind(o),
+            Some(FailureKind::BrowserUnavailable),
+            "{o:?}"
+        );
+        let detail = &o.failure.as_ref().unwrap().detail;
+        assert!(detail.contains("apt install chromium"), "{detail}");
+        assert!(detail.contains("plain HTTP: unknown_shape"), "{detail}");
     }
 }

@@ -306,6 +306,7 @@ fn hostile_text_scraped_from_videos_is_shown_inert() {
     };
     store
         .record_pass(&[trendwatch::model::EntityOutcome {
+            fetched_by: Default::default(),
             entity: tag.clone(),
             observation: Some(trendwatch::model::Observation {
                 at,

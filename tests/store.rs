@@ -87,6 +87,7 @@ fn record_pass_writes_samples_videos_and_failures() {
     store
         .record_pass(&[
             EntityOutcome {
+                fetched_by: Default::default(),
                 entity: a.clone(),
                 observation: Some(Observation {
                     at: 1_700_000_000,
@@ -96,6 +97,7 @@ fn record_pass_writes_samples_videos_and_failures() {
                 failure: None,
             },
             EntityOutcome {
+                fetched_by: Default::default(),
                 entity: c.clone(),
                 observation: None,
                 failure: Some(Failure {
@@ -108,6 +110,7 @@ fn record_pass_writes_samples_videos_and_failures() {
         .unwrap();
     store
         .record_pass(&[EntityOutcome {
+            fetched_by: Default::default(),
             entity: c.clone(),
             observation: Some(Observation {
                 at: 1_700_010_000,

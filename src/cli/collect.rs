@@ -228,6 +228,7 @@ mod tests {
         assert_eq!(figure(999.0), "999");
         assert_eq!(figure(4.8), "4.80");
         let creator = EntityOutcome {
+            fetched_by: Default::default(),
             entity: EntityId::creator(TIKTOK, "lea.soinsnaturels"),
             observation: Some(Observation {
                 at: 0,
@@ -237,6 +238,7 @@ mod tests {
             failure: None,
         };
         let ghost = EntityOutcome {
+            fetched_by: Default::default(),
             entity: EntityId::creator(TIKTOK, "ghost"),
             observation: None,
             failure: Some(Failure {

@@ -308,6 +308,17 @@ impl Http {
         }
     }
 
+    /// Waits for `url`'s host to allow one more request (its interval and its requests in
+    /// flight, shared with this client's own requests); `None` once `cancel` fires. The
+    /// browser fetcher holds the permit while its tab loads.
+    pub async fn wait_turn(
+        &self,
+        url: &Url,
+        cancel: &CancellationToken,
+    ) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.enter(url.host_str().unwrap_or(""), cancel).await.ok()
+    }
+
     /// The gate of `host`, made on first use.
     fn gate(&self, host: &str) -> Arc<HostGate> {
         let mut hosts = self

@@ -39,6 +39,9 @@ pub enum Generation {
     Next,
     /// `__FRONTITY_CONNECT_STATE__` on embed pages.
     Frontity,
+    /// A JSON answer of TikTok's web API that a page's own script fetched (`/api/user/detail/`,
+    /// `/api/challenge/detail/`), as the browser fetcher sees it.
+    Api,
 }
 
 impl Generation {
@@ -48,6 +51,7 @@ impl Generation {
             Self::Sigi => "SIGI_STATE",
             Self::Next => "__NEXT_DATA__",
             Self::Frontity => "__FRONTITY_CONNECT_STATE__",
+            Self::Api => "the web API answer",
         }
     }
 }
@@ -214,6 +218,30 @@ const TAG_LAYOUTS: &[Layout] = &[
         items: "/items",
     },
 ];
+
+/// `/api/user/detail/` answers with what the rehydration script keeps under
+/// `webapp.user-detail`.
+const CREATOR_API_LAYOUT: Layout = Layout {
+    generation: Generation::Api,
+    scope: &[],
+    status: "/statusCode",
+    entity: "/userInfo/user",
+    stats: "/userInfo/stats",
+    stats_v2: "/userInfo/statsV2",
+    items: "/userInfo/itemList",
+};
+
+/// `/api/challenge/detail/` answers with what the rehydration script keeps under
+/// `webapp.challenge-detail`.
+const TAG_API_LAYOUT: Layout = Layout {
+    generation: Generation::Api,
+    scope: &[],
+    status: "/statusCode",
+    entity: "/challengeInfo/challenge",
+    stats: "/challengeInfo/stats",
+    stats_v2: "/challengeInfo/statsV2",
+    items: "/itemList",
+};
 
 // ---------------------------------------------------------------------------------------------
 // Finding the data script
@@ -540,44 +568,75 @@ pub fn parse_tag_page(html: &str) -> Result<TagPage, PageError> {
         let Some(json) = data_script(html, layout.generation) else {
             continue;
         };
-        let scope = match scope_value(json, layout) {
-            // SIGI and NEXT pages without the challenge scope are shells too.
-            Err(PageError::UnknownShape { path }) if layout.generation != Generation::Universal => {
-                return Err(PageError::EmptyShell { path })
-            }
-            other => other?,
-        };
-        if let Some(e) = status_code(scope.pointer(layout.status)).and_then(status_error) {
-            return Err(e);
-        }
-        let stats = scope.pointer(layout.stats).filter(|v| v.is_object());
-        let stats_v2 = scope.pointer(layout.stats_v2).filter(|v| v.is_object());
-        if stats.is_none() && stats_v2.is_none() {
-            if layout.generation != Generation::Universal && scope.pointer(layout.entity).is_none()
-            {
-                return Err(PageError::EmptyShell {
-                    path: format!("{} in {}", layout.stats, layout.generation.script_id()),
-                });
-            }
-            return Err(PageError::missing(
-                layout.generation,
-                format!("/{}{}", layout.scope.join("/"), layout.stats),
-            ));
-        }
-        let Some(views) = stat(stats_v2, stats, &["viewCount"]) else {
-            return Err(PageError::missing(
-                layout.generation,
-                format!("/{}{}/viewCount", layout.scope.join("/"), layout.stats),
-            ));
-        };
-        return Ok(TagPage {
-            generation: layout.generation,
-            views,
-            videos: stat(stats_v2, stats, &["videoCount"]).filter(|&n| n > 0),
-            recent: items_of(&scope, layout),
-        });
+        return tag_from(json, layout);
     }
     Err(no_data(html))
+}
+
+/// Reads the answer of `/api/challenge/detail/` that a tag page's script fetched (signed, so
+/// only a browser running the page gets it).
+pub fn parse_challenge_detail(body: &str) -> Result<TagPage, PageError> {
+    api_answer(body)?;
+    tag_from(body, &TAG_API_LAYOUT)
+}
+
+/// Reads the answer of `/api/user/detail/` that a profile page's script fetched.
+pub fn parse_user_detail(body: &str, handle: &str) -> Result<CreatorPage, PageError> {
+    api_answer(body)?;
+    creator_from(body, &CREATOR_API_LAYOUT, handle)
+}
+
+/// An API answer TikTok gives a client it refuses: empty, or a verification request.
+fn api_answer(body: &str) -> Result<(), PageError> {
+    if body.trim().is_empty() {
+        return Err(PageError::Blocked("empty API answer".into()));
+    }
+    if is_verify_json(body) {
+        return Err(PageError::Blocked("verification asked".into()));
+    }
+    Ok(())
+}
+
+fn tag_from(json: &str, layout: &Layout) -> Result<TagPage, PageError> {
+    let scope = match scope_value(json, layout) {
+        // SIGI and NEXT pages without the challenge scope are shells too.
+        Err(PageError::UnknownShape { path })
+            if matches!(layout.generation, Generation::Sigi | Generation::Next) =>
+        {
+            return Err(PageError::EmptyShell { path })
+        }
+        other => other?,
+    };
+    if let Some(e) = status_code(scope.pointer(layout.status)).and_then(status_error) {
+        return Err(e);
+    }
+    let stats = scope.pointer(layout.stats).filter(|v| v.is_object());
+    let stats_v2 = scope.pointer(layout.stats_v2).filter(|v| v.is_object());
+    if stats.is_none() && stats_v2.is_none() {
+        if matches!(layout.generation, Generation::Sigi | Generation::Next)
+            && scope.pointer(layout.entity).is_none()
+        {
+            return Err(PageError::EmptyShell {
+                path: format!("{} in {}", layout.stats, layout.generation.script_id()),
+            });
+        }
+        return Err(PageError::missing(
+            layout.generation,
+            format!("/{}{}", layout.scope.join("/"), layout.stats).replace("//", "/"),
+        ));
+    }
+    let Some(views) = stat(stats_v2, stats, &["viewCount"]) else {
+        return Err(PageError::missing(
+            layout.generation,
+            format!("/{}{}/viewCount", layout.scope.join("/"), layout.stats).replace("//", "/"),
+        ));
+    };
+    Ok(TagPage {
+        generation: layout.generation,
+        views,
+        videos: stat(stats_v2, stats, &["videoCount"]).filter(|&n| n > 0),
+        recent: items_of(&scope, layout),
+    })
 }
 
 /// Reads `/embed/tag/NAME`: `source.data["/embed/tag/NAME"].embedInfo` (decimal strings) and

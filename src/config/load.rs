@@ -19,9 +19,9 @@ use toml::Spanned;
 use url::Url;
 
 use super::{
-    CollectConfig, Config, DetectConfig, DigestConfig, Discovery, HtmlMetric, Language, MailConfig,
-    PasswordSource, Schedule, SmtpConfig, Source, SourceKind, TiktokWatch, Tls, Transport,
-    Watchlist,
+    BrowserConfig, BrowserLaunch, BrowserMode, CollectConfig, Config, DetectConfig, DigestConfig,
+    Discovery, HtmlMetric, Language, MailConfig, PasswordSource, Schedule, SmtpConfig, Source,
+    SourceKind, TiktokWatch, Tls, Transport, Watchlist,
 };
 use crate::model::normalize_name;
 
@@ -452,6 +452,9 @@ struct RawCollect {
     user_agent: Option<Spanned<String>>,
     proxy: Option<Spanned<String>>,
     tiktok_base_url: Option<Spanned<String>>,
+    browser: Option<Spanned<String>>,
+    browser_command: Option<Spanned<String>>,
+    browser_url: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -599,7 +602,51 @@ impl RawCollect {
                 .map(|v| url(file, v, &["http", "https", "socks5", "socks5h"]))
                 .transpose()?,
             tiktok_base_url,
+            browser: self.browser_config(file)?,
         })
+    }
+
+    fn browser_config(&self, file: &SourceFile) -> Result<BrowserConfig, ConfigError> {
+        let mode = match &self.browser {
+            None => BrowserMode::Off,
+            Some(v) => match v.get_ref().trim() {
+                "off" => BrowserMode::Off,
+                "fallback" => BrowserMode::Fallback,
+                "always" => BrowserMode::Always,
+                other => {
+                    return Err(file.at(
+                        v,
+                        format!(
+                        "unknown browser mode `{other}`; use \"off\", \"fallback\" or \"always\""
+                    ),
+                    ))
+                }
+            },
+        };
+        let launch = match (&self.browser_command, &self.browser_url) {
+            (Some(cmd), Some(_)) => {
+                return Err(file.at(
+                    cmd,
+                    "set either `browser_command` (start a Chromium) or `browser_url` (use a running one), not both",
+                ))
+            }
+            (Some(cmd), None) => {
+                if cmd.get_ref().chars().any(char::is_control) {
+                    return Err(file.at(cmd, "`browser_command` must not contain control characters"));
+                }
+                let mut words = cmd.get_ref().split_whitespace().map(str::to_owned);
+                let Some(program) = words.next() else {
+                    return Err(file.at(cmd, "`browser_command` must not be empty"));
+                };
+                BrowserLaunch::Command {
+                    program,
+                    args: words.collect(),
+                }
+            }
+            (None, Some(v)) => BrowserLaunch::Connect(url(file, v, &["ws", "wss"])?),
+            (None, None) => BrowserConfig::default().launch,
+        };
+        Ok(BrowserConfig { mode, launch })
     }
 }
 

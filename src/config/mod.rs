@@ -66,6 +66,58 @@ pub struct CollectConfig {
     pub proxy: Option<Url>,
     /// `https://www.tiktok.com` unless a mirror or a test server is configured.
     pub tiktok_base_url: Url,
+    /// Whether and how a real headless browser reads the pages plain HTTP cannot.
+    pub browser: BrowserConfig,
+}
+
+/// `[collect] browser`: when the browser fetcher is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BrowserMode {
+    /// Plain HTTP only.
+    #[default]
+    Off,
+    /// Plain HTTP first; a page that comes back as an empty shell, a bot wall or a login
+    /// wall is read again in the browser.
+    Fallback,
+    /// Every TikTok page through the browser.
+    Always,
+}
+
+impl BrowserMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Fallback => "fallback",
+            Self::Always => "always",
+        }
+    }
+}
+
+/// Where the browser comes from: a Chromium started for each pass, or one already running.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BrowserLaunch {
+    /// `browser_command`: the program (looked up in `PATH`) and its extra arguments.
+    Command { program: String, args: Vec<String> },
+    /// `browser_url`: the DevTools websocket of a running Chromium (a browserless container).
+    Connect(Url),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrowserConfig {
+    pub mode: BrowserMode,
+    pub launch: BrowserLaunch,
+}
+
+impl Default for BrowserConfig {
+    fn default() -> Self {
+        Self {
+            mode: BrowserMode::Off,
+            launch: BrowserLaunch::Command {
+                program: collect_defaults::BROWSER_COMMAND.to_owned(),
+                args: Vec::new(),
+            },
+        }
+    }
 }
 
 /// The `[collect]` values used when the config leaves a key out: the one place they live.
@@ -80,6 +132,8 @@ pub mod collect_defaults {
     pub const RETRIES: u32 = 3;
     pub const MAX_BODY: u64 = 8 * 1024 * 1024;
     pub const TIKTOK_BASE_URL: &str = "https://www.tiktok.com";
+    /// Debian's package name and binary for Chromium.
+    pub const BROWSER_COMMAND: &str = "chromium";
 }
 
 impl CollectConfig {
@@ -97,6 +151,7 @@ impl CollectConfig {
             user_agent: load::DEFAULT_USER_AGENT.to_owned(),
             proxy: None,
             tiktok_base_url,
+            browser: BrowserConfig::default(),
         }
     }
 }

@@ -32,6 +32,7 @@ fn failure_code(kind: FailureKind) -> u8 {
         FailureKind::Network => 5,
         FailureKind::TooLarge => 6,
         FailureKind::UnknownShape => 7,
+        FailureKind::BrowserUnavailable => 8,
     }
 }
 
@@ -45,6 +46,7 @@ fn failure_kind(code: u8) -> Result<FailureKind, DecodeError> {
         5 => FailureKind::Network,
         6 => FailureKind::TooLarge,
         7 => FailureKind::UnknownShape,
+        8 => FailureKind::BrowserUnavailable,
         _ => return Err(DecodeError("unknown failure kind")),
     })
 }

@@ -55,3 +55,17 @@ pub fn metric(outcome: &trendwatch::model::EntityOutcome, name: &str) -> Option<
         .find(|(m, _)| m == name)
         .map(|(_, v)| *v)
 }
+
+pub mod guarded;
+
+/// Whether Debian's `chromium` is installed. Tests that need a real browser call this first
+/// and, without one, say loudly that they did not run (CI installs it, so they run there).
+pub fn chromium_or_skip(test: &str) -> bool {
+    let found = std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths).any(|dir| dir.join("chromium").is_file())
+    });
+    if !found {
+        eprintln!("SKIPPED {test}: chromium is not installed (apt install chromium)");
+    }
+    found
+}

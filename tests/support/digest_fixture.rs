@@ -214,6 +214,7 @@ fn write_history(store: &Store) {
             let id = EntityId::hashtag("tiktok", name);
             if offline.contains(name) && t >= offline_from {
                 day.push(EntityOutcome {
+                    fetched_by: Default::default(),
                     entity: id,
                     observation: None,
                     failure: Some(Failure {
@@ -225,6 +226,7 @@ fn write_history(store: &Store) {
                 continue;
             }
             day.push(EntityOutcome {
+                fetched_by: Default::default(),
                 entity: id,
                 observation: Some(Observation {
                     at: t,
@@ -236,6 +238,7 @@ fn write_history(store: &Store) {
         }
         for (i, (handle, _)) in creators.iter().enumerate() {
             day.push(EntityOutcome {
+                fetched_by: Default::default(),
                 entity: EntityId::creator("tiktok", handle),
                 observation: Some(Observation {
                     at: t,
@@ -246,6 +249,7 @@ fn write_history(store: &Store) {
             });
         }
         day.push(EntityOutcome {
+            fetched_by: Default::default(),
             entity: EntityId::creator("tiktok", "compte.disparu"),
             observation: None,
             failure: Some(Failure {
@@ -272,6 +276,7 @@ fn write_history(store: &Store) {
     let mut seen: Vec<EntityOutcome> = Vec::new();
     for (via, v) in videos() {
         seen.push(EntityOutcome {
+            fetched_by: Default::default(),
             entity: via,
             observation: Some(Observation {
                 at: DEMO_AT,

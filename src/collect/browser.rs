@@ -1,0 +1,591 @@
+//! The browser fetcher: a real headless Chromium, driven over the DevTools protocol
+//! (chromiumoxide), for the TikTok pages that plain HTTP clients only get as shells.
+//!
+//! A page is loaded like a person would: its scripts run (a bot wall's challenge sets its
+//! cookie and reloads, a tag page signs and sends its own API calls), and what the page holds
+//! is read back: the document as it stands and the JSON answers the page itself fetched from
+//! its own host. The caller parses both with the same parsers as plain HTTP pages.
+//!
+//! The browser is started on the first page of a pass that needs it and stopped when the pass
+//! ends ([`BrowserFetcher::shut_down`]), so an idle daemon runs no browser. A Chromium started
+//! here gets its own process group and dies with the process that started it (Linux
+//! `PR_SET_PDEATHSIG`), so even a SIGKILL of the worker leaves no browser behind.
+//!
+//! What this module must never do: start a page without the host's politeness slot, read a
+//! body past `max_body`, keep a tab open past its deadline, or close a browser it did not
+//! start (`browser_url`).
+
+use std::collections::HashMap;
+use std::io::{BufRead as _, BufReader};
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chromiumoxide::cdp::browser_protocol::network::{
+    EventLoadingFinished, EventResponseReceived, GetResponseBodyParams, RequestId,
+};
+use chromiumoxide::{Browser, Page};
+use futures_util::{FutureExt as _, StreamExt as _};
+use tokio::sync::{Mutex, Semaphore};
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use crate::config::{BrowserLaunch, CollectConfig};
+
+/// Tabs open at once: each costs a renderer process (tens of MB).
+const MAX_TABS: usize = 2;
+/// How long a started Chromium may take to print its DevTools address.
+const LAUNCH_TIMEOUT: Duration = Duration::from_secs(20);
+/// How often a loading page is looked at again.
+const POLL: Duration = Duration::from_millis(200);
+/// How long a browser is given to close before its processes are killed.
+const CLOSE_GRACE: Duration = Duration::from_secs(3);
+
+/// Why the browser could not read a page.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BrowserError {
+    /// No browser could be started or reached; the detail says what to do.
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("page not ready within {0:?} in the browser")]
+    Timeout(Duration),
+    #[error("page larger than {0} bytes in the browser")]
+    TooLarge(u64),
+    #[error("the browser could not load the page: {0}")]
+    Load(String),
+    #[error("cancelled before the page was loaded")]
+    Cancelled,
+}
+
+/// A page as the browser holds it once its scripts ran.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    /// The document's address after redirects and script navigations.
+    pub final_url: Option<Url>,
+    /// The document as it stands (`outerHTML`).
+    pub html: String,
+    /// JSON answers the page fetched from its own host, in arrival order.
+    pub answers: Vec<Answer>,
+}
+
+/// One JSON answer a page's own script fetched.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub url: Url,
+    pub body: String,
+}
+
+impl Loaded {
+    /// The bodies of the answers whose path starts with `prefix`, newest first.
+    pub fn answers_to<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.answers
+            .iter()
+            .rev()
+            .filter(move |a| a.url.path().starts_with(prefix))
+            .map(|a| a.body.as_str())
+    }
+}
+
+/// A started or connected browser, for one pass.
+struct Session {
+    browser: Browser,
+    handler: tokio::task::JoinHandle<()>,
+    /// `None` for a browser reached at `browser_url`: not ours to stop.
+    process: Option<Chromium>,
+}
+
+enum Slot {
+    Idle,
+    Running(Arc<Session>),
+    /// Starting failed in this pass: every page that needs the browser gets the same answer
+    /// instead of a new launch attempt each.
+    Failed(String),
+}
+
+/// Drives one browser for the pages that need it; shared by the tasks of a pass.
+pub struct BrowserFetcher {
+    launch: BrowserLaunch,
+    user_agent: String,
+    proxy: Option<Url>,
+    page_timeout: Duration,
+    max_body: u64,
+    tabs: Arc<Semaphore>,
+    slot: Mutex<Slot>,
+    pages_loaded: std::sync::atomic::AtomicU64,
+}
+
+impl BrowserFetcher {
+    pub fn new(cfg: &CollectConfig) -> Self {
+        Self {
+            launch: cfg.browser.launch.clone(),
+            user_agent: cfg.user_agent.clone(),
+            proxy: cfg.proxy.clone(),
+            page_timeout: cfg.timeout,
+            max_body: cfg.max_body,
+            tabs: Arc::new(Semaphore::new(cfg.concurrency.clamp(1, MAX_TABS))),
+            slot: Mutex::new(Slot::Idle),
+            pages_loaded: Default::default(),
+        }
+    }
+
+    /// Pages loaded so far.
+    pub fn pages_loaded(&self) -> u64 {
+        self.pages_loaded.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The process id of the Chromium this fetcher started and still runs, if any.
+    pub async fn browser_pid(&self) -> Option<u32> {
+        match &*self.slot.lock().await {
+            Slot::Running(s) => s.process.as_ref().map(|p| p.pid),
+            _ => None,
+        }
+    }
+
+    async fn session(&self) -> Result<Arc<Session>, BrowserError> {
+        let mut slot = self.slot.lock().await;
+        match &*slot {
+            Slot::Running(s) => return Ok(Arc::clone(s)),
+            Slot::Failed(why) => return Err(BrowserError::Unavailable(why.clone())),
+            Slot::Idle => {}
+        }
+        match self.start().await {
+            Ok(session) => {
+                let session = Arc::new(session);
+                *slot = Slot::Running(Arc::clone(&session));
+                Ok(session)
+            }
+            Err(why) => {
+                tracing::error!("browser unavailable: {why}");
+                *slot = Slot::Failed(why.clone());
+                Err(BrowserError::Unavailable(why))
+            }
+        }
+    }
+
+    async fn start(&self) -> Result<Session, String> {
+        let (ws, process) = match &self.launch {
+            BrowserLaunch::Connect(url) => (url.to_string(), None),
+            BrowserLaunch::Command { program, args } => {
+                let program = program.clone();
+                let args = args.clone();
+                let ua = self.user_agent.clone();
+                let proxy = self.proxy.clone();
+                let (ws, process) = tokio::task::spawn_blocking(move || {
+                    Chromium::start(&program, &args, &ua, proxy.as_ref())
+                })
+                .await
+                .map_err(|e| format!("the browser start was interrupted: {e}"))??;
+                (ws, Some(process))
+            }
+        };
+        let (browser, mut handler) = Browser::connect(ws.clone())
+            .await
+            .map_err(|e| format!("cannot talk to the browser at {ws}: {e}"))?;
+        let handler = tokio::spawn(async move {
+            while let Some(event) = handler.next().await {
+                if let Err(e) = event {
+                    tracing::debug!("browser connection: {e}");
+                }
+            }
+        });
+        match &process {
+            Some(p) => tracing::info!(pid = p.pid, "browser started"),
+            None => tracing::info!("browser connected"),
+        }
+        Ok(Session {
+            browser,
+            handler,
+            process,
+        })
+    }
+
+    /// Stops the browser of this pass (a started one is closed, then killed if it lingers;
+    /// a connected one keeps running). The next page that needs a browser starts a new one.
+    pub async fn shut_down(&self) {
+        let old = std::mem::replace(&mut *self.slot.lock().await, Slot::Idle);
+        let Slot::Running(session) = old else {
+            return;
+        };
+        let Ok(mut session) = Arc::try_unwrap(session) else {
+            // A page still holds it (a cancelled pass); its drop kills the process.
+            return;
+        };
+        if session.process.is_some() {
+            let _ = tokio::time::timeout(CLOSE_GRACE, session.browser.close()).await;
+        }
+        session.handler.abort();
+        if let Some(process) = session.process.take() {
+            let _ = tokio::task::spawn_blocking(move || process.stop(CLOSE_GRACE)).await;
+        }
+        tracing::info!(pages = self.pages_loaded(), "browser stopped");
+    }
+
+    /// Loads `url` in a new tab and looks at it until `ready` says it holds what is needed or
+    /// the page's deadline passes; the last look is returned either way. `slot` is awaited
+    /// first: the host's politeness, held while the tab is open.
+    pub async fn load<P>(
+        &self,
+        url: &Url,
+        slot: impl std::future::Future<Output = Option<P>>,
+        cancel: &CancellationToken,
+        ready: impl Fn(&Loaded) -> bool,
+    ) -> Result<Loaded, BrowserError> {
+        let session = self.session().await?;
+        let _tab = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Err(BrowserError::Cancelled),
+            t = Arc::clone(&self.tabs).acquire_owned() => t.map_err(|_| BrowserError::Cancelled)?,
+        };
+        let page = session.browser.new_page("about:blank").await.map_err(|e| {
+            BrowserError::Unavailable(format!("the browser cannot open a tab: {e}"))
+        })?;
+        let result = tokio::select! {
+            _ = cancel.cancelled() => Err(BrowserError::Cancelled),
+            r = self.watch(&page, url, slot, &ready) => r,
+        };
+        let _ = tokio::time::timeout(CLOSE_GRACE, page.close()).await;
+        result
+    }
+
+    async fn watch<P>(
+        &self,
+        page: &Page,
+        url: &Url,
+        slot: impl std::future::Future<Output = Option<P>>,
+        ready: &impl Fn(&Loaded) -> bool,
+    ) -> Result<Loaded, BrowserError> {
+        let load_err = |e: chromiumoxide::error::CdpError| BrowserError::Load(e.to_string());
+        let mut responses = page
+            .event_listener::<EventResponseReceived>()
+            .await
+            .map_err(load_err)?;
+        let mut finished = page
+            .event_listener::<EventLoadingFinished>()
+            .await
+            .map_err(load_err)?;
+        let origin = url.origin();
+        let mut pending: HashMap<RequestId, Url> = HashMap::new();
+        let mut loaded = Loaded::default();
+        // The host's turn is taken last, right before the request leaves.
+        let Some(_politeness) = slot.await else {
+            return Err(BrowserError::Cancelled);
+        };
+        self.pages_loaded
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let deadline = Instant::now() + self.page_timeout;
+        let navigation = tokio::time::timeout_at(deadline.into(), page.goto(url.as_str())).await;
+        match navigation {
+            Err(_) => return Err(BrowserError::Timeout(self.page_timeout)),
+            Ok(Err(e)) => return Err(BrowserError::Load(e.to_string())),
+            Ok(Ok(_)) => {}
+        }
+        loop {
+            while let Some(Some(event)) = responses.next().now_or_never() {
+                let is_json = event.response.mime_type.contains("json");
+                if let Ok(answer_url) = Url::parse(&event.response.url) {
+                    if is_json && answer_url.origin() == origin {
+                        pending.insert(event.request_id.clone(), answer_url);
+                    }
+                }
+            }
+            while let Some(Some(event)) = finished.next().now_or_never() {
+                let Some(answer_url) = pending.remove(&event.request_id) else {
+                    continue;
+                };
+                if event.encoded_data_length > self.max_body as f64 {
+                    tracing::debug!(url = answer_url.path(), "answer over max_body skipped");
+                    continue;
+                }
+                let body = page
+                    .execute(GetResponseBodyParams::new(event.request_id.clone()))
+                    .await;
+                if let Ok(body) = body {
+                    if !body.result.base64_encoded && body.result.body.len() as u64 <= self.max_body
+                    {
+                        loaded.answers.push(Answer {
+                            url: answer_url,
+                            body: body.result.body.clone(),
+                        });
+                    }
+                }
+            }
+            // A script navigation (the challenge's reload) destroys the document for a
+            // moment: that look is skipped, not fatal.
+            if let Ok(html) = page.content().await {
+                if html.len() as u64 > self.max_body {
+                    return Err(BrowserError::TooLarge(self.max_body));
+                }
+                loaded.html = html;
+                loaded.final_url = page
+                    .url()
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|u| Url::parse(&u).ok());
+                if ready(&loaded) {
+                    return Ok(loaded);
+                }
+            }
+            if Instant::now() + POLL >= deadline {
+                return Ok(loaded);
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+}
+
+/// A Chromium started by trendwatch: its own process group, its own throwaway profile.
+///
+/// The process is started and reaped by a keeper thread that lives exactly as long as the
+/// browser: `PR_SET_PDEATHSIG` fires when the *thread* that started a child ends, so the
+/// starting thread must not be a pool thread that may retire while the browser runs.
+struct Chromium {
+    pid: u32,
+    /// Asks the keeper to stop the browser after the given grace period.
+    stop: std::sync::mpsc::Sender<Duration>,
+    stopped: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+}
+
+impl Chromium {
+    /// Starts `program` headless with remote debugging on a free port and returns the
+    /// DevTools websocket address it prints. Blocks up to [`LAUNCH_TIMEOUT`].
+    fn start(
+        program: &str,
+        extra: &[String],
+        user_agent: &str,
+        proxy: Option<&Url>,
+    ) -> Result<(String, Chromium), String> {
+        let executable = find_program(program).ok_or_else(|| {
+            format!(
+                "browser `{program}` not found: install Chromium (Debian: apt install chromium) \
+                 or set browser_url to a running browser"
+            )
+        })?;
+        let profile = std::env::temp_dir().join(format!(
+            "trendwatch-browser-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        std::fs::create_dir_all(&profile).map_err(|e| {
+            format!(
+                "cannot create the browser profile {}: {e}",
+                profile.display()
+            )
+        })?;
+        let mut cmd = Command::new(&executable);
+        cmd.arg("--headless=new")
+            .arg("--remote-debugging-port=0")
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg(format!("--user-agent={user_agent}"))
+            .args([
+                // The service's own sandbox (systemd) confines the browser; Chromium's
+                // setuid/namespace sandbox cannot start inside it.
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--no-first-run",
+                "--no-default-browser-check",
+                "--disable-extensions",
+                "--disable-background-networking",
+                "--disable-sync",
+                "--disable-component-update",
+                "--disable-features=Translate,MediaRouter,OptimizationHints",
+                "--mute-audio",
+                "--hide-scrollbars",
+                // Images are not read: not loading them spares bandwidth and memory.
+                "--blink-settings=imagesEnabled=false",
+            ]);
+        if let Some(proxy) = proxy {
+            cmd.arg(format!("--proxy-server={proxy}"));
+        }
+        cmd.args(extra)
+            .arg("about:blank")
+            .env("HOME", &profile)
+            .env("XDG_CONFIG_HOME", &profile)
+            .env("XDG_CACHE_HOME", &profile)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        die_with_parent(&mut cmd);
+
+        let (started_tx, started_rx) = std::sync::mpsc::channel::<Result<u32, String>>();
+        let (ws_tx, ws_rx) = std::sync::mpsc::channel::<Result<String, String>>();
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<Duration>();
+        let (stopped_tx, stopped_rx) = std::sync::mpsc::channel::<()>();
+        let shown = executable.display().to_string();
+        let spawned = std::thread::Builder::new()
+            .name("trendwatch-browser".into())
+            .spawn(move || {
+                let mut child = match cmd.spawn() {
+                    Ok(child) => child,
+                    Err(e) => {
+                        let _ = std::fs::remove_dir_all(&profile);
+                        let _ = started_tx
+                            .send(Err(format!("cannot start the browser `{shown}`: {e}")));
+                        return;
+                    }
+                };
+                let _ = started_tx.send(Ok(child.id()));
+                if let Some(stderr) = child.stderr.take() {
+                    std::thread::spawn(move || read_stderr(stderr, ws_tx));
+                }
+                // Until asked (or until the handle is dropped): then a grace period, a kill.
+                let grace = stop_rx.recv().unwrap_or(Duration::ZERO);
+                let until = Instant::now() + grace;
+                while Instant::now() < until && !matches!(child.try_wait(), Ok(Some(_))) {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                kill_group(child.id());
+                let _ = child.wait();
+                let _ = std::fs::remove_dir_all(&profile);
+                let _ = stopped_tx.send(());
+            });
+        if let Err(e) = spawned {
+            return Err(format!("cannot start the browser's keeper thread: {e}"));
+        }
+        let pid = started_rx
+            .recv()
+            .map_err(|_| "the browser's keeper thread ended".to_string())??;
+        let process = Chromium {
+            pid,
+            stop: stop_tx,
+            stopped: std::sync::Mutex::new(stopped_rx),
+        };
+        match ws_rx.recv_timeout(LAUNCH_TIMEOUT) {
+            Ok(Ok(ws)) => Ok((ws, process)),
+            Ok(Err(tail)) => {
+                process.stop(Duration::ZERO);
+                Err(format!("the browser exited at start: {tail}"))
+            }
+            Err(_) => {
+                process.stop(Duration::ZERO);
+                Err(format!(
+                    "the browser gave no DevTools address within {LAUNCH_TIMEOUT:?}"
+                ))
+            }
+        }
+    }
+
+    /// Lets the browser exit for up to `grace`, then kills its whole process group; returns
+    /// once it is gone.
+    fn stop(self, grace: Duration) {
+        let _ = self.stop.send(grace);
+        if let Ok(stopped) = self.stopped.lock() {
+            let _ = stopped.recv_timeout(grace + Duration::from_secs(5));
+        }
+    }
+}
+
+/// Reads Chromium's stderr to its end (a full pipe would block the browser) and passes on
+/// the DevTools address, or the last lines if it exits before printing one.
+fn read_stderr(
+    stderr: std::process::ChildStderr,
+    ws: std::sync::mpsc::Sender<Result<String, String>>,
+) {
+    let mut tail: Vec<String> = Vec::new();
+    let mut sent = false;
+    for line in BufReader::new(stderr).lines() {
+        let Ok(line) = line else { break };
+        if sent {
+            continue;
+        }
+        if let Some(address) = line.split("DevTools listening on ").nth(1) {
+            let _ = ws.send(Ok(address.trim().to_owned()));
+            sent = true;
+            continue;
+        }
+        tail.push(line);
+        if tail.len() > 5 {
+            tail.remove(0);
+        }
+    }
+    if !sent {
+        let _ = ws.send(Err(crate::model::clean_text(&tail.join(" / "), 400)));
+    }
+}
+
+/// Kills every process of the browser's group (renderers, zygote, GPU helper).
+#[allow(unsafe_code)]
+fn kill_group(pid: u32) {
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        // SAFETY: kill(2) with a negative pid signals the process group the child leads.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+}
+
+/// The browser is killed by the kernel when the process that started it dies, however it
+/// dies: a SIGKILL of the worker leaves no Chromium behind.
+#[allow(unsafe_code)]
+fn die_with_parent(cmd: &mut Command) {
+    // SAFETY: prctl is async-signal-safe and touches only the child being set up.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// `program` as a path, or looked up in `PATH` like a shell would.
+fn find_program(program: &str) -> Option<PathBuf> {
+    let is_executable = |p: &Path| {
+        use std::os::unix::fs::PermissionsExt as _;
+        p.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        let p = PathBuf::from(program);
+        return is_executable(&p).then_some(p);
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|p| is_executable(p))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn programs_are_found_in_path_or_by_path() {
+        assert!(find_program("sh").is_some());
+        assert_eq!(find_program("/bin/sh"), Some(PathBuf::from("/bin/sh")));
+        assert_eq!(find_program("trendwatch-no-such-browser"), None);
+        assert_eq!(find_program("/nonexistent/chromium"), None);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_missing_browser_is_unavailable_with_advice_and_tried_once() {
+        let mut cfg = crate::config::CollectConfig::with_defaults(
+            crate::config::Schedule::parse("0 0 * * * *").expect("schedule"),
+            Url::parse("http://127.0.0.1:9/").expect("url"),
+        );
+        cfg.browser.launch = BrowserLaunch::Command {
+            program: "/nonexistent/chromium".into(),
+            args: Vec::new(),
+        };
+        let fetcher = BrowserFetcher::new(&cfg);
+        let url = Url::parse("http://127.0.0.1:9/tag/x").expect("url");
+        let cancel = CancellationToken::new();
+        for _ in 0..2 {
+            let err = fetcher
+                .load(&url, async { Some(()) }, &cancel, |_| true)
+                .await
+                .expect_err("no browser");
+            let BrowserError::Unavailable(why) = err else {
+                panic!("not unavailable: {err:?}");
+            };
+            assert!(why.contains("apt install chromium"), "{why}");
+        }
+        assert_eq!(fetcher.pages_loaded(), 0);
+    }
+}
