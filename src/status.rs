@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, Schedule, Watchlist};
-use crate::model::UnixSeconds;
+use crate::model::{Fetcher, UnixSeconds};
 use crate::store::interchange::format_time;
 use crate::store::{EntityInfo, OutboxState, Store, StoreError};
 
@@ -37,6 +37,9 @@ pub struct EntityStatus {
     pub last_sample_at: Option<String>,
     pub last_failure: Option<FailureStatus>,
     pub metrics: Vec<String>,
+    /// `http` or `browser`: the fetcher that read the latest outcome; `null` before any.
+    #[serde(default)]
+    pub fetched_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -116,6 +119,8 @@ fn entity_status(info: &EntityInfo) -> EntityStatus {
             recovered: matches!(info.last_success, Some(s) if f.at < s),
         }),
         metrics: info.metrics.clone(),
+        fetched_by: (info.last_success.is_some() || info.last_failure.is_some())
+            .then(|| info.fetched_by.as_str().to_owned()),
     }
 }
 
@@ -137,6 +142,7 @@ impl StatusReport {
                     last_success: None,
                     last_failure: None,
                     metrics: Vec::new(),
+                    fetched_by: Fetcher::Http,
                 });
             }
         }
@@ -172,8 +178,8 @@ impl StatusReport {
             .unwrap_or(6)
             .max(6);
         let mut text = format!(
-            "{:<width$}  {:<20}  {:<20}  LAST FAILURE\n",
-            "ENTITY", "LAST SAMPLE", "LAST SUCCESS"
+            "{:<width$}  {:<20}  {:<20}  {:<7}  LAST FAILURE\n",
+            "ENTITY", "LAST SAMPLE", "LAST SUCCESS", "VIA"
         );
         for e in &self.entities {
             let success = e.last_success.as_deref().unwrap_or("never");
@@ -183,8 +189,9 @@ impl StatusReport {
                 Some(f) => format!("{} at {}: {}", f.kind, f.at, f.detail),
                 None => "-".into(),
             };
+            let via = e.fetched_by.as_deref().unwrap_or("-");
             text.push_str(&format!(
-                "{:<width$}  {sample:<20}  {success:<20}  {failure}\n",
+                "{:<width$}  {sample:<20}  {success:<20}  {via:<7}  {failure}\n",
                 e.entity
             ));
         }

@@ -12,7 +12,7 @@ use trendwatch::config;
 use trendwatch::detect;
 use trendwatch::digest;
 use trendwatch::mail;
-use trendwatch::model::{EntityId, Failure, FailureKind, TIKTOK};
+use trendwatch::model::{EntityId, Failure, FailureKind, Fetcher, TIKTOK};
 use trendwatch::store::{EntityInfo, OutboxState, Store};
 
 const AT: i64 = 1_795_420_800;
@@ -47,15 +47,25 @@ async fn file_transport_writes_one_eml_and_health_lists_failures() {
             detail: "HTTP 404 <b>gone</b>".into(),
         }),
         metrics: vec![],
+        fetched_by: Fetcher::Http,
     };
+    // Only the browser could read this one: the health section says so, as a fact.
     let recovered = EntityInfo {
         id: EntityId::hashtag(TIKTOK, "revenue"),
         last_success: Some(AT - 60),
+        fetched_by: Fetcher::Browser,
         ..failing.clone()
     };
     let d = digest::build(&[], &[failing, recovered], &store, &cfg, AT).unwrap();
     assert_eq!(d.health.len(), 1);
+    assert_eq!(d.read_by_browser, 1);
     let r = digest::render(&d, cfg.digest.language).unwrap();
+    assert!(
+        r.text.contains("1 source lue par le navigateur intégré"),
+        "{}",
+        r.text
+    );
+    assert!(r.html.contains("1 source lue par le navigateur intégré"));
     // Nothing was ever measured: the reader is told why the digest is empty, not "nothing new".
     assert!(
         r.text

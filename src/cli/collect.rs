@@ -73,6 +73,13 @@ pub fn collect(cli: &Cli, only: &[String]) -> CommandResult {
         outcomes.len() - failed,
         failed
     );
+    let by_browser = outcomes
+        .iter()
+        .filter(|o| o.fetched_by == crate::model::Fetcher::Browser)
+        .count();
+    if by_browser > 0 {
+        let _ = write!(summary, ", {by_browser} read in the browser");
+    }
     if skipped > 0 {
         let _ = write!(summary, ", {skipped} not started (interrupted)");
     }
@@ -178,7 +185,7 @@ fn figures(o: &EntityOutcome) -> String {
 }
 
 fn table(rows: &[(EntityOutcome, Duration)]) -> String {
-    let cells: Vec<[String; 4]> = rows
+    let cells: Vec<[String; 5]> = rows
         .iter()
         .map(|(o, took)| {
             [
@@ -187,12 +194,13 @@ fn table(rows: &[(EntityOutcome, Duration)]) -> String {
                     .as_ref()
                     .map_or_else(|| "ok".to_string(), |f| f.kind.to_string()),
                 figures(o),
+                o.fetched_by.to_string(),
                 format!("{:.1} s", took.as_secs_f64()),
             ]
         })
         .collect();
-    let header = ["ENTITY", "RESULT", "FIGURES", "TIME"].map(String::from);
-    let mut widths = [0usize; 4];
+    let header = ["ENTITY", "RESULT", "FIGURES", "VIA", "TIME"].map(String::from);
+    let mut widths = [0usize; 5];
     for row in std::iter::once(&header).chain(&cells) {
         for (w, c) in widths.iter_mut().zip(row) {
             *w = (*w).max(c.chars().count());
@@ -201,15 +209,17 @@ fn table(rows: &[(EntityOutcome, Duration)]) -> String {
     let mut out = String::new();
     for row in std::iter::once(&header).chain(&cells) {
         let line = format!(
-            "{:<w0$}  {:<w1$}  {:<w2$}  {:>w3$}",
+            "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {:>w4$}",
             row[0],
             row[1],
             row[2],
             row[3],
+            row[4],
             w0 = widths[0],
             w1 = widths[1],
             w2 = widths[2],
-            w3 = widths[3]
+            w3 = widths[3],
+            w4 = widths[4]
         );
         out.push_str(line.trim_end());
         out.push('\n');
@@ -238,7 +248,7 @@ mod tests {
             failure: None,
         };
         let ghost = EntityOutcome {
-            fetched_by: Default::default(),
+            fetched_by: crate::model::Fetcher::Browser,
             entity: EntityId::creator(TIKTOK, "ghost"),
             observation: None,
             failure: Some(Failure {
@@ -257,7 +267,9 @@ mod tests {
         assert!(lines[1].contains(" ok "));
         assert!(lines[1].contains("followers 68,259 · 12 videos"));
         assert!(lines[1].ends_with("0.8 s"));
+        assert!(lines[1].contains(" http "));
         assert!(lines[2].contains("not_found"));
+        assert!(lines[2].contains(" browser "));
         assert!(lines[2].contains("statusCode 10221"));
     }
 

@@ -117,6 +117,10 @@ pub fn build(
         timezone: cfg.timezone,
         sections,
         health: failing,
+        read_by_browser: health
+            .iter()
+            .filter(|e| e.fetched_by == crate::model::Fetcher::Browser && e.last_success.is_some())
+            .count(),
         warmup,
         alerts,
     })

@@ -17,6 +17,8 @@ pub struct Digest {
     pub sections: Vec<Section>,
     /// Entities whose last attempt failed, with why.
     pub health: Vec<HealthItem>,
+    /// Entities whose latest page only the browser fetcher could read.
+    pub read_by_browser: usize,
     /// Set while the history is too short for detection to know what is usual.
     pub warmup: Option<Warmup>,
     /// Alert history to record once the digest is queued (cooldown).

@@ -443,11 +443,19 @@ pub fn health_line(g: &HealthGroup, at: UnixSeconds, lang: Language) -> String {
         ),
         ("blocked", Fr) => (
             "Accès bloqué par une vérification anti-robot",
-            "espacez les collectes (per_host_interval) ; si cela dure, ce serveur est repéré.",
+            "espacez les collectes (per_host_interval) ou activez le navigateur (browser = \"fallback\" dans [collect]).",
         ),
         ("blocked", En) => (
             "Access blocked by a bot check",
-            "space out collections (per_host_interval); if it lasts, this server is flagged.",
+            "space out collections (per_host_interval) or turn the browser on (browser = \"fallback\" in [collect]).",
+        ),
+        ("browser_unavailable", Fr) => (
+            "Navigateur indisponible",
+            "installez Chromium (apt install chromium) ou indiquez browser_url dans [collect].",
+        ),
+        ("browser_unavailable", En) => (
+            "Browser unavailable",
+            "install Chromium (apt install chromium) or set browser_url in [collect].",
         ),
         ("not_found", Fr) => (
             "Page introuvable",
@@ -475,11 +483,11 @@ pub fn health_line(g: &HealthGroup, at: UnixSeconds, lang: Language) -> String {
         ),
         ("unknown_shape", Fr) => (
             "Page au format inattendu",
-            "le site a peut-être changé ses pages ; une mise à jour de trendwatch peut être nécessaire.",
+            "TikTok ne montre plus ces pages aux clients simples : activez le navigateur (browser = \"fallback\" dans [collect]) ; sinon le site a changé et trendwatch doit être mis à jour.",
         ),
         ("unknown_shape", En) => (
             "Unexpected page format",
-            "the site may have changed its pages; trendwatch may need an update.",
+            "TikTok no longer shows these pages to plain clients: turn the browser on (browser = \"fallback\" in [collect]); otherwise the site changed and trendwatch needs an update.",
         ),
         (_, Fr) => (
             "Erreur du site",
@@ -510,6 +518,22 @@ pub fn health_line(g: &HealthGroup, at: UnixSeconds, lang: Language) -> String {
     match lang {
         Fr => format!("{cause} pour {sources}{when} : {advice}"),
         En => format!("{cause} for {sources}{when}: {advice}"),
+    }
+}
+
+/// How many sources only the browser could read: worth knowing (it costs time and memory),
+/// not a failure.
+pub fn browser_line(count: usize, lang: Language) -> String {
+    let n = count as i64;
+    match lang {
+        Language::Fr => format!(
+            "{} par le navigateur intégré : TikTok ne les montre plus aux clients simples.",
+            locale::plural(n, "source lue", "sources lues")
+        ),
+        Language::En => format!(
+            "{} through the built-in browser: TikTok no longer shows them to plain clients.",
+            locale::plural(n, "source read", "sources read")
+        ),
     }
 }
 

@@ -35,7 +35,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use sled::transaction::{TransactionError, Transactional};
 use sled::{Batch, Tree};
 
-use crate::model::{EntityId, EntityOutcome, Failure, Sample, UnixSeconds, VideoRecord};
+use crate::model::{EntityId, EntityOutcome, Failure, Fetcher, Sample, UnixSeconds, VideoRecord};
 use codec::DecodeError;
 use records::{EntityRecord, VideoEntry};
 
@@ -87,6 +87,8 @@ pub struct EntityInfo {
     pub last_failure: Option<Failure>,
     /// Metric names with at least one sample, sorted.
     pub metrics: Vec<String>,
+    /// Which fetcher read the latest outcome.
+    pub fetched_by: Fetcher,
 }
 
 /// A video with its latest counters and when and where it was seen.
@@ -323,6 +325,10 @@ impl Store {
                     rec.last_failure = Some(f.clone());
                 }
             }
+            let decided_at = o.observation.as_ref().map(|obs| obs.at);
+            if let Some(at) = decided_at.or(o.failure.as_ref().map(|f| f.at)) {
+                stage.touch(num, at).fetched_by = o.fetched_by;
+            }
         }
         let mut video_batch = Batch::default();
         let mut seen_batch = Batch::default();
@@ -396,6 +402,7 @@ impl Store {
                     last_success: r.last_success,
                     last_failure: r.last_failure.clone(),
                     metrics,
+                    fetched_by: r.fetched_by,
                 }
             })
             .collect();

@@ -8,7 +8,7 @@ use super::codec::{
     put_bytes, put_f64, put_i, put_opt_i, put_opt_str, put_str, put_u, DecodeError, Reader,
 };
 use super::{AlertRecord, OutboxItem, OutboxState};
-use crate::model::{EntityId, Failure, FailureKind, UnixSeconds, VideoRecord};
+use crate::model::{EntityId, Failure, FailureKind, Fetcher, UnixSeconds, VideoRecord};
 
 /// What the store keeps about an entity, under its number.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +20,9 @@ pub struct EntityRecord {
     pub last_failure: Option<Failure>,
     /// Metric numbers with at least one sample, sorted.
     pub metrics: Vec<u16>,
+    /// The fetcher that read the entity's latest outcome (records written before the
+    /// browser fetcher existed end before this field: plain HTTP).
+    pub fetched_by: Fetcher,
 }
 
 fn failure_code(kind: FailureKind) -> u8 {
@@ -60,6 +63,7 @@ impl EntityRecord {
             last_success: None,
             last_failure: None,
             metrics: Vec::new(),
+            fetched_by: Fetcher::Http,
         }
     }
 
@@ -82,6 +86,10 @@ impl EntityRecord {
         for m in &self.metrics {
             put_u(&mut out, u64::from(*m));
         }
+        out.push(match self.fetched_by {
+            Fetcher::Http => 0,
+            Fetcher::Browser => 1,
+        });
         out
     }
 
@@ -106,6 +114,15 @@ impl EntityRecord {
         for _ in 0..n {
             metrics.push(u16::try_from(r.u()?).map_err(|_| DecodeError("bad metric number"))?);
         }
+        let fetched_by = if r.is_empty() {
+            Fetcher::Http
+        } else {
+            match r.byte()? {
+                0 => Fetcher::Http,
+                1 => Fetcher::Browser,
+                _ => return Err(DecodeError("unknown fetcher")),
+            }
+        };
         Ok(Self {
             id,
             first_seen,
@@ -113,6 +130,7 @@ impl EntityRecord {
             last_success,
             last_failure,
             metrics,
+            fetched_by,
         })
     }
 }

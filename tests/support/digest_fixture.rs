@@ -391,6 +391,7 @@ pub fn digest12() -> trendwatch::digest::Digest {
         timezone: chrono_tz::Europe::Paris,
         sections,
         health,
+        read_by_browser: 3,
         warmup: None,
         alerts: Vec::new(),
     }
