@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use trendwatch::config::{self, ConfigError, PasswordSource, Tls, Transport};
+use trendwatch::config::{
+    self, BrowserLaunch, BrowserMode, ConfigError, PasswordSource, Tls, Transport,
+};
 
 const WATCHLIST: &str = "[tiktok]\nhashtags = [\"skincarenaturel\"]\n";
 
@@ -108,6 +110,48 @@ fn bad_size_points_at_the_value() {
         12,
     );
     assert!(m.contains("invalid size `8 megas`"), "{m}");
+}
+
+#[test]
+fn browser_mode_and_where_the_browser_comes_from_are_checked() {
+    let m = error_at(
+        "state_dir = \"s\"\n[collect]\nbrowser = \"sometimes\"\n",
+        None,
+        "trendwatch.toml",
+        3,
+        11,
+    );
+    assert!(m.contains("unknown browser mode `sometimes`"), "{m}");
+    let m = error_at(
+        "state_dir = \"s\"\n[collect]\nbrowser = \"always\"\nbrowser_command = \"chromium\"\nbrowser_url = \"ws://127.0.0.1:9222/devtools/browser/x\"\n",
+        None,
+        "trendwatch.toml",
+        4,
+        19,
+    );
+    assert!(m.contains("either `browser_command`"), "{m}");
+    let m = error_at(
+        "state_dir = \"s\"\n[collect]\nbrowser_url = \"http://127.0.0.1:9222\"\n",
+        None,
+        "trendwatch.toml",
+        3,
+        15,
+    );
+    assert!(m.contains("ws, wss"), "{m}");
+    let (dir, path) = write(
+        "state_dir = \"s\"\n[collect]\nbrowser = \"always\"\nbrowser_url = \"ws://127.0.0.1:9222/devtools/browser/x\"\n",
+        None,
+    );
+    let (cfg, _) = config::load(&path).unwrap();
+    drop(dir);
+    assert_eq!(cfg.collect.browser.mode, BrowserMode::Always);
+    assert!(
+        matches!(cfg.collect.browser.launch, BrowserLaunch::Connect(ref u) if u.port() == Some(9222))
+    );
+    // Left out: off, and Debian's chromium when turned on.
+    let (_dir, path) = write("state_dir = \"s\"\n", None);
+    let (cfg, _) = config::load(&path).unwrap();
+    assert_eq!(cfg.collect.browser.mode, BrowserMode::Off);
 }
 
 #[test]
@@ -394,6 +438,10 @@ fn the_example_configuration_passes_check() {
         stdout.contains("collect   0 0 */3 * * * (Europe/Paris): "),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("browser   off (plain HTTP only)"),
+        "{stdout}"
+    );
     // Three next runs of each schedule.
     let digest_line = stdout.lines().find(|l| l.starts_with("digest")).unwrap();
     assert_eq!(digest_line.matches(", ").count(), 2, "{digest_line}");
@@ -433,6 +481,14 @@ fn every_key_is_read_into_the_typed_config() {
     assert_eq!(
         cfg.collect.tiktok_base_url.as_str(),
         "http://127.0.0.1:8080/"
+    );
+    assert_eq!(cfg.collect.browser.mode, BrowserMode::Fallback);
+    assert_eq!(
+        cfg.collect.browser.launch,
+        BrowserLaunch::Command {
+            program: "/usr/lib/chromium/chromium".into(),
+            args: vec!["--js-flags=--jitless".into()],
+        }
     );
     assert_eq!(cfg.detect.baseline.as_secs(), 28 * 86_400);
     assert_eq!(cfg.detect.recent.as_secs(), 6 * 3600);

@@ -1,7 +1,7 @@
 //! `trendwatch check`: validate both files and show what the service would do with them.
 
 use super::{Cli, CommandResult};
-use crate::config::{Config, SourceKind, Transport, Watchlist};
+use crate::config::{BrowserLaunch, BrowserMode, Config, SourceKind, Transport, Watchlist};
 
 pub fn check(cli: &Cli) -> CommandResult {
     let (config, watchlist) = super::load_config(cli)?;
@@ -73,12 +73,29 @@ pub fn summary(
                 .unwrap_or_else(|| "sendmail on PATH".into())
         ),
     };
+    let browser = match (&config.collect.browser.mode, &config.collect.browser.launch) {
+        (BrowserMode::Off, _) => "off (plain HTTP only)".to_owned(),
+        (mode, BrowserLaunch::Connect(url)) => {
+            format!("{} via the running browser at {url}", mode.as_str())
+        }
+        (mode, BrowserLaunch::Command { program, .. }) => {
+            match crate::collect::browser::find_program(program) {
+                Some(path) => format!("{} with {}", mode.as_str(), path.display()),
+                None => format!(
+                    "{} but `{program}` is not installed: pages that need it will fail as \
+                     browser_unavailable (apt install chromium, or set browser_url)",
+                    mode.as_str()
+                ),
+            }
+        }
+    };
     let recipients = config.digest.recipients();
     format!(
         "config    {} (ok)\n\
          watchlist {} (ok): {}, {}, {}, {}\n\
          state     {}\n\
          collect   {} ({}): {}\n\
+         browser   {}\n\
          digest    {} ({}): {}\n\
          mail      {} to {}\n",
         config.path.display(),
@@ -91,6 +108,7 @@ pub fn summary(
         config.collect.schedule.expr,
         config.timezone,
         runs(&config.collect.schedule),
+        browser,
         config.digest.schedule.expr,
         config.timezone,
         runs(&config.digest.schedule),

@@ -534,7 +534,7 @@ fn die_with_parent(cmd: &mut Command) {
 }
 
 /// `program` as a path, or looked up in `PATH` like a shell would.
-fn find_program(program: &str) -> Option<PathBuf> {
+pub fn find_program(program: &str) -> Option<PathBuf> {
     let is_executable = |p: &Path| {
         use std::os::unix::fs::PermissionsExt as _;
         p.metadata()
