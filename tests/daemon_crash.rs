@@ -6,6 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+mod collect_support;
+
+use collect_support::chromium_or_skip;
+use collect_support::guarded::GuardedTiktok;
+use tokio::io::AsyncBufReadExt as _;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -286,4 +291,136 @@ async fn a_worker_whose_daemon_was_killed_stops_by_itself() {
     }
     // And the store it held is free again.
     export(&config).await;
+}
+
+/// Processes of process group `group` still running: a browser started by trendwatch leads
+/// its own group, renderers and helpers included.
+fn group_members(group: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // After "(comm) ": state, ppid, pgrp, …
+        let fields: Vec<&str> = stat.rsplit(") ").next().unwrap_or("").split(' ').collect();
+        if fields.get(2).and_then(|g| g.parse::<u32>().ok()) == Some(group) && running(pid) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// A daemon whose collection reads every page in the browser, on pages that never finish
+/// loading; returns it with the process id of the browser its worker started.
+async fn daemon_in_the_browser() -> (GuardedTiktok, tempfile::TempDir, tokio::process::Child, u32) {
+    let sim = GuardedTiktok::start(&[("one", 1_000_000)], &[]).await;
+    for tag in ["one", "two", "three"] {
+        sim.slow(&format!("/tag/{tag}"), Duration::from_secs(120));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &sim.uri());
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("[collect]\n", "[collect]\nbrowser = \"always\"\n"),
+    )
+    .unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_trendwatch"))
+        .arg("-c")
+        .arg(&config)
+        .arg("run")
+        .env_remove("TRENDWATCH_SIMULATED_CLOCK")
+        .env_remove("NOTIFY_SOCKET")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let started = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.contains("browser started") {
+                return line;
+            }
+        }
+        panic!("the daemon exited before starting a browser");
+    })
+    .await
+    .expect("no browser started within 30 s");
+    // Keep reading, so the daemon never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let pid: u32 = started
+        .split("pid=")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in {started:?}"));
+    assert!(
+        !group_members(pid).is_empty(),
+        "the browser {pid} is not running"
+    );
+    (sim, dir, child, pid)
+}
+
+async fn assert_group_gone(group: u32, within: Duration, what: &str) {
+    let deadline = Instant::now() + within;
+    loop {
+        let left = group_members(group);
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: browser processes {left:?} still running"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_killed_with_sigkill_leaves_no_browser_behind() {
+    if !chromium_or_skip("a_worker_killed_with_sigkill_leaves_no_browser_behind") {
+        return;
+    }
+    let (_sim, _dir, mut child, browser) = daemon_in_the_browser().await;
+    let workers = children_of(child.id().unwrap());
+    assert_eq!(workers.len(), 1, "{workers:?}");
+    assert!(std::process::Command::new("kill")
+        .args(["-KILL", &workers[0].to_string()])
+        .status()
+        .unwrap()
+        .success());
+    assert_group_gone(
+        browser,
+        Duration::from_secs(10),
+        "after SIGKILL of the worker",
+    )
+    .await;
+    child.kill().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_daemon_stopped_with_sigterm_stops_its_browser() {
+    if !chromium_or_skip("a_daemon_stopped_with_sigterm_stops_its_browser") {
+        return;
+    }
+    let (_sim, _dir, mut child, browser) = daemon_in_the_browser().await;
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &child.id().unwrap().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let status = tokio::time::timeout(Duration::from_secs(15), child.wait())
+        .await
+        .expect("still running 15 s after SIGTERM")
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert_group_gone(browser, Duration::from_secs(2), "after the daemon stopped").await;
 }
