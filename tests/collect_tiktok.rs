@@ -691,3 +691,94 @@ async fn a_missing_browser_is_a_typed_failure_that_says_what_to_install() {
         assert!(detail.contains("plain HTTP: unknown_shape"), "{detail}");
     }
 }
+
+/// Figures for BENCHMARKS.md ("Browser fetcher"): 100 creators and 20 hashtags through plain
+/// HTTP and through the browser on the same simulated pages, then `fallback` on pages that
+/// give plain HTTP only shells. Run with
+/// `cargo test --release --test collect_tiktok -- --ignored --nocapture browser_pass_figures`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: prints figures, run on demand"]
+async fn browser_pass_figures() {
+    if !chromium_or_skip("browser_pass_figures") {
+        return;
+    }
+    let tags: Vec<(String, u64)> = (0..20)
+        .map(|i| (format!("tag{i:02}"), 1_000_000 + i))
+        .collect();
+    let creators: Vec<(String, u64)> = (0..100)
+        .map(|i| (format!("creator{i:03}"), 10_000 + i))
+        .collect();
+    let tag_refs: Vec<(&str, u64)> = tags.iter().map(|(t, v)| (t.as_str(), *v)).collect();
+    let creator_refs: Vec<(&str, u64)> = creators.iter().map(|(c, v)| (c.as_str(), *v)).collect();
+    let targets: Vec<Target> = tags
+        .iter()
+        .map(|(t, _)| Target::TiktokHashtag(t.clone()))
+        .chain(
+            creators
+                .iter()
+                .map(|(c, _)| Target::TiktokCreator(c.clone())),
+        )
+        .collect();
+    let me = std::process::id();
+    for (label, open, mode) in [
+        ("plain HTTP, pages with data", true, BrowserMode::Off),
+        (
+            "browser = always, pages with data",
+            true,
+            BrowserMode::Always,
+        ),
+        (
+            "browser = fallback, shells for plain HTTP",
+            false,
+            BrowserMode::Fallback,
+        ),
+    ] {
+        let sim = if open {
+            GuardedTiktok::start_open(&tag_refs, &creator_refs).await
+        } else {
+            GuardedTiktok::start(&tag_refs, &creator_refs).await
+        };
+        let cfg = browser_config(&sim.uri(), mode, Duration::ZERO);
+        let collector = Collector::new(&cfg).unwrap();
+        let sampler = {
+            let collector = collector.clone();
+            tokio::spawn(async move {
+                let (mut peak_kib, mut pid_seen, mut processes) = (0u64, None, 0usize);
+                loop {
+                    if let Some(pid) = collector.browser_pid().await {
+                        pid_seen = Some(pid);
+                        let members = collect_support::group_members(pid);
+                        processes = processes.max(members.len());
+                        let rss: u64 = members.iter().map(|p| collect_support::pss_kib(*p)).sum();
+                        peak_kib = peak_kib.max(rss);
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    if pid_seen.is_some() && collector.browser_pid().await.is_none() {
+                        return (peak_kib, pid_seen, processes);
+                    }
+                }
+            })
+        };
+        let started = std::time::Instant::now();
+        let out = collector.collect(&targets, &CancellationToken::new()).await;
+        let took = started.elapsed();
+        let ok = out.iter().filter(|o| o.failure.is_none()).count();
+        let (browser_kib, browser_pid, processes) = if mode == BrowserMode::Off {
+            sampler.abort();
+            (0, None, 0)
+        } else {
+            sampler.await.unwrap()
+        };
+        let left = browser_pid.map_or(0, |p| collect_support::group_members(p).len());
+        println!(
+            "{label}: {ok}/{} ok in {:.1} s; trendwatch peak RSS so far {:.1} MiB; browser peak {:.1} MiB (PSS) over {processes} processes, {left} left after the pass; {} pages in the browser",
+            out.len(),
+            took.as_secs_f64(),
+            collect_support::status_kib(me, "VmHWM") as f64 / 1024.0,
+            browser_kib as f64 / 1024.0,
+            collector.browser_pages(),
+        );
+        assert_eq!(ok, targets.len(), "{label}");
+        assert_eq!(left, 0, "{label}");
+    }
+}

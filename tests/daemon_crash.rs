@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 mod collect_support;
 
-use collect_support::chromium_or_skip;
 use collect_support::guarded::GuardedTiktok;
+use collect_support::{chromium_or_skip, group_members, running};
 use tokio::io::AsyncBufReadExt as _;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -256,16 +256,6 @@ fn children_of(pid: u32) -> Vec<u32> {
     out
 }
 
-/// Alive and not a zombie waiting to be reaped.
-fn running(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|stat| {
-            let state = stat.rsplit(") ").next().unwrap_or("").chars().next();
-            state != Some('Z') && state != Some('X')
-        })
-        .unwrap_or(false)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_worker_whose_daemon_was_killed_stops_by_itself() {
     let (_server, dir, mut child) = daemon_on_hanging_pages().await;
@@ -291,30 +281,6 @@ async fn a_worker_whose_daemon_was_killed_stops_by_itself() {
     }
     // And the store it held is free again.
     export(&config).await;
-}
-
-/// Processes of process group `group` still running: a browser started by trendwatch leads
-/// its own group, renderers and helpers included.
-fn group_members(group: u32) -> Vec<u32> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // After "(comm) ": state, ppid, pgrp, …
-        let fields: Vec<&str> = stat.rsplit(") ").next().unwrap_or("").split(' ').collect();
-        if fields.get(2).and_then(|g| g.parse::<u32>().ok()) == Some(group) && running(pid) {
-            out.push(pid);
-        }
-    }
-    out
 }
 
 /// A daemon whose collection reads every page in the browser, on pages that never finish

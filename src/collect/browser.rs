@@ -393,6 +393,7 @@ impl Chromium {
                 "--disable-component-update",
                 "--disable-features=Translate,MediaRouter,OptimizationHints",
                 "--mute-audio",
+                "--renderer-process-limit=2",
                 "--hide-scrollbars",
                 // Images are not read: not loading them spares bandwidth and memory.
                 "--blink-settings=imagesEnabled=false",

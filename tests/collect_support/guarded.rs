@@ -32,6 +32,8 @@ struct State {
     creators: HashMap<String, u64>,
     /// Paths that take this long to answer.
     slow: HashMap<String, Duration>,
+    /// TikTok on a good day: every client gets the data in the page, no challenge.
+    open: bool,
     seen: Vec<Seen>,
 }
 
@@ -48,10 +50,20 @@ pub struct GuardedTiktok {
 
 impl GuardedTiktok {
     pub async fn start(tags: &[(&str, u64)], creators: &[(&str, u64)]) -> Self {
+        Self::start_with(tags, creators, false).await
+    }
+
+    /// The same pages, but served whole to every client (to compare fetchers on equal pages).
+    pub async fn start_open(tags: &[(&str, u64)], creators: &[(&str, u64)]) -> Self {
+        Self::start_with(tags, creators, true).await
+    }
+
+    async fn start_with(tags: &[(&str, u64)], creators: &[(&str, u64)], open: bool) -> Self {
         let state = Arc::new(Mutex::new(State {
             nonce: format!("n{:08x}", rand_u32()),
             tags: tags.iter().map(|(t, v)| (t.to_string(), *v)).collect(),
             creators: creators.iter().map(|(h, f)| (h.to_string(), *f)).collect(),
+            open,
             ..State::default()
         }));
         let server = MockServer::start().await;
@@ -100,7 +112,8 @@ impl Respond for Responder {
         let cookie_ok = header("cookie")
             .split(';')
             .filter_map(|kv| kv.trim().split_once('='))
-            .any(|(k, v)| k == COOKIE && v == expected);
+            .any(|(k, v)| k == COOKIE && v == expected)
+            || state.open;
         let path = request.url.path().to_owned();
         state.seen.push(Seen {
             path: path.clone(),
@@ -139,6 +152,12 @@ fn answer(
         return html(&profile(handle, *followers));
     }
     if let Some(tag) = path.strip_prefix("/tag/") {
+        if let Some(views) = state.tags.get(tag).filter(|_| state.open) {
+            return html(&shell(&format!(
+                r#""webapp.challenge-detail":{}"#,
+                challenge_detail(tag, *views)
+            )));
+        }
         if !cookie_ok {
             return html(&format!("{}{challenge}", shell("")));
         }
@@ -163,10 +182,7 @@ fn answer(
             // TikTok answers an unsigned call with an empty 200.
             return json("");
         };
-        return json(&format!(
-            r#"{{"statusCode":0,"challengeInfo":{{"challenge":{{"id":"1{len}","title":{name:?}}},"stats":{{"videoCount":0,"viewCount":{views}}},"statsV2":{{"videoCount":"0","viewCount":"{views}"}}}}}}"#,
-            len = name.len()
-        ));
+        return json(&challenge_detail(&name, *views));
     }
     if path == "/api/creator/item_list/" {
         return json(r#"{"itemList":[],"hasMorePrevious":false,"statusCode":0}"#);
@@ -187,6 +203,14 @@ fn shell(scope: &str) -> String {
     let sep = if scope.is_empty() { "" } else { "," };
     format!(
         r#"<!DOCTYPE html><html><head><title>TikTok</title></head><body><div id="app" data-csr="1"></div><script id="__UNIVERSAL_DATA_FOR_REHYDRATION__" type="application/json">{{"__DEFAULT_SCOPE__":{{"webapp.app-context":{{"language":"en"}}{sep}{scope}}}}}</script></body></html>"#
+    )
+}
+
+/// What `/api/challenge/detail/` answers, and the rehydration script holds when it has data.
+fn challenge_detail(name: &str, views: u64) -> String {
+    format!(
+        r#"{{"statusCode":0,"challengeInfo":{{"challenge":{{"id":"1{len}","title":{name:?}}},"stats":{{"videoCount":0,"viewCount":{views}}},"statsV2":{{"videoCount":"0","viewCount":"{views}"}}}}}}"#,
+        len = name.len()
     )
 }
 

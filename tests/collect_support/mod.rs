@@ -69,3 +69,58 @@ pub fn chromium_or_skip(test: &str) -> bool {
     }
     found
 }
+
+/// Alive and not a zombie waiting to be reaped.
+pub fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| {
+            let state = stat.rsplit(") ").next().unwrap_or("").chars().next();
+            state != Some('Z') && state != Some('X')
+        })
+        .unwrap_or(false)
+}
+
+/// Processes of process group `group` still running: a browser started by trendwatch leads
+/// its own group, renderers and helpers included.
+pub fn group_members(group: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // After "(comm) ": state, ppid, pgrp, …
+        let fields: Vec<&str> = stat.rsplit(") ").next().unwrap_or("").split(' ').collect();
+        if fields.get(2).and_then(|g| g.parse::<u32>().ok()) == Some(group) && running(pid) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// The proportional set size of a process in KiB: shared pages counted once over all the
+/// processes that share them, so a browser's processes can be summed. 0 when it is gone.
+pub fn pss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("Pss:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A `/proc/PID/status` figure in KiB (`VmRSS`, `VmHWM`), 0 when the process is gone.
+pub fn status_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
