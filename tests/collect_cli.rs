@@ -7,7 +7,8 @@ mod collect_support;
 use std::path::Path;
 use std::process::Output;
 
-use collect_support::{html, json, tiktok};
+use collect_support::guarded::GuardedTiktok;
+use collect_support::{chromium_or_skip, html, json, tiktok};
 use trendwatch::model::EntityId;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer};
@@ -210,4 +211,95 @@ async fn a_pass_where_every_entity_fails_exits_2_with_the_cause() {
         .unwrap()
         .iter()
         .all(|e| e.last_failure.is_some()));
+}
+
+/// The acceptance case of the browser fetcher: a watchlist whose pages all come back as
+/// empty shells over plain HTTP is collected whole with `browser = "fallback"`, `collect`
+/// and `status` say the browser read them, and the next pass remembers that TikTok needs it.
+#[tokio::test(flavor = "multi_thread")]
+async fn fallback_collects_a_watchlist_of_shells_and_remembers_the_site_needs_the_browser() {
+    if !chromium_or_skip(
+        "fallback_collects_a_watchlist_of_shells_and_remembers_the_site_needs_the_browser",
+    ) {
+        return;
+    }
+    let sim = GuardedTiktok::start(
+        &[
+            ("skincarenaturel", 48_200_000),
+            ("huilesessentielles", 9_310_000),
+            ("bienetre", 5_000_000),
+            ("routinevisage", 612_000),
+        ],
+        &[("lea.soinsnaturels", 18_400)],
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let config = write_config(dir.path(), &sim.uri(), &state);
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("[collect]\n", "[collect]\nbrowser = \"fallback\"\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("watchlist.toml"),
+        "[tiktok]\nhashtags = [\"skincarenaturel\", \"huilesessentielles\", \"bienetre\", \"routinevisage\"]\ncreators = [\"lea.soinsnaturels\"]\n",
+    )
+    .unwrap();
+
+    let out = run(&config, &[]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("5 entities: 5 ok, 0 failed, 5 read in the browser"),
+        "{stdout}"
+    );
+    let tag = stdout
+        .lines()
+        .find(|l| l.starts_with("tiktok:#skincarenaturel"))
+        .unwrap();
+    assert!(
+        tag.contains("views 48,200,000") && tag.contains(" browser "),
+        "{tag}"
+    );
+
+    let status = tokio::process::Command::new(env!("CARGO_BIN_EXE_trendwatch"))
+        .arg("-c")
+        .arg(&config)
+        .args(["status", "--json"])
+        .output()
+        .await
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let via: Vec<&str> = report["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["fetched_by"].as_str().unwrap_or("none"))
+        .collect();
+    assert_eq!(via, ["browser"; 5], "{report}");
+
+    // The second pass goes straight to the browser: no plain request for a page.
+    let plain_pages = |sim: &GuardedTiktok| {
+        sim.seen()
+            .iter()
+            .filter(|s| {
+                !s.from_browser && (s.path.starts_with("/tag/") || s.path.starts_with("/@"))
+            })
+            .count()
+    };
+    let before = plain_pages(&sim);
+    let out = run(&config, &[]).await;
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        plain_pages(&sim),
+        before,
+        "the second pass tried plain HTTP again"
+    );
 }

@@ -668,6 +668,65 @@ async fn a_host_that_keeps_needing_the_browser_goes_straight_to_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_that_crashes_mid_pass_fails_the_rest_as_unavailable() {
+    if !chromium_or_skip("a_browser_that_crashes_mid_pass_fails_the_rest_as_unavailable") {
+        return;
+    }
+    let sim = GuardedTiktok::start(GUARDED_TAGS, GUARDED_CREATORS).await;
+    for (tag, _) in GUARDED_TAGS {
+        sim.slow(&format!("/tag/{tag}"), Duration::from_secs(3));
+    }
+    let mut cfg = browser_config(&sim.uri(), BrowserMode::Always, Duration::ZERO);
+    cfg.concurrency = 1;
+    let collector = Collector::new(&cfg).unwrap();
+    let killer = {
+        let collector = collector.clone();
+        tokio::spawn(async move {
+            loop {
+                let loading = collector.browser_pages() > 0;
+                if let Some(pid) = collector.browser_pid().await.filter(|_| loading) {
+                    // Mid-page (tag pages take 3 s here), as the kernel's OOM killer would:
+                    // the whole browser at once.
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    std::process::Command::new("kill")
+                        .args(["-KILL", "--", &format!("-{pid}")])
+                        .status()
+                        .unwrap();
+                    return pid;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+    let out = collector
+        .collect(&guarded_targets(), &CancellationToken::new())
+        .await;
+    let browser = killer.await.unwrap();
+    assert_eq!(out.len(), 6, "every entity still has an outcome");
+    assert!(collect_support::group_members(browser).is_empty());
+    // The page being loaded when the browser died, and every one after it, say so.
+    for o in &out {
+        assert_eq!(
+            failure_kind(o),
+            Some(FailureKind::BrowserUnavailable),
+            "{o:?}"
+        );
+        assert_eq!(o.fetched_by, Fetcher::Browser);
+    }
+    assert!(
+        out.iter().any(|o| o
+            .failure
+            .as_ref()
+            .unwrap()
+            .detail
+            .contains("crashed or killed")),
+        "{out:#?}"
+    );
+    // No new browser was started for the pages after the crash.
+    assert_eq!(collector.browser_pages(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_browser_is_a_typed_failure_that_says_what_to_install() {
     let sim = GuardedTiktok::start(GUARDED_TAGS, GUARDED_CREATORS).await;
     let mut cfg = browser_config(&sim.uri(), BrowserMode::Fallback, Duration::ZERO);

@@ -29,6 +29,8 @@ pub fn collect(cli: &Cli, only: &[String]) -> CommandResult {
         .map_err(|e| CommandError::runtime(anyhow::anyhow!("cannot read the store: {e}")))?;
     let targets = select(collect::targets(&watchlist, &tracked), only)?;
     let collector = Collector::new(&cfg.collect).map_err(CommandError::user)?;
+    crate::daemon::cycle::restore_fetch_routes(&store, &collector)
+        .map_err(|e| CommandError::runtime(anyhow::anyhow!("cannot read the store: {e}")))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -56,6 +58,7 @@ pub fn collect(cli: &Cli, only: &[String]) -> CommandResult {
             outcomes.len()
         ))
     };
+    crate::daemon::cycle::save_fetch_routes(&store, &collector).map_err(|e| not_stored(&e))?;
     // A whole pass is the daemon's pass (its bookkeeping included); `--only` stores just what
     // it collected, so the daemon still collects the others at its next start.
     if only.is_empty() {

@@ -185,8 +185,15 @@ impl BrowserFetcher {
             .map_err(|e| format!("cannot talk to the browser at {ws}: {e}"))?;
         let handler = tokio::spawn(async move {
             while let Some(event) = handler.next().await {
-                if let Err(e) = event {
-                    tracing::debug!("browser connection: {e}");
+                match event {
+                    // The connection is gone (the browser crashed or was killed): ending
+                    // here makes every waiting command fail at once.
+                    Err(chromiumoxide::error::CdpError::Ws(e)) => {
+                        tracing::warn!("browser connection lost: {e}");
+                        break;
+                    }
+                    Err(e) => tracing::debug!("browser connection: {e}"),
+                    Ok(()) => {}
                 }
             }
         });
@@ -238,15 +245,47 @@ impl BrowserFetcher {
             _ = cancel.cancelled() => return Err(BrowserError::Cancelled),
             t = Arc::clone(&self.tabs).acquire_owned() => t.map_err(|_| BrowserError::Cancelled)?,
         };
-        let page = session.browser.new_page("about:blank").await.map_err(|e| {
-            BrowserError::Unavailable(format!("the browser cannot open a tab: {e}"))
-        })?;
+        let page =
+            match tokio::time::timeout(self.page_timeout, session.browser.new_page("about:blank"))
+                .await
+            {
+                Ok(Ok(page)) => page,
+                Ok(Err(e)) => {
+                    return Err(self
+                        .lost(&session, format!("the browser cannot open a tab: {e}"))
+                        .await)
+                }
+                Err(_) => {
+                    return Err(self
+                        .lost(&session, "the browser did not open a tab in time".into())
+                        .await)
+                }
+            };
         let result = tokio::select! {
             _ = cancel.cancelled() => Err(BrowserError::Cancelled),
             r = self.watch(&page, url, slot, &ready) => r,
         };
+        if result.is_err() && session.handler.is_finished() {
+            return Err(self
+                .lost(
+                    &session,
+                    "the browser stopped during the pass (crashed or killed)".into(),
+                )
+                .await);
+        }
         let _ = tokio::time::timeout(CLOSE_GRACE, page.close()).await;
         result
+    }
+
+    /// The browser of `session` is gone: the rest of the pass gets the same answer at once
+    /// instead of each page waiting for a dead browser.
+    async fn lost(&self, session: &Arc<Session>, why: String) -> BrowserError {
+        let mut slot = self.slot.lock().await;
+        if matches!(&*slot, Slot::Running(s) if Arc::ptr_eq(s, session)) {
+            tracing::error!("browser unavailable: {why}");
+            *slot = Slot::Failed(why.clone());
+        }
+        BrowserError::Unavailable(why)
     }
 
     async fn watch<P>(

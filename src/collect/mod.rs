@@ -14,9 +14,10 @@ pub mod browser;
 pub mod custom;
 pub mod http;
 pub mod numbers;
+mod routing;
 pub mod tiktok;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,12 +31,12 @@ use url::Url;
 
 use crate::config::{BrowserMode, CollectConfig, Source, SourceKind, Watchlist};
 use crate::model::{
-    normalize_name, EntityId, EntityOutcome, Failure, FailureKind, Fetcher, Observation,
-    VideoRecord, TIKTOK,
+    normalize_name, EntityId, EntityOutcome, Failure, FailureKind, Observation, VideoRecord, TIKTOK,
 };
 
-use browser::{BrowserError, BrowserFetcher, Loaded};
+use browser::BrowserFetcher;
 use http::{Accept, FetchError, Http, Page};
+pub use routing::FetchRoutes;
 use tiktok::PageError;
 
 /// Longest failure detail kept: it is shown in `status` and the digest.
@@ -112,19 +113,7 @@ struct Inner {
     browser: Option<BrowserFetcher>,
     browser_mode: BrowserMode,
     /// Per host: how often in a row its pages needed the browser.
-    routes: std::sync::Mutex<HashMap<String, Route>>,
-}
-
-/// After this many pages of one host in a row needed the browser, that host's pages go to the
-/// browser directly instead of costing a plain request first.
-const ESCALATE_AFTER: u32 = 3;
-/// How long a host stays on the browser before plain HTTP is given another chance.
-const BROWSER_STAY: Duration = Duration::from_secs(6 * 3600);
-
-#[derive(Debug, Default, Clone)]
-struct Route {
-    needed_in_a_row: u32,
-    browser_until: Option<Instant>,
+    routes: std::sync::Mutex<FetchRoutes>,
 }
 
 impl Collector {
@@ -223,6 +212,25 @@ impl Collector {
             browser.shut_down().await;
         }
         slots.into_iter().flatten().collect()
+    }
+
+    /// What this collector learnt of each site's need for the browser, to keep for the next
+    /// pass (each pass of the daemon is a new process).
+    pub fn fetch_routes(&self) -> FetchRoutes {
+        self.inner
+            .routes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Starts from what an earlier pass learnt of each site's need for the browser.
+    pub fn restore_fetch_routes(&self, routes: FetchRoutes) {
+        *self
+            .inner
+            .routes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = routes;
     }
 
     /// Pages read through the browser so far.
@@ -337,46 +345,6 @@ fn tiktok_fetch_failure(e: FetchError) -> Stop {
     }
 }
 
-/// Whether the browser may read what plain HTTP could not: a shell, a wall, a verification.
-fn browser_may_help(f: &Failure) -> bool {
-    matches!(f.kind, FailureKind::Blocked | FailureKind::UnknownShape)
-}
-
-/// Whether a page read says all it will: data, or an answer such as "no such account" that
-/// waiting for more scripts will not change. A shell or a wall may still turn into data.
-fn settled<T>(read: &Result<T, PageError>) -> bool {
-    match read {
-        Ok(_) => true,
-        Err(e) => matches!(e, PageError::NotFound(_) | PageError::Private(_)),
-    }
-}
-
-fn at_login(l: &Loaded) -> bool {
-    l.final_url
-        .as_ref()
-        .and_then(|u| u.path_segments()?.next().map(|s| s == "login"))
-        .unwrap_or(false)
-}
-
-fn browser_failure(e: BrowserError) -> Stop {
-    let kind = match &e {
-        BrowserError::Cancelled => return Stop::Cancelled,
-        BrowserError::Unavailable(_) => FailureKind::BrowserUnavailable,
-        BrowserError::Timeout(_) => FailureKind::Timeout,
-        BrowserError::TooLarge(_) => FailureKind::TooLarge,
-        BrowserError::Load(_) => FailureKind::Network,
-    };
-    Stop::Failed(failure(kind, e.to_string()))
-}
-
-fn clip(detail: String) -> String {
-    if detail.chars().count() > MAX_DETAIL_CHARS {
-        detail.chars().take(MAX_DETAIL_CHARS).collect()
-    } else {
-        detail
-    }
-}
-
 fn page_failure(e: &PageError) -> Failure {
     failure(e.kind(), e.to_string())
 }
@@ -412,216 +380,6 @@ impl Inner {
             "collected"
         );
         Some(out)
-    }
-
-    /// A TikTok target through the fetcher its host calls for: plain HTTP, the browser, or
-    /// plain HTTP then the browser when the page came back as a shell or a wall.
-    async fn tiktok(
-        &self,
-        entity: &EntityId,
-        target: &Target,
-        cancel: &CancellationToken,
-    ) -> Result<EntityOutcome, Stop> {
-        let Some(browser) = &self.browser else {
-            return self.plain_tiktok(entity, target, cancel).await;
-        };
-        let host = self.base.host_str().unwrap_or_default().to_owned();
-        if self.browser_mode == BrowserMode::Always || self.browser_first(&host) {
-            return self.browser_tiktok(browser, entity, target, cancel).await;
-        }
-        let plain = match self.plain_tiktok(entity, target, cancel).await {
-            Err(Stop::Failed(f)) if browser_may_help(&f) => f,
-            other => {
-                if other.as_ref().is_ok_and(|o| o.observation.is_some()) {
-                    self.route(&host, |r| r.needed_in_a_row = 0);
-                }
-                return other;
-            }
-        };
-        tracing::info!(%entity, "plain HTTP got {} ({}); reading it in the browser", plain.kind, plain.detail);
-        let mut out = self.browser_tiktok(browser, entity, target, cancel).await?;
-        if out.observation.is_some() {
-            self.route(&host, |r| {
-                r.needed_in_a_row += 1;
-                if r.needed_in_a_row >= ESCALATE_AFTER {
-                    r.browser_until = Some(Instant::now() + BROWSER_STAY);
-                }
-            });
-        } else if let Some(f) = &mut out.failure {
-            f.detail = clip(format!(
-                "{} (plain HTTP: {}: {})",
-                f.detail, plain.kind, plain.detail
-            ));
-        }
-        Ok(out)
-    }
-
-    /// Whether `host` needed the browser often enough lately to skip plain HTTP.
-    fn browser_first(&self, host: &str) -> bool {
-        let routes = self
-            .routes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        routes
-            .get(host)
-            .and_then(|r| r.browser_until)
-            .is_some_and(|until| Instant::now() < until)
-    }
-
-    fn route(&self, host: &str, change: impl FnOnce(&mut Route)) {
-        let mut routes = self
-            .routes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        change(routes.entry(host.to_owned()).or_default());
-    }
-
-    async fn plain_tiktok(
-        &self,
-        entity: &EntityId,
-        target: &Target,
-        cancel: &CancellationToken,
-    ) -> Result<EntityOutcome, Stop> {
-        match target {
-            Target::TiktokCreator(handle) => self.creator(entity, handle, cancel).await,
-            Target::TiktokHashtag(tag) => self.hashtag(entity, tag, cancel).await,
-            Target::Custom(..) => Err(Stop::Failed(failure(
-                FailureKind::UnknownShape,
-                "not a TikTok target",
-            ))),
-        }
-    }
-
-    /// Reads a TikTok target in the browser. Failures come back as outcomes (marked as read by
-    /// the browser); only a cancelled pass is an `Err`.
-    async fn browser_tiktok(
-        &self,
-        browser: &BrowserFetcher,
-        entity: &EntityId,
-        target: &Target,
-        cancel: &CancellationToken,
-    ) -> Result<EntityOutcome, Stop> {
-        let result = match target {
-            Target::TiktokCreator(handle) => {
-                self.creator_in_browser(browser, entity, handle, cancel)
-                    .await
-            }
-            Target::TiktokHashtag(tag) => {
-                self.hashtag_in_browser(browser, entity, tag, cancel).await
-            }
-            Target::Custom(..) => Err(Stop::Failed(failure(
-                FailureKind::UnknownShape,
-                "not a TikTok target",
-            ))),
-        };
-        let mut out = match result {
-            Ok(out) => out,
-            Err(Stop::Cancelled) => return Err(Stop::Cancelled),
-            Err(Stop::Failed(f)) => EntityOutcome {
-                entity: entity.clone(),
-                observation: None,
-                failure: Some(f),
-                fetched_by: Fetcher::Browser,
-            },
-        };
-        out.fetched_by = Fetcher::Browser;
-        Ok(out)
-    }
-
-    /// Loads `url` in the browser until `read` gives an answer that more waiting cannot change.
-    async fn browser_page<T>(
-        &self,
-        browser: &BrowserFetcher,
-        url: &Url,
-        cancel: &CancellationToken,
-        read: impl Fn(&Loaded) -> Result<T, PageError>,
-    ) -> Result<T, Stop> {
-        let loaded = browser
-            .load(url, self.http.wait_turn(url, cancel), cancel, |l| {
-                settled(&read(l)) || at_login(l)
-            })
-            .await
-            .map_err(browser_failure)?;
-        if at_login(&loaded) {
-            return Err(failure(
-                FailureKind::Blocked,
-                "login wall in the browser (sent to /login)",
-            )
-            .into());
-        }
-        read(&loaded).map_err(|e| failure(e.kind(), format!("in the browser: {e}")).into())
-    }
-
-    async fn creator_in_browser(
-        &self,
-        browser: &BrowserFetcher,
-        entity: &EntityId,
-        handle: &str,
-        cancel: &CancellationToken,
-    ) -> Result<EntityOutcome, Stop> {
-        let url = self.tiktok_url(&[&format!("@{handle}")])?;
-        let (page, listed) = self
-            .browser_page(browser, &url, cancel, |l| {
-                let page = tiktok::parse_creator_page(&l.html, handle).or_else(|e| {
-                    l.answers_to("/api/user/detail")
-                        .find_map(|body| tiktok::parse_user_detail(body, handle).ok())
-                        .ok_or(e)
-                })?;
-                let listed: Vec<VideoRecord> = ["/api/creator/item_list", "/api/post/item_list"]
-                    .iter()
-                    .flat_map(|p| l.answers_to(p))
-                    .find_map(|body| tiktok::parse_item_list(body).ok().filter(|v| !v.is_empty()))
-                    .unwrap_or_default();
-                Ok((page, listed))
-            })
-            .await?;
-        let mut videos = if page.recent.is_empty() {
-            listed
-        } else {
-            page.recent.clone()
-        };
-        if videos.is_empty() {
-            if let Some(sec_uid) = &page.sec_uid {
-                videos = self.creator_videos(entity, sec_uid, cancel).await;
-            }
-        }
-        let mut out = observed(entity.clone(), page.metrics(), videos);
-        if page.private {
-            out.failure = Some(failure(
-                FailureKind::Private,
-                "private account (counts still shown)",
-            ));
-        }
-        Ok(out)
-    }
-
-    async fn hashtag_in_browser(
-        &self,
-        browser: &BrowserFetcher,
-        entity: &EntityId,
-        tag: &str,
-        cancel: &CancellationToken,
-    ) -> Result<EntityOutcome, Stop> {
-        let url = self.tiktok_url(&["tag", tag])?;
-        let page = self
-            .browser_page(browser, &url, cancel, |l| {
-                let mut page = tiktok::parse_tag_page(&l.html).or_else(|e| {
-                    l.answers_to("/api/challenge/detail")
-                        .find_map(|body| tiktok::parse_challenge_detail(body).ok())
-                        .ok_or(e)
-                })?;
-                if page.recent.is_empty() {
-                    page.recent = l
-                        .answers_to("/api/challenge/item_list")
-                        .find_map(|body| {
-                            tiktok::parse_item_list(body).ok().filter(|v| !v.is_empty())
-                        })
-                        .unwrap_or_default();
-                }
-                Ok(page)
-            })
-            .await?;
-        Ok(observed(entity.clone(), page.metrics(), page.recent))
     }
 
     fn tiktok_url(&self, segments: &[&str]) -> Result<Url, Stop> {

@@ -108,6 +108,7 @@ pub async fn collect_pass(
 ) -> Result<PassReport, CycleError> {
     let tracked = store.tracked_discovered()?;
     let targets = collect::targets(watchlist, &tracked);
+    restore_fetch_routes(store, collector)?;
     let outcomes: Vec<crate::model::EntityOutcome> = match progress {
         Some(what) => {
             let reporter = crate::progress::Reporter::new(what, targets.len());
@@ -119,7 +120,37 @@ pub async fn collect_pass(
         }
         None => collector.collect(&targets, cancel).await,
     };
+    save_fetch_routes(store, collector)?;
     store_pass(store, cfg, watchlist, &outcomes)
+}
+
+/// Where the sites' need for the browser is kept between passes.
+const FETCH_ROUTES: &str = "fetch_routes";
+
+/// Gives `collector` what earlier passes learnt of each site's need for the browser. A record
+/// that cannot be read is forgotten (the next pages simply try plain HTTP first).
+pub fn restore_fetch_routes(store: &Store, collector: &Collector) -> Result<(), CycleError> {
+    if let Some(raw) = store.meta_get(FETCH_ROUTES)? {
+        match serde_json::from_slice(&raw) {
+            Ok(routes) => collector.restore_fetch_routes(routes),
+            Err(e) => tracing::warn!("forgetting an unreadable fetch_routes record: {e}"),
+        }
+    }
+    Ok(())
+}
+
+/// Keeps what this pass learnt of each site's need for the browser.
+pub fn save_fetch_routes(store: &Store, collector: &Collector) -> Result<(), CycleError> {
+    let routes = collector.fetch_routes();
+    if routes.hosts.is_empty() {
+        return Ok(());
+    }
+    // A map of strings and numbers always serialises.
+    let Ok(raw) = serde_json::to_vec(&routes) else {
+        return Ok(());
+    };
+    store.meta_set(FETCH_ROUTES, &raw)?;
+    Ok(())
 }
 
 /// Stores a whole pass's outcomes and does the pass's bookkeeping: the time of the last
