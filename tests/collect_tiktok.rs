@@ -607,6 +607,14 @@ async fn fallback_reads_in_a_real_browser_every_entity_plain_http_could_not() {
         .collect();
     assert!(api_calls.len() >= GUARDED_TAGS.len(), "{api_calls:?}");
     assert!(api_calls.iter().all(|s| s.from_browser && s.with_cookie));
+    // The browser introduces itself as the Chrome it is, not as a headless one.
+    for s in seen.iter().filter(|s| s.from_browser) {
+        assert!(
+            s.user_agent.contains(" Chrome/") && !s.user_agent.contains("Headless"),
+            "{}",
+            s.user_agent
+        );
+    }
     // Politeness: every request trendwatch itself started (plain requests, and each tab's
     // first navigation; not the challenge's reload nor the page's own fetches) waited for
     // the host's interval.

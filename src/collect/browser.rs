@@ -94,6 +94,8 @@ struct Session {
     handler: tokio::task::JoinHandle<()>,
     /// `None` for a browser reached at `browser_url`: not ours to stop.
     process: Option<Chromium>,
+    /// Set on every tab.
+    user_agent: String,
 }
 
 enum Slot {
@@ -107,7 +109,9 @@ enum Slot {
 /// Drives one browser for the pages that need it; shared by the tasks of a pass.
 pub struct BrowserFetcher {
     launch: BrowserLaunch,
-    user_agent: String,
+    /// `None`: the browser's own, without the `Headless` mark, so that the user agent and
+    /// the client hints the browser sends agree. A user's explicit `user_agent` wins.
+    user_agent: Option<String>,
     proxy: Option<Url>,
     page_timeout: Duration,
     max_body: u64,
@@ -120,7 +124,8 @@ impl BrowserFetcher {
     pub fn new(cfg: &CollectConfig) -> Self {
         Self {
             launch: cfg.browser.launch.clone(),
-            user_agent: cfg.user_agent.clone(),
+            user_agent: (cfg.user_agent != crate::config::collect_defaults::USER_AGENT)
+                .then(|| cfg.user_agent.clone()),
             proxy: cfg.proxy.clone(),
             page_timeout: cfg.timeout,
             max_body: cfg.max_body,
@@ -170,10 +175,9 @@ impl BrowserFetcher {
             BrowserLaunch::Command { program, args } => {
                 let program = program.clone();
                 let args = args.clone();
-                let ua = self.user_agent.clone();
                 let proxy = self.proxy.clone();
                 let (ws, process) = tokio::task::spawn_blocking(move || {
-                    Chromium::start(&program, &args, &ua, proxy.as_ref())
+                    Chromium::start(&program, &args, proxy.as_ref())
                 })
                 .await
                 .map_err(|e| format!("the browser start was interrupted: {e}"))??;
@@ -197,14 +201,23 @@ impl BrowserFetcher {
                 }
             }
         });
+        let user_agent = match &self.user_agent {
+            Some(ua) => ua.clone(),
+            None => browser
+                .user_agent()
+                .await
+                .map_err(|e| format!("the browser does not answer: {e}"))?
+                .replace("HeadlessChrome", "Chrome"),
+        };
         match &process {
-            Some(p) => tracing::info!(pid = p.pid, "browser started"),
-            None => tracing::info!("browser connected"),
+            Some(p) => tracing::info!(pid = p.pid, %user_agent, "browser started"),
+            None => tracing::info!(%user_agent, "browser connected"),
         }
         Ok(Session {
             browser,
             handler,
             process,
+            user_agent,
         })
     }
 
@@ -261,6 +274,9 @@ impl BrowserFetcher {
                         .await)
                 }
             };
+        if let Err(e) = page.set_user_agent(session.user_agent.as_str()).await {
+            tracing::debug!("user agent not set on the tab: {e}");
+        }
         let result = tokio::select! {
             _ = cancel.cancelled() => Err(BrowserError::Cancelled),
             r = self.watch(&page, url, slot, &ready) => r,
@@ -393,7 +409,6 @@ impl Chromium {
     fn start(
         program: &str,
         extra: &[String],
-        user_agent: &str,
         proxy: Option<&Url>,
     ) -> Result<(String, Chromium), String> {
         let executable = find_program(program).ok_or_else(|| {
@@ -417,7 +432,6 @@ impl Chromium {
         cmd.arg("--headless=new")
             .arg("--remote-debugging-port=0")
             .arg(format!("--user-data-dir={}", profile.display()))
-            .arg(format!("--user-agent={user_agent}"))
             .args([
                 // The service's own sandbox (systemd) confines the browser; Chromium's
                 // setuid/namespace sandbox cannot start inside it.

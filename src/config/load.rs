@@ -45,9 +45,6 @@ pub enum ConfigError {
     },
 }
 
-/// The browser-like User-Agent sent when the config names none: TikTok answers browsers.
-pub const DEFAULT_USER_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
-
 impl Schedule {
     /// Parses a cron expression with seconds exactly as the scheduler will.
     pub fn parse(expr: &str) -> Result<Schedule, String> {
@@ -564,7 +561,7 @@ impl RawCollect {
                 return Err(file.at(ua, "`user_agent` must not contain control characters"))
             }
             Some(ua) => ua.get_ref().trim().to_string(),
-            None => DEFAULT_USER_AGENT.to_string(),
+            None => defaults::USER_AGENT.to_string(),
         };
         Ok(CollectConfig {
             schedule: schedule(file, self.schedule.as_ref(), defaults::SCHEDULE)?,

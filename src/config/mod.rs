@@ -132,6 +132,8 @@ pub mod collect_defaults {
     pub const RETRIES: u32 = 3;
     pub const MAX_BODY: u64 = 8 * 1024 * 1024;
     pub const TIKTOK_BASE_URL: &str = "https://www.tiktok.com";
+    /// A current desktop browser's: TikTok answers browser-like clients.
+    pub const USER_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
     /// Debian's package name and binary for Chromium.
     pub const BROWSER_COMMAND: &str = "chromium";
 }
@@ -148,7 +150,7 @@ impl CollectConfig {
             connect_timeout: d::CONNECT_TIMEOUT,
             retries: d::RETRIES,
             max_body: d::MAX_BODY,
-            user_agent: load::DEFAULT_USER_AGENT.to_owned(),
+            user_agent: d::USER_AGENT.to_owned(),
             proxy: None,
             tiktok_base_url,
             browser: BrowserConfig::default(),

@@ -23,6 +23,7 @@ pub struct Seen {
     pub navigation: bool,
     pub from_browser: bool,
     pub with_cookie: bool,
+    pub user_agent: String,
 }
 
 #[derive(Default)]
@@ -121,6 +122,7 @@ impl Respond for Responder {
             navigation: header("sec-fetch-mode") == "navigate",
             from_browser: !header("sec-fetch-mode").is_empty(),
             with_cookie: cookie_ok,
+            user_agent: header("user-agent"),
         });
         let delay = state.slow.get(&path).copied();
         let response = answer(&state, request, &path, cookie_ok, &expected);
