@@ -61,6 +61,15 @@ pub struct StoreStatus {
 pub struct OutboxStatus {
     pub pending: usize,
     pub sent: usize,
+    /// Addresses the mail server refused for good on the latest digest, with its answer.
+    #[serde(default)]
+    pub refused: Vec<RefusedRecipient>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RefusedRecipient {
+    pub address: String,
+    pub answer: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -163,6 +172,13 @@ impl StatusReport {
             outbox: OutboxStatus {
                 pending,
                 sent: outbox.len() - pending,
+                refused: crate::store::latest_refusals(&outbox)
+                    .iter()
+                    .map(|(address, answer)| RefusedRecipient {
+                        address: address.clone(),
+                        answer: answer.clone(),
+                    })
+                    .collect(),
             },
             next_runs: NextRuns::from_config(config, now_utc),
         })
@@ -195,8 +211,19 @@ impl StatusReport {
                 e.entity
             ));
         }
+        let refused: String = self
+            .outbox
+            .refused
+            .iter()
+            .map(|r| {
+                format!(
+                    "\nrefused for good: {} ({}); fix it in [digest] to",
+                    r.address, r.answer
+                )
+            })
+            .collect();
         text.push_str(&format!(
-            "\nstore: {} on disk in {}\noutbox: {} pending, {} sent\n\
+            "\nstore: {} on disk in {}\noutbox: {} pending, {} sent{refused}\n\
              next collect ({}): {}\nnext digest ({}): {}\n",
             bytesize::ByteSize::b(self.store.size_bytes),
             self.store.path,

@@ -3,11 +3,11 @@
 //! self-contained preview, and `--send` during an SMTP outage (exit 2, pending), then
 //! `outbox --flush` in a new process once the server is back: delivered exactly once.
 
-mod mail_support;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::{Arc, Mutex};
+use support::smtp::SmtpSink;
 
 use tokio::net::TcpListener;
 
@@ -168,9 +168,7 @@ async fn send_during_an_outage_stays_pending_then_flush_delivers_once() {
     assert!(listing.contains("1 emerging hashtag"), "{listing}");
 
     // The server comes back; a new process flushes.
-    let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
-    let got = Arc::new(Mutex::new(Vec::new()));
-    tokio::spawn(mail_support::sink(listener, got.clone()));
+    let sink = SmtpSink::start(port).await;
     let out = tw(&cfg, &["outbox", "--flush"]);
     assert!(
         out.status.success(),
@@ -179,7 +177,7 @@ async fn send_during_an_outage_stays_pending_then_flush_delivers_once() {
     );
     let out = tw(&cfg, &["outbox", "--flush"]);
     assert!(out.status.success());
-    assert_eq!(got.lock().unwrap().len(), 1);
+    assert_eq!(sink.messages().len(), 1);
     let out = tw(&cfg, &["outbox"]);
     let listing = String::from_utf8_lossy(&out.stdout);
     assert!(

@@ -3,10 +3,10 @@
 //! subjects in both languages, escaping of scraped text, no header injection, and an outage
 //! that delays the digest without losing or duplicating it (also across a store reopen).
 
-mod mail_support;
+mod support;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use support::smtp::SmtpSink;
 
 use tokio::net::TcpListener;
 use trendwatch::config::{self, Config};
@@ -17,6 +17,16 @@ use trendwatch::model::{EntityId, Sample, TIKTOK};
 use trendwatch::store::{OutboxState, Store};
 
 fn write_config(dir: &Path, port: u16, lang: &str) -> (Config, trendwatch::config::Watchlist) {
+    write_config_to(dir, port, lang, &["equipe@example.org"])
+}
+
+fn write_config_to(
+    dir: &Path,
+    port: u16,
+    lang: &str,
+    to: &[&str],
+) -> (Config, trendwatch::config::Watchlist) {
+    let to: Vec<String> = to.iter().map(|t| format!("\"{t}\"")).collect();
     std::fs::write(
         dir.join("watchlist.toml"),
         "[tiktok]\nhashtags = [\"skincare\"]\n",
@@ -27,9 +37,10 @@ fn write_config(dir: &Path, port: u16, lang: &str) -> (Config, trendwatch::confi
         &path,
         format!(
             "watchlist = \"watchlist.toml\"\nstate_dir = \"{}\"\ntimezone = \"Europe/Paris\"\n\n\
-             [digest]\nlanguage = \"{lang}\"\nto = [\"equipe@example.org\"]\nfrom = \"trendwatch <trendwatch@example.org>\"\n\n\
+             [digest]\nlanguage = \"{lang}\"\nto = [{to}]\nfrom = \"trendwatch <trendwatch@example.org>\"\n\n\
              [mail]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n",
-            dir.join("state").display()
+            dir.join("state").display(),
+            to = to.join(", ")
         ),
     )
     .unwrap();
@@ -183,10 +194,8 @@ fn subject_of(raw: &[u8]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn digest_arrives_with_charts_escaped_text_and_a_safe_subject() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let got = Arc::new(Mutex::new(Vec::new()));
-    tokio::spawn(mail_support::sink(listener, got.clone()));
+    let sink = SmtpSink::start(0).await;
+    let port = sink.port();
 
     for lang in ["fr", "en"] {
         let dir = tempfile::tempdir().unwrap();
@@ -210,7 +219,11 @@ async fn digest_arrives_with_charts_escaped_text_and_a_safe_subject() {
         assert_eq!(report.sent.len(), 1, "{report:?}");
     }
 
-    let msgs = got.lock().unwrap().clone();
+    let msgs: Vec<Vec<u8>> = sink
+        .messages()
+        .into_iter()
+        .map(|m| m.data.into_bytes())
+        .collect();
     assert_eq!(msgs.len(), 2);
     for (raw, lang) in msgs.iter().zip(["fr", "en"]) {
         let text = String::from_utf8_lossy(raw);
@@ -315,15 +328,13 @@ async fn an_outage_delays_the_digest_once_and_never_duplicates_it() {
         assert!(report.failed.is_empty() && report.pending == 1);
     }
     // "Restart": a new Store instance over the same state, and the server is up.
-    let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
-    let got = Arc::new(Mutex::new(Vec::new()));
-    tokio::spawn(mail_support::sink(listener, got.clone()));
+    let sink = SmtpSink::start(port).await;
     let store = Store::open(&cfg.state_dir).unwrap();
     let report = mail::flush(&store, &cfg, AT + 61).await.unwrap();
     assert_eq!(report.sent.len(), 1);
     let report = mail::flush_all(&store, &cfg, AT + 7200).await.unwrap();
     assert!(report.sent.is_empty());
-    assert_eq!(got.lock().unwrap().len(), 1);
+    assert_eq!(sink.messages().len(), 1);
     assert!(matches!(
         store.outbox_list().unwrap()[0].state,
         OutboxState::Sent { .. }
@@ -438,5 +449,111 @@ fn a_queued_digest_its_alerts_and_the_last_digest_time_are_one_durable_step() {
     assert_eq!(
         store.meta_get("daemon.last_digest_at").unwrap(),
         Some(AT.to_string().into_bytes())
+    );
+}
+
+fn message_id_of(data: &str) -> String {
+    data.lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("message-id:"))
+        .map(|l| l[11..].trim().to_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_refused_recipient_does_not_hold_back_the_others_and_is_reported() {
+    let sink = SmtpSink::start(0).await;
+    sink.refuse("typo@exemple.org");
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, watchlist) = write_config_to(
+        dir.path(),
+        sink.port(),
+        "fr",
+        &[
+            "equipe@example.org",
+            "typo@exemple.org",
+            "direction@example.org",
+        ],
+    );
+    let store = Store::open(&cfg.state_dir).unwrap();
+    let d = digest::build(&[], &[], &store, &cfg, AT).unwrap();
+    let r = digest::render(&d, cfg.digest.language).unwrap();
+    let item = mail::queue(&store, &cfg, &r, AT).unwrap();
+
+    let report = mail::flush(&store, &cfg, AT).await.unwrap();
+    assert_eq!(report.sent, [item.id.clone()], "{report:?}");
+    assert_eq!(report.rejected.len(), 1, "{report:?}");
+    assert_eq!(report.rejected[0].0, "typo@exemple.org");
+    assert!(report.rejected[0].1.contains("550"), "{report:?}");
+    let got = sink.messages();
+    let mut to: Vec<String> = got.iter().flat_map(|m| m.to.clone()).collect();
+    to.sort();
+    assert_eq!(to, ["<direction@example.org>", "<equipe@example.org>"]);
+    let stored = store.outbox_get(&item.id).unwrap().unwrap();
+    assert!(matches!(stored.state, OutboxState::Sent { .. }));
+    assert_eq!(
+        stored.delivered_to,
+        ["equipe@example.org", "direction@example.org"]
+    );
+
+    // Refused for good: not retried, however long one waits.
+    let report = mail::flush_all(&store, &cfg, AT + 7200).await.unwrap();
+    assert!(report.sent.is_empty() && report.failed.is_empty());
+    assert_eq!(sink.messages().len(), 2);
+
+    // Said where the user looks: `status` and the next digest's health section.
+    let status = trendwatch::status::StatusReport::build(&store, &cfg, &watchlist, AT).unwrap();
+    assert_eq!(status.outbox.refused.len(), 1);
+    assert!(status
+        .render_text()
+        .contains("refused for good: typo@exemple.org"));
+    let next = digest::build(&[], &[], &store, &cfg, AT + 7 * 86_400).unwrap();
+    let text = digest::render(&next, cfg.digest.language).unwrap().text;
+    assert!(
+        text.contains("Adresse refusée par le serveur de messagerie : typo@exemple.org"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_dropped_after_data_resends_only_to_that_recipient_with_the_same_id() {
+    let sink = SmtpSink::start(0).await;
+    sink.drop_after_data_once("direction@example.org");
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, _) = write_config_to(
+        dir.path(),
+        sink.port(),
+        "en",
+        &["equipe@example.org", "direction@example.org"],
+    );
+    let store = Store::open(&cfg.state_dir).unwrap();
+    let d = digest::build(&[], &[], &store, &cfg, AT).unwrap();
+    let r = digest::render(&d, cfg.digest.language).unwrap();
+    let item = mail::queue(&store, &cfg, &r, AT).unwrap();
+
+    // The first recipient's 250 is recorded; the drop before the second's 250 is a retry.
+    let report = mail::flush(&store, &cfg, AT).await.unwrap();
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    let stored = store.outbox_get(&item.id).unwrap().unwrap();
+    assert_eq!(stored.delivered_to, ["equipe@example.org"]);
+    assert!(matches!(stored.state, OutboxState::Pending { .. }));
+
+    let report = mail::flush(&store, &cfg, AT + 61).await.unwrap();
+    assert_eq!(report.sent, [item.id.clone()], "{report:?}");
+    let got = sink.messages();
+    let to: Vec<&str> = got.iter().map(|m| m.to[0].as_str()).collect();
+    // The server may have kept the dropped copy (SMTP cannot tell): the one who may get it
+    // twice is that recipient alone, and both copies carry the same Message-ID.
+    assert_eq!(
+        to,
+        [
+            "<equipe@example.org>",
+            "<direction@example.org>",
+            "<direction@example.org>"
+        ]
+    );
+    let ids: Vec<String> = got.iter().map(|m| message_id_of(&m.data)).collect();
+    assert!(
+        ids.iter().all(|id| id == &format!("<{}>", item.id)),
+        "{ids:?}"
     );
 }

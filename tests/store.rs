@@ -158,6 +158,8 @@ fn outbox_alerts_and_meta_survive_reopen() {
                         next_attempt_at: 100,
                         last_error: None,
                     },
+                    delivered_to: Vec::new(),
+                    rejected: Vec::new(),
                 })
                 .unwrap();
         }
@@ -169,6 +171,8 @@ fn outbox_alerts_and_meta_survive_reopen() {
         };
         store.outbox_put(&item).unwrap();
         item.state = OutboxState::Sent { at: 500 };
+        item.delivered_to = vec!["equipe@example.org".into()];
+        item.rejected = vec![("typo@example.org".into(), "550 no such user".into())];
         store.outbox_put(&item).unwrap();
         store
             .alerts_record(&[(
@@ -186,6 +190,11 @@ fn outbox_alerts_and_meta_survive_reopen() {
     assert_eq!(list.len(), 2);
     assert_eq!(list[0].id, "<b@x>", "newest first");
     assert_eq!(list[1].state, OutboxState::Sent { at: 500 });
+    assert_eq!(list[1].delivered_to, ["equipe@example.org"]);
+    assert_eq!(
+        list[1].rejected,
+        [("typo@example.org".to_owned(), "550 no such user".to_owned())]
+    );
     assert_eq!(
         store.alert_last("emerging:tiktok:#x").unwrap(),
         Some(AlertRecord { at: 7, score: 3.5 })

@@ -122,6 +122,12 @@ pub fn outbox(cli: &Cli, do_flush: bool) -> CommandResult {
             format_time(at),
             i.subject
         ));
+        if !i.delivered_to.is_empty() {
+            out.push_str(&format!("    delivered to {}\n", i.delivered_to.join(", ")));
+        }
+        for (to, why) in &i.rejected {
+            out.push_str(&format!("    refused for good: {to} ({why})\n"));
+        }
     }
     write_stdout(&out)
 }
@@ -149,6 +155,9 @@ fn print_report(r: &FlushReport) {
     }
     for (id, e) in &r.failed {
         eprintln!("not sent {id}: {e}");
+    }
+    for (to, why) in &r.rejected {
+        eprintln!("refused for good: {to} ({why}); fix the address in [digest] to");
     }
 }
 

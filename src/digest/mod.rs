@@ -121,6 +121,10 @@ pub fn build(
             .iter()
             .filter(|e| e.fetched_by == crate::model::Fetcher::Browser && e.last_success.is_some())
             .count(),
+        refused: crate::store::latest_refusals(&store.outbox_list()?)
+            .iter()
+            .map(|(to, why)| (clean(to, model::MAX_NAME), clean(why, model::MAX_TEXT)))
+            .collect(),
         warmup,
         alerts,
     })

@@ -19,6 +19,8 @@ pub struct Digest {
     pub health: Vec<HealthItem>,
     /// Entities whose latest page only the browser fetcher could read.
     pub read_by_browser: usize,
+    /// Recipients the mail server refused for good on the last digest, with its answer.
+    pub refused: Vec<(String, String)>,
     /// Set while the history is too short for detection to know what is usual.
     pub warmup: Option<Warmup>,
     /// Alert history to record once the digest is queued (cooldown).

@@ -201,6 +201,7 @@ fn render_with(d: &Digest, lang: Language, inline_data: bool) -> Result<Rendered
         sections => sections,
         health => health,
         browser_note => (d.read_by_browser > 0).then(|| story::browser_line(d.read_by_browser, lang)),
+        refused => d.refused.iter().map(|(to, why)| story::refused_line(to, why, lang)).collect::<Vec<_>>(),
         warmup => d.warmup.as_ref().map(|x| story::warmup(x, lang, tz)),
         nothing_new => d.sections.is_empty() && d.warmup.is_none(),
     };

@@ -521,6 +521,18 @@ pub fn health_line(g: &HealthGroup, at: UnixSeconds, lang: Language) -> String {
     }
 }
 
+/// A recipient the mail server refuses: the others got the digest; this one must be fixed.
+pub fn refused_line(address: &str, answer: &str, lang: Language) -> String {
+    match lang {
+        Language::Fr => format!(
+            "Adresse refusée par le serveur de messagerie : {address} ({answer}). Les autres destinataires reçoivent le résumé ; corrigez-la dans [digest] to."
+        ),
+        Language::En => format!(
+            "Address refused by the mail server: {address} ({answer}). The other recipients get the digest; fix it in [digest] to."
+        ),
+    }
+}
+
 /// How many sources only the browser could read: worth knowing (it costs time and memory),
 /// not a failure.
 pub fn browser_line(count: usize, lang: Language) -> String {

@@ -44,6 +44,8 @@ pub struct FlushReport {
     pub failed: Vec<(String, String)>,
     /// Items still pending after this flush (failed now or not yet due).
     pub pending: usize,
+    /// Recipients the SMTP server refused for good in this flush, with its answer.
+    pub rejected: Vec<(String, String)>,
 }
 
 /// Where a sent item went, in words for the person who ran the command: the `.eml` file, the
@@ -93,6 +95,8 @@ fn pending_item(cfg: &Config, r: &Rendered, at: UnixSeconds) -> Result<OutboxIte
             next_attempt_at: at,
             last_error: None,
         },
+        delivered_to: Vec::new(),
+        rejected: Vec::new(),
     })
 }
 
@@ -157,26 +161,41 @@ async fn flush_with(
             }) => {}
             _ => continue,
         }
-        let result = transport::send(
-            &cfg.mail.transport,
-            &cfg.state_dir,
-            &envelope,
-            &item.id,
-            item.created_at,
-            &item.raw,
-        )
-        .await;
-        let mut updated = item.clone();
+        let result = match &cfg.mail.transport {
+            crate::config::Transport::Smtp(smtp) => {
+                deliver_smtp(store, cfg, smtp, &item, &mut report).await?
+            }
+            other => transport::send(
+                other,
+                &cfg.state_dir,
+                &envelope,
+                &item.id,
+                item.created_at,
+                &item.raw,
+            )
+            .await
+            .map(|()| item.clone()),
+        };
         match result {
-            Ok(()) => {
+            Ok(mut updated) => {
                 updated.state = OutboxState::Sent {
                     at: crate::clock::now(),
                 };
                 store.outbox_put(&updated)?;
-                tracing::info!(id = %item.id, subject = %item.subject, "digest sent");
-                report.sent.push(item.id);
+                if updated.delivered_to.is_empty() && !updated.rejected.is_empty() {
+                    // Nobody left to try: not retried, and said plainly.
+                    tracing::error!(id = %item.id, "digest refused for every recipient");
+                    report
+                        .failed
+                        .push((item.id, "refused for every recipient (see outbox)".into()));
+                } else {
+                    tracing::info!(id = %item.id, subject = %item.subject, "digest sent");
+                    report.sent.push(item.id);
+                }
             }
             Err(e) => {
+                // What was delivered before the failure stays delivered.
+                let mut updated = store.outbox_get(&item.id)?.unwrap_or_else(|| item.clone());
                 let attempts = attempts.saturating_add(1);
                 let msg = e.to_string();
                 updated.state = OutboxState::Pending {
@@ -192,6 +211,53 @@ async fn flush_with(
         }
     }
     Ok(report)
+}
+
+/// Sends `item` over SMTP one recipient at a time, each recorded the moment its 250 arrives:
+/// a later failure or a crash never makes the server send it again to someone who has it, a
+/// recipient refused for good (550) is set aside without holding back the others, and the
+/// Message-ID stays the same on every retry. `Ok` once every recipient is delivered or
+/// refused; `Err` on the first failure worth a retry.
+async fn deliver_smtp(
+    store: &Store,
+    cfg: &Config,
+    smtp: &crate::config::SmtpConfig,
+    item: &OutboxItem,
+    report: &mut FlushReport,
+) -> Result<Result<OutboxItem, TransportError>, MailError> {
+    let mut updated = item.clone();
+    let done = |addr: &str, u: &OutboxItem| {
+        u.delivered_to.iter().any(|d| d == addr) || u.rejected.iter().any(|(r, _)| r == addr)
+    };
+    let client = match transport::smtp_client(smtp) {
+        Ok(client) => client,
+        Err(e) => return Ok(Err(e)),
+    };
+    for to in &cfg.digest.to {
+        let addr = to.email.to_string();
+        if done(&addr, &updated) {
+            continue;
+        }
+        let envelope = lettre::address::Envelope::new(
+            Some(cfg.digest.from.email.clone()),
+            vec![to.email.clone()],
+        )
+        .map_err(|e| MailError::Build(e.to_string()))?;
+        match transport::smtp_send_one(&client, smtp, &envelope, &item.raw).await {
+            Ok(()) => {
+                updated.delivered_to.push(addr);
+                store.outbox_put(&updated)?;
+            }
+            Err(transport::SmtpRefusal::Recipient(why)) => {
+                tracing::error!(id = %item.id, recipient = %addr, "recipient refused for good: {why}");
+                report.rejected.push((addr.clone(), why.clone()));
+                updated.rejected.push((addr, why));
+                store.outbox_put(&updated)?;
+            }
+            Err(transport::SmtpRefusal::Failed(e)) => return Ok(Err(e)),
+        }
+    }
+    Ok(Ok(updated))
 }
 
 fn envelope(cfg: &Config) -> Result<lettre::address::Envelope, MailError> {

@@ -81,7 +81,8 @@ pub fn read_password(src: &PasswordSource) -> Result<Secret, TransportError> {
     Ok(Secret(value.trim_end_matches(['\r', '\n']).to_owned()))
 }
 
-/// Delivers `raw` (with Message-ID `id`) to the envelope's recipients.
+/// Delivers `raw` (with Message-ID `id`) to the envelope's recipients through a file or
+/// sendmail; SMTP goes one recipient at a time ([`smtp_send_one`]).
 pub async fn send(
     transport: &Transport,
     state_dir: &Path,
@@ -92,7 +93,14 @@ pub async fn send(
 ) -> Result<(), TransportError> {
     match transport {
         Transport::File => write_eml(&state_dir.join("outbox"), id, created_at, raw),
-        Transport::Smtp(cfg) => send_smtp(cfg, envelope, raw).await,
+        Transport::Smtp(cfg) => {
+            let client = smtp_client(cfg)?;
+            match smtp_send_one(&client, cfg, envelope, raw).await {
+                Ok(()) => Ok(()),
+                Err(SmtpRefusal::Recipient(msg)) => Err(TransportError::Smtp(msg)),
+                Err(SmtpRefusal::Failed(e)) => Err(e),
+            }
+        }
         Transport::Sendmail { command } => {
             let t = match command {
                 Some(c) => {
@@ -141,11 +149,18 @@ fn write_eml(dir: &Path, id: &str, created_at: i64, raw: &[u8]) -> Result<(), Tr
     Ok(())
 }
 
-async fn send_smtp(
-    cfg: &SmtpConfig,
-    envelope: &Envelope,
-    raw: &[u8],
-) -> Result<(), TransportError> {
+/// Why one recipient's SMTP delivery did not happen.
+#[derive(Debug)]
+pub enum SmtpRefusal {
+    /// The server refused this recipient for good (550, 551, 553: no such mailbox, not
+    /// local, bad address): trying again cannot help; the other recipients are not held back.
+    Recipient(String),
+    /// Anything else (no connection, a timeout, a 4xx, a refused login): worth a retry.
+    Failed(TransportError),
+}
+
+/// An SMTP client for `cfg`, reused for each recipient of a message.
+pub fn smtp_client(cfg: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, TransportError> {
     let smtp = |e: lettre::transport::smtp::Error| TransportError::Smtp(e.to_string());
     let builder = match cfg.tls {
         Tls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&cfg.host).map_err(smtp)?,
@@ -163,16 +178,37 @@ async fn send_smtp(
         };
         builder = builder.credentials(Credentials::new(user.clone(), pass.expose().to_owned()));
     }
-    let transport = builder.build();
-    // lettre's own timeout does not cover every read; this deadline does.
-    match tokio::time::timeout(cfg.timeout, transport.send_raw(envelope, raw)).await {
-        Ok(sent) => sent.map(|_| ()).map_err(smtp),
-        Err(_) => Err(TransportError::Smtp(format!(
+    Ok(builder.build())
+}
+
+/// One SMTP transaction for `envelope` (one recipient), within the config's deadline.
+pub async fn smtp_send_one(
+    client: &AsyncSmtpTransport<Tokio1Executor>,
+    cfg: &SmtpConfig,
+    envelope: &Envelope,
+    raw: &[u8],
+) -> Result<(), SmtpRefusal> {
+    match tokio::time::timeout(cfg.timeout, client.send_raw(envelope, raw)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => {
+            let code = e.status().map(|c| c.to_string());
+            let for_good = e.is_permanent()
+                && code
+                    .as_deref()
+                    .is_some_and(|c| matches!(c, "550" | "551" | "553"));
+            let msg = crate::model::clean_text(&e.to_string(), 300);
+            if for_good {
+                Err(SmtpRefusal::Recipient(msg))
+            } else {
+                Err(SmtpRefusal::Failed(TransportError::Smtp(msg)))
+            }
+        }
+        Err(_) => Err(SmtpRefusal::Failed(TransportError::Smtp(format!(
             "{}:{} did not finish the delivery within {}; will retry",
             cfg.host,
             cfg.port,
             humantime::format_duration(cfg.timeout)
-        ))),
+        )))),
     }
 }
 

@@ -118,6 +118,11 @@ pub struct OutboxItem {
     /// The RFC 5322 message.
     pub raw: Vec<u8>,
     pub state: OutboxState,
+    /// Recipients whose server answered 250 for this message: never sent it again.
+    pub delivered_to: Vec<String>,
+    /// Recipients refused for good (a 550 "no such mailbox"), with the server's answer: not
+    /// tried again, reported in `outbox`, `status` and the next digest.
+    pub rejected: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,6 +135,14 @@ pub enum OutboxState {
     Sent {
         at: UnixSeconds,
     },
+}
+
+/// The recipients refused for good on the newest digest that was delivered or refused (`list`
+/// newest first, as the outbox lists it): what a reader must fix now.
+pub fn latest_refusals(list: &[OutboxItem]) -> &[(String, String)] {
+    list.iter()
+        .find(|i| matches!(i.state, OutboxState::Sent { .. }))
+        .map_or(&[], |i| i.rejected.as_slice())
 }
 
 /// Interned numbers and entity records, mirrored in memory; the mutex around it is also the

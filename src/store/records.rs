@@ -250,6 +250,15 @@ pub fn encode_outbox(item: &OutboxItem) -> Vec<u8> {
             put_i(&mut out, *at);
         }
     }
+    put_u(&mut out, item.delivered_to.len() as u64);
+    for to in &item.delivered_to {
+        put_str(&mut out, to);
+    }
+    put_u(&mut out, item.rejected.len() as u64);
+    for (to, why) in &item.rejected {
+        put_str(&mut out, to);
+        put_str(&mut out, why);
+    }
     out
 }
 
@@ -268,12 +277,24 @@ pub fn decode_outbox(bytes: &[u8]) -> Result<OutboxItem, DecodeError> {
         1 => OutboxState::Sent { at: r.i()? },
         _ => return Err(DecodeError("bad outbox state")),
     };
+    // Items written before per-recipient delivery end here.
+    let (mut delivered_to, mut rejected) = (Vec::new(), Vec::new());
+    if !r.is_empty() {
+        for _ in 0..r.u()? {
+            delivered_to.push(r.string()?);
+        }
+        for _ in 0..r.u()? {
+            rejected.push((r.string()?, r.string()?));
+        }
+    }
     Ok(OutboxItem {
         id,
         created_at,
         subject,
         raw,
         state,
+        delivered_to,
+        rejected,
     })
 }
 

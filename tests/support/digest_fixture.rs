@@ -392,6 +392,7 @@ pub fn digest12() -> trendwatch::digest::Digest {
         sections,
         health,
         read_by_browser: 3,
+        refused: Vec::new(),
         warmup: None,
         alerts: Vec::new(),
     }

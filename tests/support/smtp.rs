@@ -21,7 +21,18 @@ pub struct Received {
 pub struct SmtpSink {
     pub addr: SocketAddr,
     messages: Arc<Mutex<Vec<Received>>>,
+    rules: Arc<Mutex<Rules>>,
     tasks: Option<JoinSet<()>>,
+}
+
+/// How the sink misbehaves, as real servers do.
+#[derive(Default)]
+struct Rules {
+    /// Answered `550 5.1.1 … User unknown` at RCPT.
+    refused: Vec<String>,
+    /// For these recipients, the next message is read whole and the connection dropped
+    /// before the 250 (the message is recorded: the server may well have queued it).
+    drop_after_data: Vec<String>,
 }
 
 impl SmtpSink {
@@ -30,6 +41,7 @@ impl SmtpSink {
         let mut sink = SmtpSink {
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             messages: Arc::new(Mutex::new(Vec::new())),
+            rules: Arc::default(),
             tasks: None,
         };
         sink.resume().await;
@@ -42,6 +54,20 @@ impl SmtpSink {
 
     pub fn messages(&self) -> Vec<Received> {
         self.messages.lock().unwrap().clone()
+    }
+
+    /// Refuses `address` for good (550) from now on.
+    pub fn refuse(&self, address: &str) {
+        self.rules.lock().unwrap().refused.push(address.to_owned());
+    }
+
+    /// Drops the connection after the next message to `address` was read, before its 250.
+    pub fn drop_after_data_once(&self, address: &str) {
+        self.rules
+            .lock()
+            .unwrap()
+            .drop_after_data
+            .push(address.to_owned());
     }
 
     pub fn is_running(&self) -> bool {
@@ -63,6 +89,7 @@ impl SmtpSink {
         let listener = TcpListener::bind(self.addr).await.unwrap();
         self.addr = listener.local_addr().unwrap();
         let messages = self.messages.clone();
+        let rules = self.rules.clone();
         let mut tasks = JoinSet::new();
         let conns = Arc::new(Mutex::new(JoinSet::new()));
         let held = conns.clone();
@@ -73,8 +100,9 @@ impl SmtpSink {
                     continue;
                 };
                 let messages = messages.clone();
+                let rules = rules.clone();
                 conns.lock().unwrap().spawn(async move {
-                    let _ = session(stream, messages).await;
+                    let _ = session(stream, messages, rules).await;
                 });
             }
         });
@@ -91,6 +119,7 @@ impl Drop for SmtpSink {
 async fn session(
     stream: tokio::net::TcpStream,
     messages: Arc<Mutex<Vec<Received>>>,
+    rules: Arc<Mutex<Rules>>,
 ) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
@@ -115,8 +144,14 @@ async fn session(
             to.clear();
             b"250 OK\r\n"
         } else if upper.starts_with("RCPT TO:") {
-            to.push(line[8..].trim().to_string());
-            b"250 OK\r\n"
+            let rcpt = line[8..].trim().to_string();
+            let bare = rcpt.trim_matches(|c| c == '<' || c == '>');
+            if rules.lock().unwrap().refused.iter().any(|r| r == bare) {
+                b"550 5.1.1 Recipient address rejected: User unknown\r\n"
+            } else {
+                to.push(rcpt);
+                b"250 OK\r\n"
+            }
         } else if upper.starts_with("DATA") {
             write.write_all(b"354 end with .\r\n").await?;
             let mut data = String::new();
@@ -137,6 +172,17 @@ async fn session(
                 data,
                 arrived: std::time::Instant::now(),
             });
+            let drop_now = {
+                let mut rules = rules.lock().unwrap();
+                let hit = rules.drop_after_data.iter().position(|d| {
+                    to.iter()
+                        .any(|t| t.trim_matches(|c| c == '<' || c == '>') == d)
+                });
+                hit.map(|i| rules.drop_after_data.remove(i)).is_some()
+            };
+            if drop_now {
+                return Ok(());
+            }
             b"250 OK queued\r\n"
         } else if upper.starts_with("QUIT") {
             write.write_all(b"221 bye\r\n").await?;
