@@ -480,7 +480,7 @@ async fn one_refused_recipient_does_not_hold_back_the_others_and_is_reported() {
     let item = mail::queue(&store, &cfg, &r, AT).unwrap();
 
     let report = mail::flush(&store, &cfg, AT).await.unwrap();
-    assert_eq!(report.sent, [item.id.clone()], "{report:?}");
+    assert_eq!(report.sent, std::slice::from_ref(&item.id), "{report:?}");
     assert_eq!(report.rejected.len(), 1, "{report:?}");
     assert_eq!(report.rejected[0].0, "typo@exemple.org");
     assert!(report.rejected[0].1.contains("550"), "{report:?}");
@@ -538,7 +538,7 @@ async fn a_connection_dropped_after_data_resends_only_to_that_recipient_with_the
     assert!(matches!(stored.state, OutboxState::Pending { .. }));
 
     let report = mail::flush(&store, &cfg, AT + 61).await.unwrap();
-    assert_eq!(report.sent, [item.id.clone()], "{report:?}");
+    assert_eq!(report.sent, std::slice::from_ref(&item.id), "{report:?}");
     let got = sink.messages();
     let to: Vec<&str> = got.iter().map(|m| m.to[0].as_str()).collect();
     // The server may have kept the dropped copy (SMTP cannot tell): the one who may get it
