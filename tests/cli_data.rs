@@ -408,6 +408,65 @@ fn show_prints_last_values() {
 }
 
 #[test]
+fn a_broken_watchlist_edit_does_not_stop_the_commands_that_only_read() {
+    let env = Env::new();
+    let config = env.dir.path().join("trendwatch.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    // Nothing answers there: the pass fails fast, after the watchlist was validated.
+    text.push_str("\n[collect]\ntiktok_base_url = \"http://127.0.0.1:9\"\nretries = 0\n");
+    std::fs::write(&config, text).unwrap();
+    let out = env.run(&["run", "--once"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(env.state().join("watchlist.last-good.toml").is_file());
+
+    // The user breaks the watchlist.
+    std::fs::write(
+        env.dir.path().join("watchlist.toml"),
+        "[tiktok]\nhashtags = [\"skincarenaturel\"\n",
+    )
+    .unwrap();
+    // `check` says what is wrong, and the service would keep its last good config...
+    let out = env.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    // ...and so do the commands that only read, with a warning naming the error.
+    let out = env.run(&["status"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("watchlist.toml:") && err.contains("last watchlist the service validated"),
+        "{err}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("tiktok:@lea.aroma"),
+        "the last good watchlist's entities: {stdout}"
+    );
+    for args in [vec!["export"], vec!["outbox"], vec!["detect"]] {
+        let out = env.run(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // A broken config file itself still stops them: it says where the store is.
+    std::fs::write(&config, "state_dir = 12\n").unwrap();
+    let out = env.run(&["status"]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
 fn commands_that_only_read_never_create_a_store() {
     let env = Env::new();
     assert!(!env.state().exists());

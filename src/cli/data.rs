@@ -73,7 +73,7 @@ pub fn export(
     since: Option<&str>,
     until: Option<&str>,
 ) -> CommandResult {
-    let (config, _) = super::load_config(cli)?;
+    let (config, _) = super::load_config_to_read(cli)?;
     let stdout = std::io::stdout();
     let result = export_to(
         &config.state_dir,
@@ -145,7 +145,7 @@ pub(crate) fn export_to(
 }
 
 pub fn status(cli: &Cli, json: bool) -> CommandResult {
-    let (config, watchlist) = super::load_config(cli)?;
+    let (config, watchlist) = super::load_config_to_read(cli)?;
     let (report, from_daemon) = match Store::open_existing(&config.state_dir) {
         Ok(store) => (
             StatusReport::build(&store, &config, &watchlist, crate::clock::now())
@@ -193,7 +193,7 @@ pub fn status(cli: &Cli, json: bool) -> CommandResult {
 }
 
 pub fn show(cli: &Cli, entity: &str) -> CommandResult {
-    let (config, _) = super::load_config(cli)?;
+    let (config, _) = super::load_config_to_read(cli)?;
     let id = EntityId::parse(entity).map_err(CommandError::user)?;
     let text = show_text(&config.state_dir, &id, crate::clock::now())?;
     std::io::stdout()

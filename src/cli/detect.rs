@@ -16,7 +16,7 @@ use crate::detect::{self, Trend};
 use crate::store::interchange::format_time;
 
 pub fn detect(cli: &Cli, at: Option<&str>, json: bool) -> CommandResult {
-    let (config, watchlist) = super::load_config(cli)?;
+    let (config, watchlist) = super::load_config_to_read(cli)?;
     let at = super::parse_at(at)?;
     let store = super::data::open_to_read(&config.state_dir)?;
     let input = detect::load_input(&store, &watchlist, &config.detect, at)
@@ -31,7 +31,7 @@ pub fn detect(cli: &Cli, at: Option<&str>, json: bool) -> CommandResult {
 }
 
 pub fn backtest(cli: &Cli, from: &str, to: &str, every: &str, json: bool) -> CommandResult {
-    let (config, watchlist) = super::load_config(cli)?;
+    let (config, watchlist) = super::load_config_to_read(cli)?;
     let time = |flag: &str, raw: &str| {
         crate::store::interchange::parse_time(raw).ok_or_else(|| {
             CommandError::user(anyhow!(

@@ -64,7 +64,7 @@ pub fn digest(cli: &Cli, preview: Option<&Path>, send: bool, at: Option<&str>) -
 }
 
 pub fn outbox(cli: &Cli, do_flush: bool) -> CommandResult {
-    let (config, _) = super::load_config(cli)?;
+    let (config, _) = super::load_config_to_read(cli)?;
     let store = Store::open(&config.state_dir).map_err(CommandError::runtime)?;
     if do_flush {
         let report = flush(&store, &config, true)?;

@@ -180,6 +180,25 @@ pub fn load_config(
     crate::config::load(&config_path(cli)).map_err(CommandError::user)
 }
 
+/// For commands that only read: a broken watchlist is a warning, and they run on the last
+/// watchlist the service validated, so a bad edit never hides what the store holds.
+pub fn load_config_to_read(
+    cli: &Cli,
+) -> Result<(crate::config::Config, crate::config::Watchlist), CommandError> {
+    let (config, watchlist, broken) =
+        crate::config::load_for_reading(&config_path(cli)).map_err(CommandError::user)?;
+    if let Some(e) = broken {
+        let kept = config.state_dir.join(crate::config::LAST_GOOD_WATCHLIST);
+        let using = if kept.is_file() {
+            "using the last watchlist the service validated"
+        } else {
+            "using no watchlist: only what the store holds"
+        };
+        eprintln!("trendwatch: warning: {e}; {using} (`trendwatch check` shows what to fix)");
+    }
+    Ok((config, watchlist))
+}
+
 /// The time of `--at` (RFC 3339 or unix seconds), or now.
 pub(crate) fn parse_at(at: Option<&str>) -> Result<crate::model::UnixSeconds, CommandError> {
     match at {

@@ -163,6 +163,49 @@ fn load_with(
     Ok((config, watchlist))
 }
 
+/// Where the service keeps the last watchlist it validated, under `state_dir`.
+pub const LAST_GOOD_WATCHLIST: &str = "watchlist.last-good.toml";
+
+/// Keeps `text`, a watchlist that just passed validation, for the commands that only read:
+/// a later broken edit does not keep them from showing the store. A failure to write is only
+/// logged (the running config is unaffected).
+pub fn remember_watchlist(state_dir: &Path, text: &str) {
+    let path = state_dir.join(LAST_GOOD_WATCHLIST);
+    let tmp = state_dir.join(format!("{LAST_GOOD_WATCHLIST}.tmp"));
+    let written = std::fs::create_dir_all(state_dir)
+        .and_then(|()| std::fs::write(&tmp, text))
+        .and_then(|()| std::fs::rename(&tmp, &path));
+    if let Err(e) = written {
+        tracing::warn!(
+            "cannot keep the last good watchlist in {}: {e}",
+            path.display()
+        );
+    }
+}
+
+/// For commands that only read (`status`, `export`, `outbox`, `show`, `detect`,
+/// `backtest`): the config must be valid, but a broken watchlist does not stop them. They then
+/// run on the last watchlist the service validated (or none), and the watchlist's error is
+/// returned beside, for the command to warn about.
+pub fn load_for_reading(
+    path: &Path,
+) -> Result<(Config, Watchlist, Option<ConfigError>), ConfigError> {
+    let watchlist_error = match load(path) {
+        Ok((config, watchlist)) => return Ok((config, watchlist, None)),
+        Err(e) => e,
+    };
+    let text = read(path)?;
+    // With an empty watchlist the config alone is judged: an error there is the config's.
+    let Ok((config, empty)) = load_with(path, &text, |_| Ok(String::new())) else {
+        return Err(watchlist_error);
+    };
+    let last_good = std::fs::read_to_string(config.state_dir.join(LAST_GOOD_WATCHLIST))
+        .ok()
+        .and_then(|t| watchlist_from_text(&config.watchlist_path, &t).ok());
+    let watchlist = last_good.unwrap_or(empty);
+    Ok((config, watchlist, Some(watchlist_error)))
+}
+
 /// Loads only the watchlist (live reload re-reads it when only it changed).
 pub fn load_watchlist(path: &Path) -> Result<Watchlist, ConfigError> {
     watchlist_from_text(path, &read(path)?)

@@ -17,7 +17,8 @@ use crate::model::{EntityId, TIKTOK};
 
 mod load;
 pub use load::{
-    load, load_from_texts, load_keeping_texts, load_watchlist, ConfigError, ConfigTexts,
+    load, load_for_reading, load_from_texts, load_keeping_texts, load_watchlist,
+    remember_watchlist, ConfigError, ConfigTexts, LAST_GOOD_WATCHLIST,
 };
 
 /// Where the config is looked for when `-c` is not given and `$TRENDWATCH_CONFIG` is unset.

@@ -21,5 +21,7 @@ pub fn diff(old: &Watchlist, new: &Watchlist) -> (Vec<EntityId>, Vec<EntityId>) 
 
 /// Loads and validates both files, keeping the texts the workers will run on.
 pub fn load(path: &Path) -> Result<(Config, Watchlist, ConfigTexts), ConfigError> {
-    crate::config::load_keeping_texts(path)
+    let loaded = crate::config::load_keeping_texts(path)?;
+    crate::config::remember_watchlist(&loaded.0.state_dir, &loaded.2.watchlist);
+    Ok(loaded)
 }
