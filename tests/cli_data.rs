@@ -467,6 +467,76 @@ fn a_broken_watchlist_edit_does_not_stop_the_commands_that_only_read() {
 }
 
 #[test]
+fn a_command_run_as_another_user_than_the_stores_leaves_it_untouched_and_says_so() {
+    use std::os::unix::fs::MetadataExt as _;
+    if std::fs::metadata("/proc/self").unwrap().uid() != 0 {
+        eprintln!("SKIPPED a_command_run_as_another_user…: needs root to give the store away");
+        return;
+    }
+    let env = Env::new();
+    let csv = env.dir.path().join("one.csv");
+    std::fs::write(
+        &csv,
+        "entity,timestamp,metric,value\ntiktok:#skincarenaturel,1795420800,views,1000\n",
+    )
+    .unwrap();
+    env.ok(&["import", csv.to_str().unwrap()]);
+    {
+        // What the service would have written after its last pass.
+        let (cfg, watchlist) =
+            trendwatch::config::load(&env.dir.path().join("trendwatch.toml")).unwrap();
+        let store = Store::open(&env.state()).unwrap();
+        trendwatch::status::StatusReport::build(&store, &cfg, &watchlist, 1_795_420_800)
+            .unwrap()
+            .save_snapshot(&env.state())
+            .unwrap();
+    }
+    // The state directory is the service's (`nobody` here); root runs commands on it.
+    let given = Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(env.state())
+        .status()
+        .unwrap();
+    assert!(given.success());
+    for args in [
+        vec!["export"],
+        vec!["import", csv.to_str().unwrap()],
+        vec!["collect"],
+        vec!["run", "--once"],
+    ] {
+        let out = env.run(&args);
+        assert_ne!(out.status.code(), Some(0), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("belongs to user 65534"), "{args:?}: {err}");
+    }
+    // `status` answers from the service's snapshot.
+    let out = env.run(&["status"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("tiktok:#skincarenaturel"));
+    // And nothing in the state directory became root's.
+    let mut dirs = vec![env.state()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let meta = entry.metadata().unwrap();
+            assert_eq!(
+                meta.uid(),
+                65534,
+                "{} is root's now",
+                entry.path().display()
+            );
+            if meta.is_dir() {
+                dirs.push(entry.path());
+            }
+        }
+    }
+}
+
+#[test]
 fn commands_that_only_read_never_create_a_store() {
     let env = Env::new();
     assert!(!env.state().exists());

@@ -152,8 +152,9 @@ pub fn status(cli: &Cli, json: bool) -> CommandResult {
                 .map_err(CommandError::runtime)?,
             false,
         ),
-        // The daemon holds the store: its last snapshot is the answer.
-        Err(StoreError::Locked { .. }) => {
+        // The daemon holds the store, or it is the service's and this is another user: the
+        // service's last snapshot is the answer.
+        Err(StoreError::Locked { .. } | StoreError::OtherOwner { .. }) => {
             let mut report = StatusReport::load_snapshot(&config.state_dir).map_err(|e| {
                 CommandError::runtime(anyhow!(e).context(format!(
                     "another trendwatch is using {} and has not written its status yet",

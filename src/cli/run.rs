@@ -25,6 +25,7 @@ pub fn run(cli: &Cli, once: bool, worker: Option<WorkerJob>) -> CommandResult {
     let path = super::config_path(cli);
     let (cfg, watchlist, texts) =
         crate::config::load_keeping_texts(&path).map_err(CommandError::user)?;
+    crate::store::check_owner(&cfg.state_dir).map_err(CommandError::runtime)?;
     crate::config::remember_watchlist(&cfg.state_dir, &texts.watchlist);
     if once {
         // The service's lock: a one-off cycle beside the running service would collect and

@@ -54,6 +54,14 @@ pub enum StoreError {
     Missing { state_dir: PathBuf },
     #[error("another trendwatch is using {} (a collection or digest is running: try again in a moment; `trendwatch status` works meanwhile)", state_dir.display())]
     Locked { state_dir: PathBuf },
+    /// Opening it would leave files the service's user cannot write (a command run as root
+    /// on the service's state directory).
+    #[error("the store in {} belongs to user {owner} and this trendwatch runs as user {me}: run it as the store's user (`sudo -u '#{owner}' trendwatch …`) so that the service can still write every file", state_dir.display())]
+    OtherOwner {
+        state_dir: PathBuf,
+        owner: u32,
+        me: u32,
+    },
     #[error("the store in {} is corrupt ({detail}); move it aside and re-import an export", state_dir.display())]
     Corrupt { state_dir: PathBuf, detail: String },
     #[error("the store in {} has schema version {found}, newer than this trendwatch understands ({supported}); upgrade trendwatch", state_dir.display())]
@@ -211,6 +219,33 @@ fn migrate(_inner: &Inner, from: u32) -> Result<u32, String> {
     Err(format!("no migration from schema version {from}"))
 }
 
+/// Whether this process may write into `state_dir`: only as the user who owns what is
+/// there (sled writes new files as it runs, and a file created by another user, root
+/// typically, would stop the service from writing). Nothing there yet is fine.
+pub fn check_owner(state_dir: &Path) -> Result<(), StoreError> {
+    let store = state_dir.join("store");
+    owned_by_me(state_dir, if store.exists() { &store } else { state_dir })
+}
+
+fn owned_by_me(state_dir: &Path, path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(store) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    // `/proc/self` belongs to the process's effective user.
+    let Ok(me) = std::fs::metadata("/proc/self").map(|m| m.uid()) else {
+        return Ok(());
+    };
+    if store.uid() != me {
+        return Err(StoreError::OtherOwner {
+            state_dir: state_dir.to_path_buf(),
+            owner: store.uid(),
+            me,
+        });
+    }
+    Ok(())
+}
+
 impl Store {
     /// Opens (creating if needed) the store under `state_dir/store`.
     /// [`Store::open`] for commands that only read: a store that does not exist yet is
@@ -234,6 +269,7 @@ impl Store {
 
     pub fn open(state_dir: &Path) -> Result<Store, StoreError> {
         let db_dir = state_dir.join("store");
+        check_owner(state_dir)?;
         std::fs::create_dir_all(&db_dir).map_err(|source| StoreError::Io {
             state_dir: state_dir.to_path_buf(),
             source,
