@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, Schedule, Watchlist};
-use crate::model::{Fetcher, UnixSeconds};
+use crate::model::{EntityId, Fetcher, UnixSeconds};
 use crate::store::interchange::format_time;
 use crate::store::{EntityInfo, OutboxState, Store, StoreError};
 
@@ -142,8 +142,10 @@ impl StatusReport {
         now: UnixSeconds,
     ) -> Result<StatusReport, StoreError> {
         let mut infos = store.entities()?;
+        let known: std::collections::HashSet<EntityId> =
+            infos.iter().map(|i| i.id.clone()).collect();
         for id in watchlist.entities() {
-            if !infos.iter().any(|i| i.id == id) {
+            if !known.contains(&id) {
                 infos.push(EntityInfo {
                     id,
                     first_seen: 0,

@@ -1,5 +1,5 @@
-//! `trendwatch collect [--only ENTITY]…`: one collection pass now, stored in one durable
-//! batch, then a table of what each entity gave.
+//! `trendwatch collect [--only ENTITY]…`: one collection pass now, stored in durable batches
+//! of [`crate::daemon::cycle::PASS_CHUNK`] entities, then a table of what each entity gave.
 //!
 //! Entity failures are results, not errors: the command exits 0 once the pass is stored and
 //! at least one entity answered; 2 when every entity failed (with the main cause in one line)
@@ -29,15 +29,24 @@ pub fn collect(cli: &Cli, only: &[String]) -> CommandResult {
         .map_err(|e| CommandError::runtime(anyhow::anyhow!("cannot read the store: {e}")))?;
     let targets = select(collect::targets(&watchlist, &tracked), only)?;
     let collector = Collector::new(&cfg.collect).map_err(CommandError::user)?;
-    crate::daemon::cycle::restore_fetch_routes(&store, &collector)
-        .map_err(|e| CommandError::runtime(anyhow::anyhow!("cannot read the store: {e}")))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(CommandError::runtime)?;
     let started = Instant::now();
     let cancel = CancellationToken::new();
-    let timed = runtime.block_on(async {
+    // A whole pass is the daemon's pass (its bookkeeping included); `--only` stores just what
+    // it collected, so the daemon still collects the others at its next start.
+    let pass = crate::daemon::cycle::Pass {
+        store: &store,
+        collector: &collector,
+        cfg: &cfg,
+        watchlist: &watchlist,
+        whole: only.is_empty(),
+    };
+    let mut rows: Vec<[String; 5]> = Vec::new();
+    let mut by_browser = 0;
+    let report = runtime.block_on(async {
         let on_interrupt = cancel.clone();
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
@@ -45,41 +54,33 @@ pub fn collect(cli: &Cli, only: &[String]) -> CommandResult {
             }
         });
         let progress = crate::progress::Reporter::new("entities", targets.len());
-        let timed = collector
-            .collect_reporting(&targets, &cancel, &progress)
+        let report = pass
+            .run(&targets, &cancel, &progress, &mut |chunk| {
+                by_browser += chunk
+                    .iter()
+                    .filter(|(o, _)| o.fetched_by == crate::model::Fetcher::Browser)
+                    .count();
+                rows.extend(chunk.iter().map(|(o, took)| row(o, *took)));
+            })
             .await;
         progress.finish();
-        timed
+        report
     });
-    let outcomes: Vec<EntityOutcome> = timed.iter().map(|(o, _)| o.clone()).collect();
-    let not_stored = |e: &dyn std::fmt::Display| {
+    let report = report.map_err(|e| {
         CommandError::runtime(anyhow::anyhow!(
-            "the pass over {} entities was not stored: {e}",
-            outcomes.len()
+            "the pass over {} entities was not stored whole: {e}",
+            targets.len()
         ))
-    };
-    crate::daemon::cycle::save_fetch_routes(&store, &collector).map_err(|e| not_stored(&e))?;
-    // A whole pass is the daemon's pass (its bookkeeping included); `--only` stores just what
-    // it collected, so the daemon still collects the others at its next start.
-    if only.is_empty() {
-        crate::daemon::cycle::store_pass(&store, &cfg, &watchlist, &outcomes)
-            .map_err(|e| not_stored(&e))?;
-    } else {
-        store.record_pass(&outcomes).map_err(|e| not_stored(&e))?;
-    }
-    print!("{}", table(&timed));
-    let failed = outcomes.iter().filter(|o| o.failure.is_some()).count();
-    let skipped = targets.len() - outcomes.len();
+    })?;
+    print!("{}", table(&rows));
+    let failed = report.failed;
+    let skipped = targets.len() - report.entities;
     let mut summary = format!(
         "{} entities: {} ok, {} failed",
-        outcomes.len(),
-        outcomes.len() - failed,
+        report.entities,
+        report.entities - failed,
         failed
     );
-    let by_browser = outcomes
-        .iter()
-        .filter(|o| o.fetched_by == crate::model::Fetcher::Browser)
-        .count();
     if by_browser > 0 {
         let _ = write!(summary, ", {by_browser} read in the browser");
     }
@@ -91,13 +92,7 @@ pub fn collect(cli: &Cli, only: &[String]) -> CommandResult {
         started.elapsed().as_secs_f64(),
         cfg.state_dir.display()
     );
-    if !outcomes.is_empty() && failed == outcomes.len() {
-        let report = crate::daemon::cycle::PassReport {
-            entities: outcomes.len(),
-            failed,
-            trends: 0,
-            main_failure: crate::daemon::cycle::main_failure(&outcomes),
-        };
+    if report.entities > 0 && failed == report.entities {
         return Err(CommandError::runtime(anyhow::anyhow!(
             "{}; nothing new was collected",
             report.all_failed_message()
@@ -187,30 +182,29 @@ fn figures(o: &EntityOutcome) -> String {
     parts.join(" · ")
 }
 
-fn table(rows: &[(EntityOutcome, Duration)]) -> String {
-    let cells: Vec<[String; 5]> = rows
-        .iter()
-        .map(|(o, took)| {
-            [
-                o.entity.to_string(),
-                o.failure
-                    .as_ref()
-                    .map_or_else(|| "ok".to_string(), |f| f.kind.to_string()),
-                figures(o),
-                o.fetched_by.to_string(),
-                format!("{:.1} s", took.as_secs_f64()),
-            ]
-        })
-        .collect();
+/// One line of the table: what a person reads of an entity's outcome.
+fn row(o: &EntityOutcome, took: Duration) -> [String; 5] {
+    [
+        o.entity.to_string(),
+        o.failure
+            .as_ref()
+            .map_or_else(|| "ok".to_string(), |f| f.kind.to_string()),
+        figures(o),
+        o.fetched_by.to_string(),
+        format!("{:.1} s", took.as_secs_f64()),
+    ]
+}
+
+fn table(cells: &[[String; 5]]) -> String {
     let header = ["ENTITY", "RESULT", "FIGURES", "VIA", "TIME"].map(String::from);
     let mut widths = [0usize; 5];
-    for row in std::iter::once(&header).chain(&cells) {
+    for row in std::iter::once(&header).chain(cells) {
         for (w, c) in widths.iter_mut().zip(row) {
             *w = (*w).max(c.chars().count());
         }
     }
     let mut out = String::new();
-    for row in std::iter::once(&header).chain(&cells) {
+    for row in std::iter::once(&header).chain(cells) {
         let line = format!(
             "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {:>w4$}",
             row[0],
@@ -261,8 +255,8 @@ mod tests {
             }),
         };
         let t = table(&[
-            (creator, Duration::from_millis(820)),
-            (ghost, Duration::from_millis(210)),
+            row(&creator, Duration::from_millis(820)),
+            row(&ghost, Duration::from_millis(210)),
         ]);
         let lines: Vec<&str> = t.lines().collect();
         assert!(lines[0].starts_with("ENTITY"));

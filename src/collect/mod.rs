@@ -167,6 +167,27 @@ impl Collector {
         cancel: &CancellationToken,
         progress: &dyn crate::progress::Progress,
     ) -> Vec<(EntityOutcome, Duration)> {
+        let out = self.collect_part(targets, cancel, progress).await;
+        self.finish_pass().await;
+        out
+    }
+
+    /// The end of a pass collected in parts: the browser, if one was started, is stopped (an
+    /// idle daemon runs none).
+    pub async fn finish_pass(&self) {
+        if let Some(browser) = &self.inner.browser {
+            browser.shut_down().await;
+        }
+    }
+
+    /// One part of a pass (see [`Collector::collect_reporting`]); the browser stays up for
+    /// the next part until [`Collector::finish_pass`].
+    pub async fn collect_part(
+        &self,
+        targets: &[Target],
+        cancel: &CancellationToken,
+        progress: &dyn crate::progress::Progress,
+    ) -> Vec<(EntityOutcome, Duration)> {
         // Entities in progress are bounded too, so bodies cannot pile up in memory.
         let running = Arc::new(Semaphore::new(self.inner.concurrency));
         let mut set = JoinSet::new();
@@ -206,10 +227,6 @@ impl Collector {
         }
         while let Some(done) = set.join_next().await {
             store_result(&mut slots, done, progress);
-        }
-        // A browser lives for one pass: an idle daemon runs none.
-        if let Some(browser) = &self.inner.browser {
-            browser.shut_down().await;
         }
         slots.into_iter().flatten().collect()
     }

@@ -66,23 +66,6 @@ pub struct DigestReport {
     pub delivered_to: String,
 }
 
-/// The most common failure kind among outcomes, with the first detail of that kind.
-pub fn main_failure(
-    outcomes: &[crate::model::EntityOutcome],
-) -> Option<(crate::model::FailureKind, String)> {
-    let mut counts: Vec<(crate::model::FailureKind, usize, &str)> = Vec::new();
-    for f in outcomes.iter().filter_map(|o| o.failure.as_ref()) {
-        match counts.iter_mut().find(|c| c.0 == f.kind) {
-            Some(c) => c.1 += 1,
-            None => counts.push((f.kind, 1, f.detail.as_str())),
-        }
-    }
-    counts
-        .into_iter()
-        .max_by_key(|c| c.1)
-        .map(|(k, _, d)| (k, d.to_owned()))
-}
-
 /// Reads a unix time stored by [`set_time`].
 pub fn get_time(store: &Store, key: &str) -> Result<Option<UnixSeconds>, StoreError> {
     Ok(store
@@ -108,20 +91,118 @@ pub async fn collect_pass(
 ) -> Result<PassReport, CycleError> {
     let tracked = store.tracked_discovered()?;
     let targets = collect::targets(watchlist, &tracked);
-    restore_fetch_routes(store, collector)?;
-    let outcomes: Vec<crate::model::EntityOutcome> = match progress {
+    let pass = Pass {
+        store,
+        collector,
+        cfg,
+        watchlist,
+        whole: true,
+    };
+    match progress {
         Some(what) => {
             let reporter = crate::progress::Reporter::new(what, targets.len());
-            let timed = collector
-                .collect_reporting(&targets, cancel, &reporter)
-                .await;
+            let report = pass.run(&targets, cancel, &reporter, &mut |_| {}).await;
             reporter.finish();
-            timed.into_iter().map(|(o, _)| o).collect()
+            report
         }
-        None => collector.collect(&targets, cancel).await,
-    };
-    save_fetch_routes(store, collector)?;
-    store_pass(store, cfg, watchlist, &outcomes)
+        None => {
+            pass.run(&targets, cancel, &crate::progress::Quiet, &mut |_| {})
+                .await
+        }
+    }
+}
+
+/// Targets collected, then stored, together: a pass's memory is bounded by this many pages'
+/// outcomes, not by the size of the watchlist.
+pub const PASS_CHUNK: usize = 1_000;
+
+/// An entity's outcome and how long it took.
+pub type TimedOutcome = (crate::model::EntityOutcome, std::time::Duration);
+
+/// One collection pass over given targets: the one home of "collect, store, bookkeep" for the
+/// daemon's workers, `run --once` and `trendwatch collect`.
+pub struct Pass<'a> {
+    pub store: &'a Store,
+    pub collector: &'a Collector,
+    pub cfg: &'a Config,
+    pub watchlist: &'a Watchlist,
+    /// A pass over the whole watchlist does the pass's bookkeeping (last collection time,
+    /// discovered tags); `collect --only` stores only what it collected.
+    pub whole: bool,
+}
+
+impl Pass<'_> {
+    /// Collects `targets` chunk by chunk, each chunk stored in one durable batch before the
+    /// next starts; `on_chunk` sees each chunk's outcomes (the CLI's table). Once `cancel`
+    /// fires, what was collected is stored and the pass ends.
+    pub async fn run(
+        &self,
+        targets: &[collect::Target],
+        cancel: &CancellationToken,
+        progress: &dyn crate::progress::Progress,
+        on_chunk: &mut dyn FnMut(&[TimedOutcome]),
+    ) -> Result<PassReport, CycleError> {
+        restore_fetch_routes(self.store, self.collector)?;
+        let mut tally = Tally::default();
+        let mut stored = Ok(());
+        for chunk in targets.chunks(PASS_CHUNK) {
+            let timed = self.collector.collect_part(chunk, cancel, progress).await;
+            let outcomes: Vec<crate::model::EntityOutcome> =
+                timed.iter().map(|(o, _)| o.clone()).collect();
+            stored = self.store.record_pass(&outcomes);
+            if stored.is_err() {
+                break;
+            }
+            tally.add(&outcomes);
+            on_chunk(&timed);
+            if cancel.is_cancelled() {
+                break;
+            }
+        }
+        self.collector.finish_pass().await;
+        stored?;
+        save_fetch_routes(self.store, self.collector)?;
+        if self.whole {
+            bookkeep(self.store, self.cfg, self.watchlist, tally)
+        } else {
+            Ok(tally.report(0))
+        }
+    }
+}
+
+/// What a pass's chunks add up to.
+#[derive(Default)]
+struct Tally {
+    entities: usize,
+    failed: usize,
+    /// Per failure kind: how many, and the first one's detail.
+    failures: Vec<(crate::model::FailureKind, usize, String)>,
+}
+
+impl Tally {
+    fn add(&mut self, outcomes: &[crate::model::EntityOutcome]) {
+        self.entities += outcomes.len();
+        for f in outcomes.iter().filter_map(|o| o.failure.as_ref()) {
+            self.failed += 1;
+            match self.failures.iter_mut().find(|c| c.0 == f.kind) {
+                Some(c) => c.1 += 1,
+                None => self.failures.push((f.kind, 1, f.detail.clone())),
+            }
+        }
+    }
+
+    fn report(self, trends: usize) -> PassReport {
+        PassReport {
+            entities: self.entities,
+            failed: self.failed,
+            trends,
+            main_failure: self
+                .failures
+                .into_iter()
+                .max_by_key(|c| c.1)
+                .map(|(k, _, d)| (k, d)),
+        }
+    }
 }
 
 /// Where the sites' need for the browser is kept between passes.
@@ -153,19 +234,17 @@ pub fn save_fetch_routes(store: &Store, collector: &Collector) -> Result<(), Cyc
     Ok(())
 }
 
-/// Stores a whole pass's outcomes and does the pass's bookkeeping: the time of the last
-/// collection (so the daemon does not collect again at start) and the discovered tags to
-/// follow from now on. `trendwatch collect` calls this too.
-pub fn store_pass(
+/// The bookkeeping of a whole pass, once it is stored: the time of the last collection (so
+/// the daemon does not collect again at start), detection, and the discovered tags to follow
+/// from now on.
+fn bookkeep(
     store: &Store,
     cfg: &Config,
     watchlist: &Watchlist,
-    outcomes: &[crate::model::EntityOutcome],
+    tally: Tally,
 ) -> Result<PassReport, CycleError> {
-    store.record_pass(outcomes)?;
     let at = crate::clock::now();
     set_time(store, LAST_COLLECT_AT, at)?;
-    let failed = outcomes.iter().filter(|o| o.failure.is_some()).count();
     let input = crate::detect::load_input(store, watchlist, &cfg.detect, at)?;
     let trends = crate::detect::detect(&input, &cfg.detect, at);
     let discovery_on = watchlist.discovery.enabled;
@@ -175,12 +254,7 @@ pub fn store_pass(
             watchlist.discovery.max_tracked,
         ))?;
     }
-    Ok(PassReport {
-        entities: outcomes.len(),
-        failed,
-        trends: trends.len(),
-        main_failure: main_failure(outcomes),
-    })
+    Ok(tally.report(trends.len()))
 }
 
 /// Builds the digest as of now, writes it to the outbox, then sends what is due.
