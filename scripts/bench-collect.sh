@@ -4,6 +4,9 @@
 #
 #   scripts/bench-collect.sh            # N=1000 pages, 3 runs, concurrency 16
 #   N=200 RUNS=1 CONCURRENCY=8 scripts/bench-collect.sh
+#   KIND=hashtags N=100000 RUNS=1 scripts/bench-collect.sh   # a watchlist of N hashtags
+#
+# After the passes, `trendwatch status` runs on the store the last pass left: its time too.
 #
 # Installs nginx and GNU time from Debian when missing (needs root for that). Every creator
 # page is the realistic profile fixture (tests/fixtures/tiktok/profile_large.html) with its
@@ -12,6 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 N=${N:-1000}
+KIND=${KIND:-creators}
 RUNS=${RUNS:-3}
 CONCURRENCY=${CONCURRENCY:-16}
 PORT=${PORT:-18080}
@@ -36,8 +40,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== generating $N creator pages in $WORK/www"
-python3 - "$WORK/www" "$N" "$PAGE_BYTES" <<'PY'
+echo "== generating the pages of $N $KIND in $WORK/www"
+python3 - "$WORK/www" "$( [ "$KIND" = hashtags ] && echo 0 || echo "$N")" "$PAGE_BYTES" <<'PY'
 import os, sys
 out, n, target = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 os.makedirs(out + "/api/creator/item_list", exist_ok=True)
@@ -55,9 +59,12 @@ for i in range(n):
              .replace("LeaSoinsNaturelsInventedSecUid", "Creator%04dInventedSecUid" % i))
     with open(os.path.join(out, "@" + handle), "w", encoding="utf-8") as f:
         f.write(p)
+tag = open("tests/fixtures/tiktok/tag_universal.html", encoding="utf-8").read()
+with open(os.path.join(out, "tag.html"), "w", encoding="utf-8") as f:
+    f.write(tag)
 with open(os.path.join(out, "item_list.json"), "w") as f:
     f.write(open("tests/fixtures/tiktok/item_list.json", encoding="utf-8").read())
-print("page size: %d bytes" % len(p.encode()))
+print("page size: %d bytes" % len((p if n else tag).encode()))
 PY
 
 cat > "$WORK/nginx.conf" <<CONF
@@ -83,6 +90,7 @@ http {
       default_type application/json;
       try_files /item_list.json =404;
     }
+    location /tag/ { try_files /tag.html =404; }
     location / { try_files \$uri =404; }
   }
 }
@@ -90,16 +98,19 @@ CONF
 mkdir -p "$WORK/tmp"
 "$NGINX" -p "$WORK" -c "$WORK/nginx.conf"
 for _ in $(seq 50); do
-  curl -sf -o /dev/null "http://127.0.0.1:$PORT/@creator0000" 2>/dev/null && break
-  python3 -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$PORT/@creator0000')" 2>/dev/null && break
+  python3 -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$PORT/tag/x')" 2>/dev/null && break
   sleep 0.1
 done
 
-python3 - "$WORK" "$N" <<'PY'
+python3 - "$WORK" "$N" "$KIND" <<'PY'
 import sys
-work, n = sys.argv[1], int(sys.argv[2])
+work, n, kind = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+names = lambda fmt: ", ".join('"' + fmt % i + '"' for i in range(n))
 with open(work + "/watchlist.toml", "w") as f:
-    f.write("[tiktok]\nhashtags = []\ncreators = [%s]\n" % ", ".join('"creator%04d"' % i for i in range(n)))
+    if kind == "hashtags":
+        f.write("[tiktok]\nhashtags = [%s]\ncreators = []\n" % names("tag%06d"))
+    else:
+        f.write("[tiktok]\nhashtags = []\ncreators = [%s]\n" % names("creator%04d"))
 PY
 cat > "$WORK/trendwatch.toml" <<CONF
 watchlist = "watchlist.toml"
@@ -138,13 +149,17 @@ echo "== building trendwatch (release)"
 cargo build --release --quiet --bin trendwatch
 BIN="${CARGO_TARGET_DIR:-target}/release/trendwatch"
 
-echo "== $RUNS pass(es) over $N creators, concurrency $CONCURRENCY, interval 0"
+echo "== $RUNS pass(es) over $N $KIND, concurrency $CONCURRENCY, interval 0"
 for run in $(seq "$RUNS"); do
   rm -rf "$WORK/state"
   /usr/bin/time -v "$BIN" -c "$WORK/trendwatch.toml" collect >"$WORK/out.txt" 2>"$WORK/time.txt" || {
-    echo "run $run failed:"; tail -n 20 "$WORK/out.txt" "$WORK/time.txt"; exit 1; }
+    echo "run $run failed:"; tail -n 20 "$WORK/out.txt"; head -n 5 "$WORK/time.txt"; exit 1; }
   wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$WORK/time.txt")
   rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$WORK/time.txt")
-  ok=$(grep -c '^tiktok:@creator[0-9]* *ok ' "$WORK/out.txt" || true)
+  ok=$(grep -c '^tiktok:[@#][a-z]*[0-9]* *ok ' "$WORK/out.txt" || true)
   echo "run $run: wall $wall, peak RSS $((rss / 1024)) MB ($rss kB), $ok/$N ok · $(tail -1 "$WORK/out.txt")"
 done
+/usr/bin/time -v "$BIN" -c "$WORK/trendwatch.toml" status >/dev/null 2>"$WORK/time.txt"
+wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$WORK/time.txt")
+rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$WORK/time.txt")
+echo "status on that store: wall $wall, peak RSS $((rss / 1024)) MB"

@@ -654,9 +654,9 @@ fn a_watchlist_that_is_not_a_regular_file_is_refused_at_once() {
         let err = config::load(&path).expect_err("refused").to_string();
         assert!(err.contains("not a regular file"), "{err}");
     }
-    // A file over 1 MiB is not read either.
+    // A file over 8 MiB is not read either.
     let big = dir.path().join("big.toml");
-    std::fs::write(&big, "#".repeat(2 * 1024 * 1024)).unwrap();
+    std::fs::write(&big, "#".repeat(9 * 1024 * 1024)).unwrap();
     let path = dir.path().join("trendwatch.toml");
     std::fs::write(
         &path,
@@ -664,7 +664,7 @@ fn a_watchlist_that_is_not_a_regular_file_is_refused_at_once() {
     )
     .unwrap();
     let err = config::load(&path).expect_err("refused").to_string();
-    assert!(err.contains("larger than 1024 KiB"), "{err}");
+    assert!(err.contains("larger than 8192 KiB"), "{err}");
 }
 
 #[test]

@@ -220,8 +220,8 @@ fn watchlist_from_text(path: &Path, text: &str) -> Result<Watchlist, ConfigError
 /// The most `max_body` may be: every page is held in memory while it is parsed.
 const MAX_BODY_LIMIT: u64 = 64 * 1024 * 1024;
 
-/// The largest config or watchlist file read: a watchlist of thousands of tags is ~100 KB.
-const MAX_CONFIG_FILE: u64 = 1024 * 1024;
+/// The largest config or watchlist file read: a watchlist of 100,000 tags is ~1.5 MB.
+const MAX_CONFIG_FILE: u64 = 8 * 1024 * 1024;
 
 /// Reads a config file, refusing what is not a regular file (a FIFO would block, a device
 /// like `/dev/zero` never ends) and what is larger than [`MAX_CONFIG_FILE`].
