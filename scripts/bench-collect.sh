@@ -152,7 +152,7 @@ BIN="${CARGO_TARGET_DIR:-target}/release/trendwatch"
 echo "== $RUNS pass(es) over $N $KIND, concurrency $CONCURRENCY, interval 0"
 for run in $(seq "$RUNS"); do
   rm -rf "$WORK/state"
-  /usr/bin/time -v "$BIN" -c "$WORK/trendwatch.toml" collect >"$WORK/out.txt" 2>"$WORK/time.txt" || {
+  /usr/bin/time -v env ${BENCH_ENV:-} "$BIN" -c "$WORK/trendwatch.toml" collect >"$WORK/out.txt" 2>"$WORK/time.txt" || {
     echo "run $run failed:"; tail -n 20 "$WORK/out.txt"; head -n 5 "$WORK/time.txt"; exit 1; }
   wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$WORK/time.txt")
   rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$WORK/time.txt")

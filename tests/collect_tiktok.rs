@@ -735,6 +735,31 @@ async fn a_browser_that_crashes_mid_pass_fails_the_rest_as_unavailable() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_whose_scripts_never_finish_loading_is_read_once_its_data_is_there() {
+    if !chromium_or_skip("a_page_whose_scripts_never_finish_loading_is_read_once_its_data_is_there")
+    {
+        return;
+    }
+    let sim = GuardedTiktok::start(GUARDED_TAGS, GUARDED_CREATORS).await;
+    // The page's own bundle takes longer than the page's whole deadline.
+    sim.slow("/static/app.js", Duration::from_secs(60));
+    let mut cfg = browser_config(&sim.uri(), BrowserMode::Always, Duration::ZERO);
+    cfg.timeout = Duration::from_secs(5);
+    let targets: Vec<Target> = GUARDED_CREATORS
+        .iter()
+        .map(|(h, _)| Target::TiktokCreator((*h).into()))
+        .collect();
+    let out = Collector::new(&cfg)
+        .unwrap()
+        .collect(&targets, &CancellationToken::new())
+        .await;
+    for o in &out {
+        assert_eq!(o.failure, None, "{o:?}");
+        assert_eq!(metric(o, "followers"), Some(expected_value(o)));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_browser_is_a_typed_failure_that_says_what_to_install() {
     let sim = GuardedTiktok::start(GUARDED_TAGS, GUARDED_CREATORS).await;
     let mut cfg = browser_config(&sim.uri(), BrowserMode::Fallback, Duration::ZERO);

@@ -320,7 +320,6 @@ impl BrowserFetcher {
             .event_listener::<EventLoadingFinished>()
             .await
             .map_err(load_err)?;
-        let origin = url.origin();
         let mut pending: HashMap<RequestId, Url> = HashMap::new();
         let mut loaded = Loaded::default();
         // The host's turn is taken last, right before the request leaves.
@@ -330,17 +329,27 @@ impl BrowserFetcher {
         self.pages_loaded
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let deadline = Instant::now() + self.page_timeout;
-        let navigation = tokio::time::timeout_at(deadline.into(), page.goto(url.as_str())).await;
-        match navigation {
-            Err(_) => return Err(BrowserError::Timeout(self.page_timeout)),
-            Ok(Err(e)) => return Err(BrowserError::Load(e.to_string())),
-            Ok(Ok(_)) => {}
-        }
+        // The page is looked at while it loads: its data often arrives long before the last
+        // script or stylesheet lets the load event fire.
+        let navigation = page.goto(url.as_str());
+        tokio::pin!(navigation);
+        let mut navigating = true;
         loop {
+            if navigating {
+                tokio::select! {
+                    done = &mut navigation => {
+                        navigating = false;
+                        if let Err(e) = done {
+                            return Err(BrowserError::Load(e.to_string()));
+                        }
+                    }
+                    _ = tokio::time::sleep(POLL) => {}
+                }
+            }
             while let Some(Some(event)) = responses.next().now_or_never() {
                 let is_json = event.response.mime_type.contains("json");
                 if let Ok(answer_url) = Url::parse(&event.response.url) {
-                    if is_json && answer_url.origin() == origin {
+                    if is_json && super::http::same_site(url, &answer_url) {
                         pending.insert(event.request_id.clone(), answer_url);
                     }
                 }
@@ -384,9 +393,18 @@ impl BrowserFetcher {
                 }
             }
             if Instant::now() + POLL >= deadline {
+                let nowhere = loaded
+                    .final_url
+                    .as_ref()
+                    .is_none_or(|u| u.scheme() == "about");
+                if navigating && nowhere {
+                    return Err(BrowserError::Timeout(self.page_timeout));
+                }
                 return Ok(loaded);
             }
-            tokio::time::sleep(POLL).await;
+            if !navigating {
+                tokio::time::sleep(POLL).await;
+            }
         }
     }
 }

@@ -128,7 +128,7 @@ const MAX_REDIRECTS: usize = 10;
 
 /// Whether a redirect from `asked` to `next` stays where it may: the same host and port, or
 /// from one of TikTok's own hosts to another (`tiktok.com` → `www.tiktok.com`).
-fn same_site(asked: &Url, next: &Url) -> bool {
+pub(crate) fn same_site(asked: &Url, next: &Url) -> bool {
     let tiktok = |u: &Url| {
         u.host_str()
             .is_some_and(|h| h == "tiktok.com" || h.ends_with(".tiktok.com"))

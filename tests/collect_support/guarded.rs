@@ -186,6 +186,10 @@ fn answer(
         };
         return json(&challenge_detail(&name, *views));
     }
+    if path == "/static/app.js" {
+        return ResponseTemplate::new(200)
+            .set_body_raw("window.appLoaded = true;", "text/javascript");
+    }
     if path == "/api/creator/item_list/" {
         return json(r#"{"itemList":[],"hasMorePrevious":false,"statusCode":0}"#);
     }
@@ -221,8 +225,13 @@ fn not_found_scope() -> String {
 }
 
 fn profile(handle: &str, followers: u64) -> String {
-    shell(&format!(
+    // Like TikTok's bundles: a script that loads on its own time, holding the load event.
+    let page = shell(&format!(
         r#""webapp.user-detail":{{"statusCode":0,"userInfo":{{"user":{{"id":"7{len}","uniqueId":{handle:?},"nickname":{handle:?},"secUid":"MS4wLjABAAAA{handle}","privateAccount":false}},"stats":{{"followerCount":{followers},"followingCount":12,"heartCount":5000,"videoCount":40}},"statsV2":{{"followerCount":"{followers}","followingCount":"12","heartCount":"5000","videoCount":"40"}},"itemList":[]}}}}"#,
         len = handle.len()
-    ))
+    ));
+    page.replace(
+        "</body>",
+        r#"<script async src="/static/app.js"></script></body>"#,
+    )
 }
