@@ -18,6 +18,7 @@ pub mod digest;
 pub mod logging;
 pub mod mail;
 pub mod model;
+pub mod pipeline;
 pub mod progress;
 pub mod status;
 pub mod store;

@@ -138,7 +138,7 @@ async fn a_pass_is_stored_and_printed_even_with_failing_entities() {
     assert_eq!(videos.len(), 3);
     // A whole pass is recorded as the last collection: the daemon will not redo it at start.
     let last = store
-        .meta_get(trendwatch::daemon::cycle::LAST_COLLECT_AT)
+        .meta_get(trendwatch::pipeline::LAST_COLLECT_AT)
         .unwrap();
     assert!(
         last.is_some(),
@@ -165,7 +165,7 @@ async fn only_collects_the_named_entity_and_refuses_unknown_ones() {
     {
         let store = trendwatch::store::Store::open(&state).unwrap();
         let last = store
-            .meta_get(trendwatch::daemon::cycle::LAST_COLLECT_AT)
+            .meta_get(trendwatch::pipeline::LAST_COLLECT_AT)
             .unwrap();
         assert!(last.is_none());
     }

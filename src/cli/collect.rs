@@ -1,5 +1,5 @@
 //! `trendwatch collect [--only ENTITY]…`: one collection pass now, stored in durable batches
-//! of [`crate::daemon::cycle::PASS_CHUNK`] entities, then a table of what each entity gave.
+//! of [`crate::pipeline::PASS_CHUNK`] entities, then a table of what each entity gave.
 //!
 //! Entity failures are results, not errors: the command exits 0 once the pass is stored and
 //! at least one entity answered; 2 when every entity failed (with the main cause in one line)
@@ -37,7 +37,7 @@ pub fn collect(cli: &Cli, only: &[String]) -> CommandResult {
     let cancel = CancellationToken::new();
     // A whole pass is the daemon's pass (its bookkeeping included); `--only` stores just what
     // it collected, so the daemon still collects the others at its next start.
-    let pass = crate::daemon::cycle::Pass {
+    let pass = crate::pipeline::Pass {
         store: &store,
         collector: &collector,
         cfg: &cfg,

@@ -13,7 +13,6 @@ use anyhow::{anyhow, Context};
 
 use super::{Cli, CommandError, CommandResult};
 use crate::config::Config;
-use crate::detect;
 use crate::digest;
 use crate::mail::{self, FlushReport};
 use crate::store::interchange::format_time;
@@ -23,11 +22,8 @@ pub fn digest(cli: &Cli, preview: Option<&Path>, send: bool, at: Option<&str>) -
     let (config, watchlist) = super::load_config(cli)?;
     let at = super::parse_at(at)?;
     let store = Store::open(&config.state_dir).map_err(CommandError::runtime)?;
-    let input = detect::load_input(&store, &watchlist, &config.detect, at)
+    let d = crate::pipeline::digest_as_of(&store, &config, &watchlist, at)
         .map_err(CommandError::runtime)?;
-    let trends = detect::detect(&input, &config.detect, at);
-    let health = store.entities().map_err(CommandError::runtime)?;
-    let d = digest::build(&trends, &health, &store, &config, at).map_err(CommandError::runtime)?;
     let lang = config.digest.language;
     if let Some(path) = preview {
         let html = digest::render_preview(&d, lang).map_err(CommandError::runtime)?;

@@ -38,10 +38,10 @@ pub fn run(cli: &Cli, once: bool, worker: Option<WorkerJob>) -> CommandResult {
             ))
         })?;
         let report = runtime
-            .block_on(crate::daemon::once(&cfg, &watchlist, &store))
+            .block_on(crate::pipeline::once(&cfg, &watchlist, &store))
             .map_err(|e| match e {
                 // Only building the HTTP client from the config fails this way: exit 1.
-                crate::daemon::cycle::CycleError::Collect(_) => {
+                crate::pipeline::PipelineError::Collect(_) => {
                     CommandError::user(anyhow::anyhow!("run --once failed at {e}"))
                 }
                 _ => CommandError::runtime(anyhow::anyhow!("run --once failed at {e}")),

@@ -9,7 +9,6 @@
 //! module must never exit on a bad reload or a failed job: only SIGTERM/SIGINT stop it.
 
 pub mod control;
-pub mod cycle;
 pub mod notify;
 pub mod reload;
 pub mod schedule;
@@ -29,7 +28,6 @@ use crate::collect::Collector;
 use crate::config::{Config, ConfigTexts, Watchlist};
 use crate::logging::LogFormat;
 use crate::model::UnixSeconds;
-use crate::store::Store;
 use control::Control;
 use worker::WorkerJob;
 
@@ -452,46 +450,4 @@ fn start_job(shared: &Arc<Shared>, tracker: &TaskTracker, job: WorkerJob) {
         publish_status(&s, next_collect, next_digest);
         drop(guard);
     });
-}
-
-/// `run --once`: one collection, detection, then a digest queued and flushed. The error
-/// names the stage that failed; when every source failed, the digest (which says so in its
-/// health section) is still made, and the pass is reported as failed.
-pub async fn once(
-    cfg: &Config,
-    watchlist: &Watchlist,
-    store: &Store,
-) -> Result<OnceReport, cycle::CycleError> {
-    let collector = Collector::new(&cfg.collect)?;
-    let cancel = CancellationToken::new();
-    let on_interrupt = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_interrupt.cancel();
-        }
-    });
-    let pass =
-        cycle::collect_pass(store, &collector, cfg, watchlist, &cancel, Some("sources")).await?;
-    tracing::info!(
-        "collected {} entities ({} failed); {} trends",
-        pass.entities,
-        pass.failed,
-        pass.trends
-    );
-    let digest = cycle::digest_pass(store, cfg, watchlist).await?;
-    tracing::info!(
-        "digest with {} items ({}) delivered to {}",
-        digest.items,
-        digest.message_id,
-        digest.delivered_to
-    );
-    store.flush()?;
-    Ok(OnceReport { pass, digest })
-}
-
-/// What `run --once` did.
-#[derive(Debug, Clone)]
-pub struct OnceReport {
-    pub pass: cycle::PassReport,
-    pub digest: cycle::DigestReport,
 }

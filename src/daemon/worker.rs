@@ -16,10 +16,11 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
-use super::{cycle, schedule};
+use super::schedule;
 use crate::collect::Collector;
 use crate::config::{Config, ConfigTexts, Watchlist};
 use crate::logging::LogFormat;
+use crate::pipeline;
 use crate::store::{Store, StoreError};
 
 /// How long requests in flight may finish after a stop request.
@@ -203,7 +204,7 @@ pub enum WorkError {
     #[error("{0}")]
     Config(#[from] crate::config::ConfigError),
     #[error("{0}")]
-    Cycle(#[from] cycle::CycleError),
+    Cycle(#[from] pipeline::PipelineError),
 }
 
 /// The child's side: reads the config the daemon validated from stdin, does `job` and
@@ -228,7 +229,7 @@ async fn work_on(
     watchlist: &Watchlist,
     job: WorkerJob,
     cancel: &CancellationToken,
-) -> Result<(), cycle::CycleError> {
+) -> Result<(), pipeline::PipelineError> {
     let wait = match job {
         WorkerJob::Digest => DIGEST_STORE_WAIT,
         _ => STORE_WAIT,
@@ -263,7 +264,7 @@ async fn run_job(
     watchlist: &Watchlist,
     job: WorkerJob,
     cancel: &CancellationToken,
-) -> Result<(), cycle::CycleError> {
+) -> Result<(), pipeline::PipelineError> {
     match job {
         WorkerJob::Collect => {
             collect(store, cfg, watchlist, cancel).await?;
@@ -287,19 +288,19 @@ async fn run_job(
         WorkerJob::CatchUp => {
             let now = crate::clock::now();
             let tz = cfg.timezone;
-            let last_collect = cycle::get_time(store, cycle::LAST_COLLECT_AT)?;
-            let last_digest = cycle::get_time(store, cycle::LAST_DIGEST_AT)?;
+            let last_collect = pipeline::get_time(store, pipeline::LAST_COLLECT_AT)?;
+            let last_digest = pipeline::get_time(store, pipeline::LAST_DIGEST_AT)?;
             let missed_collect = last_collect.is_none()
                 || schedule::missed(&cfg.collect.schedule, tz, last_collect, now);
             let missed_digest = schedule::missed(&cfg.digest.schedule, tz, last_digest, now);
             if last_digest.is_none() {
                 // First start: digests count from now, so a later downtime is noticed.
-                cycle::set_time(store, cycle::LAST_DIGEST_AT, now)?;
+                pipeline::set_time(store, pipeline::LAST_DIGEST_AT, now)?;
             }
             if missed_collect {
                 tracing::info!("a collection was missed while stopped: collecting now");
                 collect(store, cfg, watchlist, cancel).await?;
-            } else if let Err(e) = cycle::flush_outbox(store, cfg).await {
+            } else if let Err(e) = pipeline::flush_outbox(store, cfg).await {
                 tracing::warn!("outbox flush failed: {e}");
             }
             if missed_digest && !cancel.is_cancelled() {
@@ -316,10 +317,10 @@ async fn collect(
     cfg: &Config,
     watchlist: &Watchlist,
     cancel: &CancellationToken,
-) -> Result<(), cycle::CycleError> {
+) -> Result<(), pipeline::PipelineError> {
     let collector = Collector::new(&cfg.collect)?;
     let started = std::time::Instant::now();
-    let r = cycle::collect_pass(store, &collector, cfg, watchlist, cancel, None).await?;
+    let r = pipeline::collect_pass(store, &collector, cfg, watchlist, cancel, None).await?;
     tracing::info!(
         "collected {} entities ({} failed) in {:.1} s; {} trends",
         r.entities,
@@ -328,7 +329,7 @@ async fn collect(
         r.trends
     );
     // Retries of digests a mail outage left in the outbox ride on collection ticks.
-    if let Err(e) = cycle::flush_outbox(store, cfg).await {
+    if let Err(e) = pipeline::flush_outbox(store, cfg).await {
         tracing::warn!("outbox flush failed: {e}");
     }
     Ok(())
@@ -338,7 +339,7 @@ async fn collect(
 /// answer when no digest was ever recorded (the daemon records the time of its first start).
 fn digest_due(store: &Store, cfg: &Config, unrecorded: bool) -> Result<bool, StoreError> {
     let now = crate::clock::now();
-    Ok(match cycle::get_time(store, cycle::LAST_DIGEST_AT)? {
+    Ok(match pipeline::get_time(store, pipeline::LAST_DIGEST_AT)? {
         Some(last) => schedule::missed(&cfg.digest.schedule, cfg.timezone, Some(last), now),
         None => unrecorded,
     })
@@ -348,8 +349,8 @@ async fn digest(
     store: &Store,
     cfg: &Config,
     watchlist: &Watchlist,
-) -> Result<(), cycle::CycleError> {
-    let d = cycle::digest_pass(store, cfg, watchlist).await?;
+) -> Result<(), pipeline::PipelineError> {
+    let d = pipeline::digest_pass(store, cfg, watchlist).await?;
     tracing::info!(
         "digest with {} items ({}) delivered to {}",
         d.items,

@@ -1,7 +1,8 @@
-//! One cycle of work: collect → store → detect (→ digest → outbox → transport), shared by
-//! the scheduler and `trendwatch run --once`.
+//! The pipeline, in one home: collect → store → detect (→ digest → outbox → transport). The
+//! daemon's workers, `trendwatch run --once` and the one-shot commands (`collect`, `digest`)
+//! all run these functions.
 //!
-//! Each stage's failure is a [`CycleError`] naming the stage, so a user reading the log or
+//! Each stage's failure is a [`PipelineError`] naming the stage, so a user reading the log or
 //! the exit message knows where it broke. This module never schedules, sleeps or handles
 //! signals: callers decide when a cycle runs and pass the token that stops it.
 
@@ -17,7 +18,7 @@ pub const LAST_COLLECT_AT: &str = "daemon.last_collect_at";
 pub const LAST_DIGEST_AT: &str = "daemon.last_digest_at";
 
 #[derive(Debug, thiserror::Error)]
-pub enum CycleError {
+pub enum PipelineError {
     #[error("collect: {0}")]
     Collect(#[from] CollectError),
     #[error("store: {0}")]
@@ -88,7 +89,7 @@ pub async fn collect_pass(
     watchlist: &Watchlist,
     cancel: &CancellationToken,
     progress: Option<&'static str>,
-) -> Result<PassReport, CycleError> {
+) -> Result<PassReport, PipelineError> {
     let tracked = store.tracked_discovered()?;
     let targets = collect::targets(watchlist, &tracked);
     let pass = Pass {
@@ -141,7 +142,7 @@ impl Pass<'_> {
         cancel: &CancellationToken,
         progress: &dyn crate::progress::Progress,
         on_chunk: &mut dyn FnMut(&[TimedOutcome]),
-    ) -> Result<PassReport, CycleError> {
+    ) -> Result<PassReport, PipelineError> {
         restore_fetch_routes(self.store, self.collector)?;
         let mut tally = Tally::default();
         let mut stored = Ok(());
@@ -210,7 +211,7 @@ const FETCH_ROUTES: &str = "fetch_routes";
 
 /// Gives `collector` what earlier passes learnt of each site's need for the browser. A record
 /// that cannot be read is forgotten (the next pages simply try plain HTTP first).
-pub fn restore_fetch_routes(store: &Store, collector: &Collector) -> Result<(), CycleError> {
+pub fn restore_fetch_routes(store: &Store, collector: &Collector) -> Result<(), PipelineError> {
     if let Some(raw) = store.meta_get(FETCH_ROUTES)? {
         match serde_json::from_slice(&raw) {
             Ok(routes) => collector.restore_fetch_routes(routes),
@@ -221,7 +222,7 @@ pub fn restore_fetch_routes(store: &Store, collector: &Collector) -> Result<(), 
 }
 
 /// Keeps what this pass learnt of each site's need for the browser.
-pub fn save_fetch_routes(store: &Store, collector: &Collector) -> Result<(), CycleError> {
+pub fn save_fetch_routes(store: &Store, collector: &Collector) -> Result<(), PipelineError> {
     let routes = collector.fetch_routes();
     if routes.hosts.is_empty() {
         return Ok(());
@@ -242,7 +243,7 @@ fn bookkeep(
     cfg: &Config,
     watchlist: &Watchlist,
     tally: Tally,
-) -> Result<PassReport, CycleError> {
+) -> Result<PassReport, PipelineError> {
     let at = crate::clock::now();
     set_time(store, LAST_COLLECT_AT, at)?;
     let input = crate::detect::load_input(store, watchlist, &cfg.detect, at)?;
@@ -262,22 +263,19 @@ pub async fn digest_pass(
     store: &Store,
     cfg: &Config,
     watchlist: &Watchlist,
-) -> Result<DigestReport, CycleError> {
+) -> Result<DigestReport, PipelineError> {
     let at = crate::clock::now();
-    let input = crate::detect::load_input(store, watchlist, &cfg.detect, at)?;
-    let trends = crate::detect::detect(&input, &cfg.detect, at);
-    let health = store.entities()?;
-    let digest = crate::digest::build(&trends, &health, store, cfg, at)?;
+    let digest = digest_as_of(store, cfg, watchlist, at)?;
     let rendered = crate::digest::render(&digest, cfg.digest.language)?;
     // Queued and recorded as the last digest in one durable step: this digest is done, and
     // sending is retried from the outbox, so neither a crash nor a failed send ever makes a
     // second digest.
     let last = [(LAST_DIGEST_AT, at.to_string().into_bytes())];
     let item = crate::mail::queue_digest(store, cfg, &digest, &rendered, at, &last)
-        .map_err(|e| CycleError::Mail(e.to_string()))?;
+        .map_err(|e| PipelineError::Mail(e.to_string()))?;
     let report = flush_outbox(store, cfg).await?;
     if let Some((_, why)) = report.failed.iter().find(|(id, _)| *id == item.id) {
-        return Err(CycleError::Mail(format!(
+        return Err(PipelineError::Mail(format!(
             "digest {} queued but not sent yet: {why}",
             item.id
         )));
@@ -289,14 +287,27 @@ pub async fn digest_pass(
     })
 }
 
+/// What the digest as of `at` says: detection over the store, then the digest's own choices.
+pub fn digest_as_of(
+    store: &Store,
+    cfg: &Config,
+    watchlist: &Watchlist,
+    at: UnixSeconds,
+) -> Result<crate::digest::Digest, PipelineError> {
+    let input = crate::detect::load_input(store, watchlist, &cfg.detect, at)?;
+    let trends = crate::detect::detect(&input, &cfg.detect, at);
+    let health = store.entities()?;
+    Ok(crate::digest::build(&trends, &health, store, cfg, at)?)
+}
+
 /// Sends the outbox items that are due (new digests and retries of failed sends).
 pub async fn flush_outbox(
     store: &Store,
     cfg: &Config,
-) -> Result<crate::mail::FlushReport, CycleError> {
+) -> Result<crate::mail::FlushReport, PipelineError> {
     crate::mail::flush(store, cfg, crate::clock::now())
         .await
-        .map_err(|e| CycleError::Mail(e.to_string()))
+        .map_err(|e| PipelineError::Mail(e.to_string()))
 }
 
 /// Number of entities whose latest attempt failed.
@@ -310,4 +321,45 @@ pub fn failing_entities(store: &Store) -> Result<usize, StoreError> {
             _ => false,
         })
         .count())
+}
+
+/// `run --once`: one collection, detection, then a digest queued and flushed. The error
+/// names the stage that failed; when every source failed, the digest (which says so in its
+/// health section) is still made, and the pass is reported as failed.
+pub async fn once(
+    cfg: &Config,
+    watchlist: &Watchlist,
+    store: &Store,
+) -> Result<OnceReport, PipelineError> {
+    let collector = Collector::new(&cfg.collect)?;
+    let cancel = CancellationToken::new();
+    let on_interrupt = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_interrupt.cancel();
+        }
+    });
+    let pass = collect_pass(store, &collector, cfg, watchlist, &cancel, Some("sources")).await?;
+    tracing::info!(
+        "collected {} entities ({} failed); {} trends",
+        pass.entities,
+        pass.failed,
+        pass.trends
+    );
+    let digest = digest_pass(store, cfg, watchlist).await?;
+    tracing::info!(
+        "digest with {} items ({}) delivered to {}",
+        digest.items,
+        digest.message_id,
+        digest.delivered_to
+    );
+    store.flush()?;
+    Ok(OnceReport { pass, digest })
+}
+
+/// What `run --once` did.
+#[derive(Debug, Clone)]
+pub struct OnceReport {
+    pub pass: PassReport,
+    pub digest: DigestReport,
 }
