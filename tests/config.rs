@@ -309,7 +309,23 @@ fn bad_regex_is_refused() {
 }
 
 #[test]
+fn a_source_key_missing_from_the_environment_is_a_config_error_at_its_url() {
+    let m = error_at(
+        "state_dir = \"s\"\n",
+        Some("[[source]]\nname = \"yt\"\nkind = \"json\"\nurl = \"https://api.example.org/c?id={id}&key={env:TRENDWATCH_TEST_NEVER_SET}\"\nids = [\"UC1\"]\nmetrics = { followers = \"/n\" }\n"),
+        "watchlist.toml",
+        4,
+        7,
+    );
+    assert!(
+        m.contains("`TRENDWATCH_TEST_NEVER_SET`") && m.contains("is not set"),
+        "{m}"
+    );
+}
+
+#[test]
 fn bad_json_pointer_is_refused() {
+    std::env::set_var("YT_KEY", "test-key");
     let m = error_at(
         "state_dir = \"s\"\n",
         Some("[[source]]\nname = \"yt\"\nkind = \"json\"\nurl = \"https://api.example.org/c?id={id}&key={env:YT_KEY}\"\nids = [\"UC1\"]\nmetrics = { followers = \"items/0/subscriberCount\" }\n"),
@@ -419,6 +435,8 @@ fn trendwatch(args: &[&str], cwd: &Path) -> std::process::Output {
         .args(args)
         .current_dir(cwd)
         .env_remove("TRENDWATCH_CONFIG")
+        // The keys the example sources name, as a service's environment would hold them.
+        .env("VIDEOS_KEY", "test-key")
         .output()
         .unwrap()
 }
@@ -462,6 +480,7 @@ fn check_on_a_broken_file_exits_1_with_the_location() {
 
 #[test]
 fn every_key_is_read_into_the_typed_config() {
+    std::env::set_var("VIDEOS_KEY", "test-key");
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config/full.toml");
     let (cfg, watchlist) = config::load(&path).unwrap();
     assert_eq!(cfg.state_dir, PathBuf::from("/srv/trendwatch"));
@@ -581,7 +600,9 @@ fn check_counts_sources_and_their_ids() {
 
 #[test]
 fn the_commented_source_examples_of_the_watchlist_are_valid() {
-    // A user uncommenting the documented [[source]] examples must get a working watchlist.
+    // A user uncommenting the documented [[source]] examples must get a working watchlist
+    // (with the key they name in the environment).
+    std::env::set_var("YOUTUBE_KEY", "test-key");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(root.join("config/watchlist.toml")).unwrap();
     let keys = [

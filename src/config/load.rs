@@ -1214,6 +1214,20 @@ fn check_url_template(file: &SourceFile, value: &Spanned<String>) -> Result<(), 
                 format!("unknown placeholder `{{{placeholder}}}`: use {{id}} or {{env:NAME}}"),
             ));
         }
+        // Checked with the rest of the config: a key missing from the service's environment
+        // is a mistake to fix before it runs, not a network failure at every pass.
+        if let Some(var) = placeholder.strip_prefix("env:") {
+            if std::env::var_os(var).is_none() {
+                return Err(file.at(
+                    value,
+                    format!(
+                        "the environment variable `{var}` (for `{{env:{var}}}`) is not set: \
+                         set it where trendwatch runs (for the service: `Environment=` or \
+                         `EnvironmentFile=` in a drop-in)"
+                    ),
+                ));
+            }
+        }
         rest = &after[close + 1..];
     }
     if !template.contains("{id}") {
