@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, Schedule, Watchlist};
 use crate::model::{EntityId, Fetcher, UnixSeconds};
+use crate::model::{EntityInfo, OutboxState};
 use crate::store::interchange::format_time;
-use crate::store::{EntityInfo, OutboxState, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// File name of the daemon's snapshot under `state_dir`.
 pub const SNAPSHOT_FILE: &str = "status.json";
@@ -174,7 +175,7 @@ impl StatusReport {
             outbox: OutboxStatus {
                 pending,
                 sent: outbox.len() - pending,
-                refused: crate::store::latest_refusals(&outbox)
+                refused: crate::model::latest_refusals(&outbox)
                     .iter()
                     .map(|(address, answer)| RefusedRecipient {
                         address: address.clone(),

@@ -15,8 +15,9 @@ use super::{Cli, CommandError, CommandResult};
 use crate::config::Config;
 use crate::digest;
 use crate::mail::{self, FlushReport};
+use crate::model::OutboxState;
 use crate::store::interchange::format_time;
-use crate::store::{OutboxState, Store};
+use crate::store::Store;
 
 pub fn digest(cli: &Cli, preview: Option<&Path>, send: bool, at: Option<&str>) -> CommandResult {
     let (config, watchlist) = super::load_config(cli)?;

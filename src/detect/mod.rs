@@ -25,8 +25,9 @@ pub mod videos;
 use serde::Serialize;
 
 use crate::config::{DetectConfig, Watchlist};
+use crate::model::StoredVideo;
 use crate::model::{EntityId, EntityKind, UnixSeconds};
-use crate::store::{Store, StoreError, StoredVideo};
+use crate::store::{Store, StoreError};
 
 pub use rates::{intervals, rates, Interval};
 

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::stats::median;
 use super::{DetectInput, Tier};
+use crate::model::StoredVideo;
 use crate::model::{normalize_name, UnixSeconds, VideoRecord};
-use crate::store::StoredVideo;
 
 /// Tags that ride along with everything and say nothing about a niche.
 const GENERIC_TAGS: &[&str] = &[

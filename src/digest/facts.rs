@@ -9,8 +9,8 @@ use std::collections::HashMap;
 
 use super::model::{clean, MAX_NAME};
 use crate::detect::Tier;
+use crate::model::StoredVideo;
 use crate::model::UnixSeconds;
-use crate::store::StoredVideo;
 
 const DAY: i64 = 86_400;
 const WEEK: i64 = 7 * DAY;

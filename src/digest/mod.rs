@@ -21,8 +21,9 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::detect::{self, Tier, Trend, TrendKind};
+use crate::model::{AlertRecord, EntityInfo, StoredVideo};
 use crate::model::{EntityId, EntityKind, UnixSeconds};
-use crate::store::{AlertRecord, EntityInfo, Store, StoreError, StoredVideo};
+use crate::store::{Store, StoreError};
 
 pub use facts::Facts;
 pub use health::{group_health, HealthGroup};
@@ -121,7 +122,7 @@ pub fn build(
             .iter()
             .filter(|e| e.fetched_by == crate::model::Fetcher::Browser && e.last_success.is_some())
             .count(),
-        refused: crate::store::latest_refusals(&store.outbox_list()?)
+        refused: crate::model::latest_refusals(&store.outbox_list()?)
             .iter()
             .map(|(to, why)| (clean(to, model::MAX_NAME), clean(why, model::MAX_TEXT)))
             .collect(),

@@ -5,8 +5,8 @@
 
 use super::facts::Facts;
 use crate::detect::TrendKind;
+use crate::model::AlertRecord;
 use crate::model::UnixSeconds;
-use crate::store::AlertRecord;
 
 /// One digest as of a time.
 #[derive(Debug, Clone)]

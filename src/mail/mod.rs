@@ -21,7 +21,8 @@ use rand::Rng;
 use crate::config::Config;
 use crate::digest::{Digest, Rendered};
 use crate::model::UnixSeconds;
-use crate::store::{OutboxItem, OutboxState, Store, StoreError};
+use crate::model::{OutboxItem, OutboxState};
+use crate::store::{Store, StoreError};
 
 pub use transport::{Secret, TransportError};
 

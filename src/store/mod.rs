@@ -35,7 +35,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use sled::transaction::{TransactionError, Transactional};
 use sled::{Batch, Tree};
 
-use crate::model::{EntityId, EntityOutcome, Failure, Fetcher, Sample, UnixSeconds, VideoRecord};
+use crate::model::{EntityId, EntityOutcome, Sample, UnixSeconds, VideoRecord};
 use codec::DecodeError;
 use records::{EntityRecord, VideoEntry};
 
@@ -85,73 +85,11 @@ pub enum StoreError {
     Internal { state_dir: PathBuf, detail: String },
 }
 
-/// An entity as `status`, the digest's health section and detection see it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EntityInfo {
-    pub id: EntityId,
-    pub first_seen: UnixSeconds,
-    pub last_sample_at: Option<UnixSeconds>,
-    pub last_success: Option<UnixSeconds>,
-    pub last_failure: Option<Failure>,
-    /// Metric names with at least one sample, sorted.
-    pub metrics: Vec<String>,
-    /// Which fetcher read the latest outcome.
-    pub fetched_by: Fetcher,
-}
-
-/// A video with its latest counters and when and where it was seen.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredVideo {
-    pub video: VideoRecord,
-    pub first_seen: UnixSeconds,
-    pub last_seen: UnixSeconds,
-    /// Entities whose pages showed this video, sorted.
-    pub via: Vec<EntityId>,
-}
-
-/// When an alert (a trend key) was last reported, and how strong it was.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct AlertRecord {
-    pub at: UnixSeconds,
-    pub score: f64,
-}
-
-/// A digest message waiting in, or sent from, the outbox.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutboxItem {
-    /// The Message-ID.
-    pub id: String,
-    pub created_at: UnixSeconds,
-    pub subject: String,
-    /// The RFC 5322 message.
-    pub raw: Vec<u8>,
-    pub state: OutboxState,
-    /// Recipients whose server answered 250 for this message: never sent it again.
-    pub delivered_to: Vec<String>,
-    /// Recipients refused for good (a 550 "no such mailbox"), with the server's answer: not
-    /// tried again, reported in `outbox`, `status` and the next digest.
-    pub rejected: Vec<(String, String)>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OutboxState {
-    Pending {
-        attempts: u32,
-        next_attempt_at: UnixSeconds,
-        last_error: Option<String>,
-    },
-    Sent {
-        at: UnixSeconds,
-    },
-}
-
-/// The recipients refused for good on the newest digest that was delivered or refused (`list`
-/// newest first, as the outbox lists it): what a reader must fix now.
-pub fn latest_refusals(list: &[OutboxItem]) -> &[(String, String)] {
-    list.iter()
-        .find(|i| matches!(i.state, OutboxState::Sent { .. }))
-        .map_or(&[], |i| i.rejected.as_slice())
-}
+// The records the store keeps are domain types: they live in `model`, and are named here too
+// for the store's callers.
+pub use crate::model::{
+    latest_refusals, AlertRecord, EntityInfo, OutboxItem, OutboxState, StoredVideo,
+};
 
 /// Interned numbers and entity records, mirrored in memory; the mutex around it is also the
 /// writer lock, so a read-modify-write of sample blocks never races another writer.

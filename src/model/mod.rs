@@ -4,6 +4,9 @@
 //! small, plain and free of I/O. Times are unix seconds (UTC) everywhere inside trendwatch;
 //! only the edges (CSV, JSON, the digest) format them.
 
+mod stored;
+pub use stored::{latest_refusals, AlertRecord, EntityInfo, OutboxItem, OutboxState, StoredVideo};
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
