@@ -7,6 +7,21 @@ use trendwatch::model::{
 };
 use trendwatch::store::{AlertRecord, OutboxItem, OutboxState, Store, StoreError};
 
+/// Opens the store again right after its previous handle was dropped: sled lets go of its
+/// lock once its own I/O threads are done with the last write, a moment later on a busy
+/// machine.
+fn reopen(dir: &std::path::Path) -> Store {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match Store::open(dir) {
+            Err(StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other.unwrap(),
+        }
+    }
+}
+
 fn tag(name: &str) -> EntityId {
     EntityId::hashtag("tiktok", name)
 }
@@ -121,7 +136,7 @@ fn record_pass_writes_samples_videos_and_failures() {
         }])
         .unwrap();
     drop(store);
-    let store = Store::open(dir.path()).unwrap();
+    let store = reopen(dir.path());
     let ents = store.entities().unwrap();
     let ci = ents.iter().find(|e| e.id == c).unwrap();
     assert_eq!(ci.last_success, Some(1_700_010_000));
@@ -185,7 +200,7 @@ fn outbox_alerts_and_meta_survive_reopen() {
             .set_tracked_discovered(&["matcha".into(), "slowliving".into()])
             .unwrap();
     }
-    let store = Store::open(dir.path()).unwrap();
+    let store = reopen(dir.path());
     let list = store.outbox_list().unwrap();
     assert_eq!(list.len(), 2);
     assert_eq!(list[0].id, "<b@x>", "newest first");
@@ -239,7 +254,7 @@ fn reopen_after_clean_stop_keeps_everything() {
         let store = Store::open(dir.path()).unwrap();
         store.insert_samples(&samples).unwrap();
     }
-    let store = Store::open(dir.path()).unwrap();
+    let store = reopen(dir.path());
     assert_eq!(all_samples(&store), samples);
 }
 
@@ -288,7 +303,7 @@ mod round_trip {
                 }
             }
             drop(store);
-            let store = Store::open(dir.path()).unwrap();
+            let store = reopen(dir.path());
             let got: Vec<((String, String, i64), u64)> = all_samples(&store)
                 .into_iter()
                 .map(|s| ((s.entity.to_string(), s.metric, s.at), s.value.to_bits()))

@@ -1,0 +1,343 @@
+//! The watchlist as it deserializes (unknown keys refused, spans kept), and its checks into
+//! the typed [`Watchlist`]: TikTok names, discovery, custom sources and their URL templates.
+
+use super::*;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWatchlist {
+    #[serde(default)]
+    tiktok: RawTiktok,
+    #[serde(default)]
+    discovery: RawDiscovery,
+    #[serde(default)]
+    source: Vec<RawSource>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTiktok {
+    #[serde(default)]
+    hashtags: Vec<Spanned<String>>,
+    #[serde(default)]
+    creators: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDiscovery {
+    enabled: Option<bool>,
+    #[serde(default)]
+    keywords: Vec<Spanned<String>>,
+    max_tracked: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    name: Spanned<String>,
+    kind: Spanned<String>,
+    url: Spanned<String>,
+    ids: Spanned<Vec<Spanned<String>>>,
+    metrics: Spanned<BTreeMap<String, Spanned<RawMetric>>>,
+}
+
+/// A metric of a custom source: a string (JSON pointer, or a bare CSS selector) or a
+/// `{ selector, regex }` table.
+#[derive(Debug)]
+enum RawMetric {
+    Pointer(String),
+    Html(RawHtmlMetric),
+}
+
+// Written by hand rather than `#[serde(untagged)]`: untagged enums swallow the inner error,
+// and a misspelt `selecter` must still be reported as an unknown key with its location.
+impl<'de> Deserialize<'de> for RawMetric {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawMetric;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON pointer string (\"/a/b\") or a table { selector = \"...\", regex = \"...\" }")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawMetric, E> {
+                Ok(RawMetric::Pointer(v.to_string()))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<RawMetric, A::Error> {
+                RawHtmlMetric::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(RawMetric::Html)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHtmlMetric {
+    selector: String,
+    regex: Option<String>,
+}
+
+impl RawWatchlist {
+    pub(super) fn check(self, file: &SourceFile) -> Result<Watchlist, ConfigError> {
+        let hashtags = names(file, &self.tiktok.hashtags, "hashtag")?;
+        let creators = names(file, &self.tiktok.creators, "creator")?;
+        let mut keywords = Vec::new();
+        for k in &self.discovery.keywords {
+            let n = normalize_name(k.get_ref());
+            if n.is_empty() {
+                return Err(file.at(k, "empty keyword"));
+            }
+            if !keywords.contains(&n) {
+                keywords.push(n);
+            }
+        }
+        let discovery = Discovery {
+            enabled: self.discovery.enabled.unwrap_or(true),
+            keywords,
+            max_tracked: match &self.discovery.max_tracked {
+                Some(v) => count(file, v, 0, 1000)? as usize,
+                None => 20,
+            },
+        };
+        let mut sources: Vec<(Source, Range<usize>)> = Vec::new();
+        for raw in self.source {
+            let name_span = raw.name.span();
+            let source = raw.check(file)?;
+            if let Some((_, first)) = sources.iter().find(|(s, _)| s.name == source.name) {
+                let (line, col) = line_col(file.text, first.start);
+                return Err(file.error(
+                    name_span,
+                    format!(
+                        "duplicate source name `{}`: same as the [[source]] at line {line}, column {col}",
+                        source.name
+                    ),
+                ));
+            }
+            sources.push((source, name_span));
+        }
+        Ok(Watchlist {
+            path: file.path.to_path_buf(),
+            tiktok: TiktokWatch { hashtags, creators },
+            discovery,
+            sources: sources.into_iter().map(|(s, _)| s).collect(),
+        })
+    }
+}
+
+/// Normalises hashtags or handles; a name listed twice (after normalisation) is an error that
+/// names both places, since a silent merge would hide a typo.
+fn names(
+    file: &SourceFile,
+    raw: &[Spanned<String>],
+    what: &str,
+) -> Result<Vec<String>, ConfigError> {
+    let mut seen: HashMap<String, Range<usize>> = HashMap::new();
+    let mut out = Vec::new();
+    for item in raw {
+        let name = normalize_name(item.get_ref());
+        if name.is_empty() {
+            return Err(file.at(item, format!("empty {what} name")));
+        }
+        let (valid, rule) = if what == "creator" {
+            (
+                crate::model::is_valid_handle(&name),
+                "TikTok handles are 2 to 24 letters, digits, `_` or `.`, not ending with `.`",
+            )
+        } else {
+            (
+                crate::model::is_valid_tag(&name),
+                "TikTok hashtags are letters, digits and `_`, at most 100 characters",
+            )
+        };
+        if !valid {
+            let shown: String = item.get_ref().escape_debug().take(60).collect();
+            return Err(file.at(
+                item,
+                format!("\"{shown}\" is not a valid {what} name: {rule}"),
+            ));
+        }
+        if let Some(first) = seen.get(&name) {
+            let (line, col) = line_col(file.text, first.start);
+            return Err(file.at(
+                item,
+                format!(
+                    "duplicate {what} `{}`: same as `{name}` at line {line}, column {col}",
+                    item.get_ref()
+                ),
+            ));
+        }
+        seen.insert(name.clone(), item.span());
+        out.push(name);
+    }
+    Ok(out)
+}
+
+impl RawSource {
+    fn check(self, file: &SourceFile) -> Result<Source, ConfigError> {
+        let name = self.name.get_ref().trim().to_ascii_lowercase();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(file.at(
+                &self.name,
+                "a source name uses letters, digits, `_` and `-` only (it prefixes entity ids)",
+            ));
+        }
+        if name == crate::model::TIKTOK {
+            return Err(file.at(
+                &self.name,
+                "`tiktok` is the built-in source: choose another name",
+            ));
+        }
+        check_url_template(file, &self.url)?;
+        if self.ids.get_ref().is_empty() {
+            return Err(file.at(&self.ids, "`ids` needs at least one id"));
+        }
+        let mut ids: Vec<String> = Vec::new();
+        for id in self.ids.get_ref() {
+            let trimmed = id.get_ref().trim();
+            if trimmed.is_empty() {
+                return Err(file.at(id, "empty id"));
+            }
+            if ids.iter().any(|i| i == trimmed) {
+                return Err(file.at(id, format!("duplicate id `{trimmed}`")));
+            }
+            ids.push(trimmed.to_string());
+        }
+        if self.metrics.get_ref().is_empty() {
+            return Err(file.at(&self.metrics, "`metrics` needs at least one metric"));
+        }
+        let kind = match self.kind.get_ref().trim() {
+            "json" => {
+                let mut metrics = Vec::new();
+                for (metric, spec) in self.metrics.get_ref() {
+                    match spec.get_ref() {
+                        RawMetric::Pointer(p) if p.is_empty() || p.starts_with('/') => {
+                            metrics.push((metric.clone(), p.clone()))
+                        }
+                        RawMetric::Pointer(p) => {
+                            return Err(file.at(
+                                spec,
+                                format!("`{p}` is not a JSON pointer: it starts with `/`, e.g. \"/items/0/statistics/viewCount\""),
+                            ))
+                        }
+                        RawMetric::Html(_) => {
+                            return Err(file.at(
+                                spec,
+                                "a json source reads each metric by a JSON pointer string, not a selector",
+                            ))
+                        }
+                    }
+                }
+                SourceKind::Json { metrics }
+            }
+            "html" => {
+                let mut metrics = Vec::new();
+                for (metric, spec) in self.metrics.get_ref() {
+                    let (selector, regex) = match spec.get_ref() {
+                        RawMetric::Html(h) => (h.selector.clone(), h.regex.clone()),
+                        RawMetric::Pointer(s) => (s.clone(), None),
+                    };
+                    if let Err(e) = scraper::Selector::parse(&selector) {
+                        return Err(
+                            file.at(spec, format!("invalid CSS selector `{selector}`: {e}"))
+                        );
+                    }
+                    let regex = match regex {
+                        Some(r) => {
+                            let compiled = regex::Regex::new(&r)
+                                .map_err(|e| file.at(spec, format!("invalid regex `{r}`: {e}")))?;
+                            if compiled.captures_len() > 2 {
+                                return Err(file.at(
+                                    spec,
+                                    format!("regex `{r}` has more than one capture group: the number is taken from the first, so keep only one"),
+                                ));
+                            }
+                            Some(compiled)
+                        }
+                        None => None,
+                    };
+                    metrics.push((metric.clone(), HtmlMetric { selector, regex }));
+                }
+                SourceKind::Html { metrics }
+            }
+            other => {
+                return Err(file.at(
+                    &self.kind,
+                    format!("unknown source kind `{other}`: use \"json\" or \"html\""),
+                ))
+            }
+        };
+        Ok(Source {
+            name,
+            url: self.url.get_ref().trim().to_string(),
+            ids,
+            kind,
+        })
+    }
+}
+
+/// A source URL must be http(s) and its placeholders must be `{id}` or `{env:NAME}`.
+fn check_url_template(file: &SourceFile, value: &Spanned<String>) -> Result<(), ConfigError> {
+    let template = value.get_ref().trim();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else {
+            return Err(file.at(value, "unclosed `{` in the URL"));
+        };
+        let placeholder = &after[..close];
+        let ok = placeholder == "id"
+            || placeholder
+                .strip_prefix("env:")
+                .map(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(false);
+        if !ok {
+            return Err(file.at(
+                value,
+                format!("unknown placeholder `{{{placeholder}}}`: use {{id}} or {{env:NAME}}"),
+            ));
+        }
+        // Checked with the rest of the config: a key missing from the service's environment
+        // is a mistake to fix before it runs, not a network failure at every pass.
+        if let Some(var) = placeholder.strip_prefix("env:") {
+            if std::env::var_os(var).is_none() {
+                return Err(file.at(
+                    value,
+                    format!(
+                        "the environment variable `{var}` (for `{{env:{var}}}`) is not set: \
+                         set it where trendwatch runs (for the service: `Environment=` or \
+                         `EnvironmentFile=` in a drop-in)"
+                    ),
+                ));
+            }
+        }
+        rest = &after[close + 1..];
+    }
+    if !template.contains("{id}") {
+        return Err(file.at(
+            value,
+            "the URL needs an `{id}` placeholder: it is replaced by each of `ids` in turn",
+        ));
+    }
+    let probe = template.replace("{id}", "x");
+    let probe = regex::Regex::new(r"\{env:[A-Za-z0-9_]+\}")
+        .map(|re| re.replace_all(&probe, "x").into_owned())
+        .unwrap_or(probe);
+    match Url::parse(&probe) {
+        Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host_str().is_some() => {
+            Ok(())
+        }
+        _ => Err(file.at(value, format!("`{template}` is not an http(s) URL"))),
+    }
+}
