@@ -1,8 +1,7 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! `trendwatch collect` end to end: the real binary, a config in a temporary directory, TikTok
 //! pages from a loopback server, the pass stored in the real store.
 
-mod collect_support;
+use crate::collect_support;
 
 use std::path::Path;
 use std::process::Output;

@@ -1,8 +1,7 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Custom `[[source]]`s against a loopback server: a JSON API and a shop page whose counts are
 //! written the French way, URL placeholders, and failures that stay on their entity.
 
-mod collect_support;
+use crate::collect_support;
 
 use collect_support::{config, html, json, metric, source};
 use regex::Regex;

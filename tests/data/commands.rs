@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! `trendwatch import`, `export`, `status` and `show` run as the real binary against a tempdir
 //! state directory: what a user sees, the exit codes, atomicity, crashes, a second process.
 

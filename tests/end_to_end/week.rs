@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! A simulated week of `trendwatch run` against the simulated TikTok and a loopback SMTP
 //! server, in a few real minutes (`TRENDWATCH_SIMULATED_CLOCK=START,SCALE`).
 //!
@@ -10,7 +9,7 @@
 //!
 //! `E2E_SCALE` overrides the time scale (simulated seconds per real second, default 3000).
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::os::unix::process::CommandExt;

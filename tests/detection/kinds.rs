@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Each trend kind and each decoy kind, as a user of `trendwatch detect` would notice them:
 //! what is reported, with which evidence, and what stays quiet.
 

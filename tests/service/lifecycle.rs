@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! `trendwatch run` as systemd runs it: the real binary with `NOTIFY_SOCKET` pointing at a
 //! datagram socket this test binds, signals sent with `kill`, the store checked afterwards.
 

@@ -1,12 +1,10 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! What a digest reader sees, in both languages, from a store with every kind of item: the
 //! story of each item (volumes, dates, videos with links, riding tags, creators, what it
 //! means), partner figures, charts with their scale and dates, health grouped with advice,
 //! the warm-up message and a subject that sums it all up; the 12-item size limit; and the
 //! default `file` transport, which lands a digest once as an `.eml` under `state_dir/outbox`.
 
-#[path = "support/digest_fixture.rs"]
-mod digest_fixture;
+use crate::digest_fixture;
 
 use trendwatch::config;
 use trendwatch::detect;

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The detection targets on synthetic counters, on three seeds of each variant, against the
 //! naive 24-hour/14-day rule:
 //! - exact and small-count counters: F1 ≥ 0.95 on every seed, median lag from "rate

@@ -1,9 +1,8 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! `trendwatch digest` and `trendwatch outbox` as users run them: text to stdout, a
 //! self-contained preview, and `--send` during an SMTP outage (exit 2, pending), then
 //! `outbox --flush` in a new process once the server is back: delivered exactly once.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The sled store seen through its API: what goes in comes out, across reopen, crashes and
 //! a second process.
 

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! `trendwatch detect` as the real binary over a tempdir store: the JSON of the contract, the
 //! readable table, and `--at` replaying a past moment that did not see the take-off yet.
 

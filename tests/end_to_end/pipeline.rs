@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The week of the simulated platform through the library stages, without the daemon: a
 //! collection pass every 3 simulated hours (the platform's clock stopped at each tick), every
 //! pass stored, and detection run as of 08:00 each day. Every planted trend is detected, the
@@ -6,7 +5,7 @@
 //! served on a successful response is in the store. `e2e_week.rs` then runs the same week
 //! through the real daemon; this test tells a scenario problem from a daemon problem.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::PathBuf;

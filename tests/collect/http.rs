@@ -1,8 +1,7 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The polite client against loopback servers that misbehave: rate limits, server errors,
 //! slow answers, huge and endless bodies, invalid UTF-8, cookies.
 
-mod collect_support;
+use crate::collect_support;
 
 use std::time::Duration;
 

@@ -1,10 +1,9 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The simulated platform speaks TikTok as trendwatch's collector reads it: its pages parse,
 //! the numbers collected are the numbers it served, and the scenario's planted signals (a
 //! rising follower count, a breakout video, a new hashtag riding along) are in what a pass
 //! collects. The week-long end-to-end test (`e2e_week.rs`) relies on all of this.
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::time::Duration;

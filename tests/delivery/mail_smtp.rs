@@ -1,9 +1,8 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The digest delivered to a real SMTP exchange on loopback: MIME structure, inline charts,
 //! subjects in both languages, escaping of scraped text, no header injection, and an outage
 //! that delays the digest without losing or duplicating it (also across a store reopen).
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use support::smtp::SmtpSink;

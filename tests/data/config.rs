@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Config and watchlist validation as a user meets it: every mistake is reported at its
 //! exact `file:line:col`, and the example configuration passes `check`.
 

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! A daemon killed with SIGKILL in the middle of a collection: the store still opens after
 //! a restart, with every sample of the passes that completed before.
 
@@ -6,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-mod collect_support;
+use crate::collect_support;
 
 use collect_support::guarded::GuardedTiktok;
 use collect_support::{chromium_or_skip, group_members, running};

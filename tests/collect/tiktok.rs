@@ -1,9 +1,8 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The TikTok source against a loopback server serving pages shaped like TikTok's: every
 //! generation of profile page, tag pages with and without data, the embed fallback, the bot
 //! wall (whose proof of work the server checks), the login wall and the status codes.
 
-mod collect_support;
+use crate::collect_support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -787,7 +786,7 @@ async fn a_missing_browser_is_a_typed_failure_that_says_what_to_install() {
 /// Figures for BENCHMARKS.md ("Browser fetcher"): 100 creators and 20 hashtags through plain
 /// HTTP and through the browser on the same simulated pages, then `fallback` on pages that
 /// give plain HTTP only shells. Run with
-/// `cargo test --release --test collect_tiktok -- --ignored --nocapture browser_pass_figures`.
+/// `cargo test --release --test collect -- --ignored --nocapture browser_pass_figures`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a benchmark: prints figures, run on demand"]
 async fn browser_pass_figures() {

@@ -1,0 +1,6 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The store, the config files and the data commands (`import`, `export`, `status`, `show`).
+
+mod commands;
+mod config;
+mod store;

@@ -1,0 +1,7 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Detection: the kinds of trend on synthetic series, the evaluation figures, and the
+//! `detect` and `backtest` commands.
+
+mod cli;
+mod eval;
+mod kinds;
