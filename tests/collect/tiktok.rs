@@ -710,7 +710,8 @@ async fn a_browser_that_crashes_mid_pass_fails_the_rest_as_unavailable() {
         .await;
     let browser = killer.await.unwrap();
     assert_eq!(out.len(), 6, "every entity still has an outcome");
-    assert!(collect_support::group_members(browser).is_empty());
+    let left = collect_support::left_after(browser, Duration::from_secs(5));
+    assert!(left.is_empty(), "browser processes {left:?} still running");
     // The page being loaded when the browser died, and every one after it, say so.
     for o in &out {
         assert_eq!(
@@ -860,7 +861,9 @@ async fn browser_pass_figures() {
         } else {
             sampler.await.unwrap()
         };
-        let left = browser_pid.map_or(0, |p| collect_support::group_members(p).len());
+        let left = browser_pid.map_or(0, |p| {
+            collect_support::left_after(p, Duration::from_secs(5)).len()
+        });
         println!(
             "{label}: {ok}/{} ok in {:.1} s; trendwatch peak RSS so far {:.1} MiB; browser peak {:.1} MiB (PSS) over {processes} processes, {left} left after the pass; {} pages in the browser",
             out.len(),

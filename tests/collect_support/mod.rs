@@ -124,3 +124,16 @@ pub fn status_kib(pid: u32, field: &str) -> u64 {
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .unwrap_or(0)
 }
+
+/// Waits up to `within` for every process of `group` to be gone (a SIGKILL is delivered at
+/// once, but a process takes a moment to die); returns those still running then.
+pub fn left_after(group: u32, within: std::time::Duration) -> Vec<u32> {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let left = group_members(group);
+        if left.is_empty() || std::time::Instant::now() >= deadline {
+            return left;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

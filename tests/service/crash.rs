@@ -335,18 +335,13 @@ async fn daemon_in_the_browser() -> (GuardedTiktok, tempfile::TempDir, tokio::pr
 }
 
 async fn assert_group_gone(group: u32, within: Duration, what: &str) {
-    let deadline = Instant::now() + within;
-    loop {
-        let left = group_members(group);
-        if left.is_empty() {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what}: browser processes {left:?} still running"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let left = tokio::task::spawn_blocking(move || collect_support::left_after(group, within))
+        .await
+        .unwrap();
+    assert!(
+        left.is_empty(),
+        "{what}: browser processes {left:?} still running"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
