@@ -48,19 +48,16 @@ if [ -z "$rating" ]; then printf '%s\n' "$sec" >&2; echo "check-unit: no rating 
 echo "security: $rating (max $max)"
 awk -v r="$rating" -v m="$max" 'BEGIN { exit !(r <= m) }' || { printf '%s\n' "$sec" | grep '✗' >&2; echo "check-unit: rating $rating above $max" >&2; exit 1; }
 
-# The sendmail drop-in loosens the sandbox as little as Postfix needs: its exposure, measured
-# on a copy of the unit with the drop-in's settings in place.
-awk 'FNR==NR { if ($0 !~ /^\[|^#/ && NF) extra = extra $0 "\n"; next }
-     /^\[Install\]/ { printf "%s\n", extra } { print }' systemd/sendmail.conf "$unit" > "$tmp/trendwatch.service"
-sec=$(systemd-analyze security --offline=true "$tmp/trendwatch.service" 2>&1) || true
-rating=$(printf '%s\n' "$sec" | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p' | tail -1)
-echo "security with sendmail.conf: $rating (max 2.0)"
-awk -v r="$rating" 'BEGIN { exit !(r != "" && r <= 2.0) }' || { echo "check-unit: sendmail drop-in exposure $rating above 2.0" >&2; exit 1; }
-
-# The browser drop-in loosens two settings for Chromium: its exposure, measured the same way.
-awk 'FNR==NR { if ($0 !~ /^\[|^#/ && NF) extra = extra $0 "\n"; next }
-     /^\[Install\]/ { printf "%s\n", extra } { print }' systemd/browser.conf "$unit" > "$tmp/trendwatch.service"
-sec=$(systemd-analyze security --offline=true "$tmp/trendwatch.service" 2>&1) || true
-rating=$(printf '%s\n' "$sec" | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p' | tail -1)
-echo "security with browser.conf: $rating (max 2.0)"
-awk -v r="$rating" 'BEGIN { exit !(r != "" && r <= 2.0) }' || { echo "check-unit: browser drop-in exposure $rating above 2.0" >&2; exit 1; }
+# The drop-ins loosen the sandbox as little as their program needs: sendmail.conf for
+# Postfix's set-gid queue, browser.conf for Chromium. Their exposure, measured on a copy of
+# the unit with the drop-in's settings in place, stays at most 2.0.
+exposure_with() {
+    awk 'FNR==NR { if ($0 !~ /^\[|^#/ && NF) extra = extra $0 "\n"; next }
+         /^\[Install\]/ { printf "%s\n", extra } { print }' "$1" "$unit" > "$tmp/trendwatch.service"
+    sec=$(systemd-analyze security --offline=true "$tmp/trendwatch.service" 2>&1) || true
+    rating=$(printf '%s\n' "$sec" | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p' | tail -1)
+    echo "security with $(basename "$1"): $rating (max 2.0)"
+    awk -v r="$rating" 'BEGIN { exit !(r != "" && r <= 2.0) }' || { echo "check-unit: $1 exposure $rating above 2.0" >&2; exit 1; }
+}
+exposure_with systemd/sendmail.conf
+exposure_with systemd/browser.conf

@@ -495,7 +495,19 @@ impl Inner {
             Ok(page) => page,
             Err(e) => return Err(page_failure(&e).into()),
         };
-        let mut videos = page.recent.clone();
+        let videos = page.recent.clone();
+        Ok(self.creator_outcome(entity, &page, videos, cancel).await)
+    }
+
+    /// A creator's outcome from its page: the counts, the videos the page listed (else the
+    /// unsigned item list), and a private account's counts kept with its failure.
+    async fn creator_outcome(
+        &self,
+        entity: &EntityId,
+        page: &tiktok::CreatorPage,
+        mut videos: Vec<VideoRecord>,
+        cancel: &CancellationToken,
+    ) -> EntityOutcome {
         if videos.is_empty() {
             if let Some(sec_uid) = &page.sec_uid {
                 videos = self.creator_videos(entity, sec_uid, cancel).await;
@@ -508,7 +520,7 @@ impl Inner {
                 "private account (counts still shown)",
             ));
         }
-        Ok(out)
+        out
     }
 
     /// The creator's recent videos; a failure here only costs the videos, not the counts.

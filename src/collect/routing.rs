@@ -203,24 +203,12 @@ impl Inner {
                 Ok((page, listed))
             })
             .await?;
-        let mut videos = if page.recent.is_empty() {
+        let videos = if page.recent.is_empty() {
             listed
         } else {
             page.recent.clone()
         };
-        if videos.is_empty() {
-            if let Some(sec_uid) = &page.sec_uid {
-                videos = self.creator_videos(entity, sec_uid, cancel).await;
-            }
-        }
-        let mut out = observed(entity.clone(), page.metrics(), videos);
-        if page.private {
-            out.failure = Some(failure(
-                FailureKind::Private,
-                "private account (counts still shown)",
-            ));
-        }
-        Ok(out)
+        Ok(self.creator_outcome(entity, &page, videos, cancel).await)
     }
 
     async fn hashtag_in_browser(
