@@ -1,0 +1,195 @@
+//! Detection over the store and over time: reading the input as of a moment, and replaying
+//! a span step by step (`backtest`) to list each alert's onset.
+
+use super::*;
+
+/// One alert onset of a [`backtest`]: a trend reported at `at` that was not at the step
+/// before.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Onset {
+    pub at: UnixSeconds,
+    pub trend: Trend,
+}
+
+impl DetectInput {
+    /// What [`load_input`] would have read at `at` from a store holding this input: series
+    /// cut to the span it reads, videos seen over it, hashtags without a sample in it left
+    /// out. `self` must have been loaded as of a time at or after `at` over a span reaching
+    /// back to `at - span`.
+    pub fn as_of(&self, cfg: &DetectConfig, at: UnixSeconds) -> DetectInput {
+        let from = at.saturating_sub(input_span(cfg));
+        let entities = self
+            .entities
+            .iter()
+            .filter_map(|e| {
+                let metrics: Vec<(String, Vec<(UnixSeconds, f64)>)> = e
+                    .metrics
+                    .iter()
+                    .filter_map(|(name, pts)| {
+                        let lo = pts.partition_point(|p| p.0 < from);
+                        let hi = pts.partition_point(|p| p.0 <= at);
+                        (hi > lo).then(|| (name.clone(), pts[lo..hi].to_vec()))
+                    })
+                    .collect();
+                let keep = e.entity.kind() == EntityKind::Creator || !metrics.is_empty();
+                keep.then(|| EntitySeries {
+                    entity: e.entity.clone(),
+                    first_seen: e.first_seen,
+                    metrics,
+                })
+            })
+            .collect();
+        let videos = self
+            .videos
+            .iter()
+            .filter(|v| v.first_seen <= at && v.last_seen >= from)
+            .cloned()
+            .collect();
+        DetectInput {
+            entities,
+            videos,
+            at,
+            ..self.clone_settings()
+        }
+    }
+
+    /// The watchlist side of the input, without series or videos.
+    fn clone_settings(&self) -> DetectInput {
+        DetectInput {
+            entities: Vec::new(),
+            videos: Vec::new(),
+            watched_tags: self.watched_tags.clone(),
+            watched_creators: self.watched_creators.clone(),
+            keywords: self.keywords.clone(),
+            discovery: self.discovery,
+            at: self.at,
+        }
+    }
+}
+
+/// Replays [`detect`] at `from`, `from + every`, … up to `to`, exactly as `detect --at` would
+/// see each moment, and returns each alert onset in time order: a trend whose key was not
+/// reported at the step before. `input` comes from [`load_input_between`].
+pub fn backtest(
+    input: &DetectInput,
+    cfg: &DetectConfig,
+    from: UnixSeconds,
+    to: UnixSeconds,
+    every: i64,
+) -> Vec<Onset> {
+    backtest_reporting(input, cfg, from, to, every, &crate::progress::Quiet)
+}
+
+/// [`backtest`], telling `progress` of each step replayed.
+pub fn backtest_reporting(
+    input: &DetectInput,
+    cfg: &DetectConfig,
+    from: UnixSeconds,
+    to: UnixSeconds,
+    every: i64,
+    progress: &dyn crate::progress::Progress,
+) -> Vec<Onset> {
+    let every = every.max(1);
+    let mut onsets = Vec::new();
+    let mut before: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut at = from;
+    while at <= to {
+        let trends = detect(&input.as_of(cfg, at), cfg, at);
+        let now: std::collections::HashSet<String> = trends.iter().map(Trend::key).collect();
+        onsets.extend(
+            trends
+                .into_iter()
+                .filter(|t| !before.contains(&t.key()))
+                .map(|trend| Onset { at, trend }),
+        );
+        before = now;
+        progress.done(false);
+        at += every;
+    }
+    onsets
+}
+
+/// The `backtest --json` array: one object per onset, in time order.
+pub fn onsets_to_json(onsets: &[Onset]) -> serde_json::Value {
+    let trends: Vec<Trend> = onsets.iter().map(|o| o.trend.clone()).collect();
+    let mut items = match to_json(&trends) {
+        serde_json::Value::Array(items) => items,
+        _ => Vec::new(),
+    };
+    for (item, onset) in items.iter_mut().zip(onsets) {
+        if let serde_json::Value::Object(o) = item {
+            o.insert("at".into(), rfc3339(onset.at).into());
+        }
+    }
+    serde_json::Value::Array(items)
+}
+
+/// Everything [`backtest`] needs to replay `[from, to]`: [`load_input`] as of `to`, reaching
+/// back far enough for `from`.
+pub fn load_input_between(
+    store: &Store,
+    watchlist: &Watchlist,
+    cfg: &DetectConfig,
+    from: UnixSeconds,
+    to: UnixSeconds,
+) -> Result<DetectInput, StoreError> {
+    read_input(store, watchlist, from.saturating_sub(input_span(cfg)), to)
+}
+
+/// Reads what [`detect`] needs as of `at` from the store: every entity's series over the
+/// last two baselines plus the recent window (so weekly lags and cooling peaks are visible),
+/// and the videos seen over that span. The only function of this module that does I/O.
+pub fn load_input(
+    store: &Store,
+    watchlist: &Watchlist,
+    cfg: &DetectConfig,
+    at: UnixSeconds,
+) -> Result<DetectInput, StoreError> {
+    read_input(store, watchlist, at.saturating_sub(input_span(cfg)), at)
+}
+
+fn read_input(
+    store: &Store,
+    watchlist: &Watchlist,
+    from: UnixSeconds,
+    at: UnixSeconds,
+) -> Result<DetectInput, StoreError> {
+    let mut entities = Vec::new();
+    for info in store.entities()? {
+        let wanted: &[&str] = match info.id.kind() {
+            EntityKind::Hashtag => &["views"],
+            EntityKind::Creator => &["followers"],
+            EntityKind::Custom => &[],
+        };
+        let mut metrics = Vec::new();
+        for m in wanted {
+            if info.metrics.iter().any(|x| x == m) {
+                let pts = store.series(&info.id, m, from, at)?;
+                if !pts.is_empty() {
+                    metrics.push(((*m).to_string(), pts));
+                }
+            }
+        }
+        if info.id.kind() == EntityKind::Creator || !metrics.is_empty() {
+            entities.push(EntitySeries {
+                first_seen: Some(info.first_seen),
+                entity: info.id,
+                metrics,
+            });
+        }
+    }
+    let videos = store
+        .videos_seen_since(from)?
+        .into_iter()
+        .filter(|v| v.first_seen <= at)
+        .collect();
+    Ok(DetectInput {
+        entities,
+        videos,
+        watched_tags: watchlist.tiktok.hashtags.clone(),
+        watched_creators: watchlist.tiktok.creators.clone(),
+        keywords: watchlist.discovery.keywords.clone(),
+        discovery: watchlist.discovery.enabled,
+        at,
+    })
+}
