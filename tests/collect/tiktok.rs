@@ -760,6 +760,64 @@ async fn a_page_whose_scripts_never_finish_loading_is_read_once_its_data_is_ther
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_browser_at_browser_url_is_used_and_left_running() {
+    if !chromium_or_skip("a_running_browser_at_browser_url_is_used_and_left_running") {
+        return;
+    }
+    // A Chromium someone else runs (a browserless container, another machine).
+    let profile = tempfile::tempdir().unwrap();
+    let mut chromium = std::process::Command::new("chromium")
+        .args([
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--remote-debugging-port=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("about:blank")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = chromium.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(ws) = line.split("DevTools listening on ").nth(1) {
+                let _ = tx.send(ws.trim().to_owned());
+            }
+        }
+    });
+    let ws = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("no DevTools address");
+
+    let sim = GuardedTiktok::start(GUARDED_TAGS, GUARDED_CREATORS).await;
+    let mut cfg = browser_config(&sim.uri(), BrowserMode::Always, Duration::ZERO);
+    cfg.browser.launch = BrowserLaunch::Connect(url::Url::parse(&ws).unwrap());
+    let collector = Collector::new(&cfg).unwrap();
+    let out = collector
+        .collect(&guarded_targets(), &CancellationToken::new())
+        .await;
+    for o in &out {
+        assert_eq!(o.failure, None, "{o:?}");
+        assert_eq!(o.fetched_by, Fetcher::Browser);
+    }
+    // Not ours to stop: it still runs after the pass.
+    assert!(
+        matches!(chromium.try_wait(), Ok(None)),
+        "the running browser was stopped"
+    );
+    let _ = chromium.kill();
+    let _ = chromium.wait();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_browser_is_a_typed_failure_that_says_what_to_install() {
     let sim = GuardedTiktok::start(GUARDED_TAGS, GUARDED_CREATORS).await;
     let mut cfg = browser_config(&sim.uri(), BrowserMode::Fallback, Duration::ZERO);
