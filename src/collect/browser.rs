@@ -470,7 +470,7 @@ impl Chromium {
                 "--blink-settings=imagesEnabled=false",
             ]);
         if let Some(proxy) = proxy {
-            cmd.arg(format!("--proxy-server={proxy}"));
+            cmd.arg(format!("--proxy-server={}", chromium_proxy(proxy)));
         }
         cmd.args(extra)
             .arg("about:blank")
@@ -605,6 +605,21 @@ fn die_with_parent(cmd: &mut Command) {
     }
 }
 
+/// `[collect] proxy` as Chromium's `--proxy-server` takes it: `scheme://host:port`, with no
+/// credentials (Chromium asks for those over the protocol) and `socks5h` as `socks5` (Chromium
+/// always lets a SOCKS5 proxy resolve names).
+fn chromium_proxy(proxy: &Url) -> String {
+    let scheme = match proxy.scheme() {
+        "socks5h" => "socks5",
+        other => other,
+    };
+    let host = proxy.host_str().unwrap_or("127.0.0.1");
+    match proxy.port_or_known_default() {
+        Some(port) => format!("{scheme}://{host}:{port}"),
+        None => format!("{scheme}://{host}"),
+    }
+}
+
 /// `program` as a path, or looked up in `PATH` like a shell would.
 pub fn find_program(program: &str) -> Option<PathBuf> {
     let is_executable = |p: &Path| {
@@ -626,6 +641,17 @@ pub fn find_program(program: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_proxy_is_given_to_chromium_in_its_own_form() {
+        let p = |s: &str| chromium_proxy(&Url::parse(s).expect("url"));
+        assert_eq!(p("socks5h://127.0.0.1:1080"), "socks5://127.0.0.1:1080");
+        assert_eq!(
+            p("http://user:secret@proxy.local:3128"),
+            "http://proxy.local:3128"
+        );
+        assert_eq!(p("http://proxy.local"), "http://proxy.local:80");
+    }
 
     #[test]
     fn programs_are_found_in_path_or_by_path() {
