@@ -285,19 +285,11 @@ async fn fallback_collects_a_watchlist_of_shells_and_remembers_the_site_needs_th
     assert_eq!(via, ["browser"; 5], "{report}");
 
     // The second pass goes straight to the browser: no plain request for a page.
-    let plain_pages = |sim: &GuardedTiktok| {
-        sim.seen()
-            .iter()
-            .filter(|s| {
-                !s.from_browser && (s.path.starts_with("/tag/") || s.path.starts_with("/@"))
-            })
-            .count()
-    };
-    let before = plain_pages(&sim);
+    let before = sim.plain_page_requests().len();
     let out = run(&config, &[]).await;
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
-        plain_pages(&sim),
+        sim.plain_page_requests().len(),
         before,
         "the second pass tried plain HTTP again"
     );

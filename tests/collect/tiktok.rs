@@ -657,12 +657,7 @@ async fn a_host_that_keeps_needing_the_browser_goes_straight_to_it() {
     assert!(out
         .iter()
         .all(|o| o.failure.is_none() && o.fetched_by == Fetcher::Browser));
-    let plain_pages: Vec<String> = sim
-        .seen()
-        .iter()
-        .filter(|s| !s.from_browser && (s.path.starts_with("/tag/") || s.path.starts_with("/@")))
-        .map(|s| s.path.clone())
-        .collect();
+    let plain_pages = sim.plain_page_requests();
     // The first three entities cost a plain request each; the other three went to the browser.
     assert_eq!(
         plain_pages,

@@ -87,6 +87,17 @@ impl GuardedTiktok {
     pub fn seen(&self) -> Vec<Seen> {
         self.state.lock().unwrap().seen.clone()
     }
+
+    /// The profile and tag pages asked for over plain HTTP, in order.
+    pub fn plain_page_requests(&self) -> Vec<String> {
+        self.seen()
+            .into_iter()
+            .filter(|s| {
+                !s.from_browser && (s.path.starts_with("/tag/") || s.path.starts_with("/@"))
+            })
+            .map(|s| s.path)
+            .collect()
+    }
 }
 
 fn rand_u32() -> u32 {
