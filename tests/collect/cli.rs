@@ -3,8 +3,9 @@
 
 use crate::collect_support;
 
-use std::path::Path;
 use std::process::Output;
+
+use crate::common::{quoted, Setup, TestConfig};
 
 use collect_support::guarded::GuardedTiktok;
 use collect_support::{chromium_or_skip, html, json, tiktok};
@@ -12,55 +13,24 @@ use trendwatch::model::EntityId;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer};
 
-fn write_config(dir: &Path, base: &str, state_dir: &Path) -> std::path::PathBuf {
-    let config = dir.join("trendwatch.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"watchlist = "watchlist.toml"
-state_dir = "{state}"
-timezone = "Europe/Paris"
-
-[collect]
-schedule = "0 0 */3 * * *"
-concurrency = 4
-per_host_interval = "0s"
-timeout = "5s"
-retries = 1
-max_body = "8MiB"
-user_agent = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
-tiktok_base_url = "{base}"
-
-[detect]
-baseline = "14d"
-recent = "24h"
-min_rate = 1000.0
-min_score = 3.0
-
-[digest]
-schedule = "0 0 8 * * Mon"
-language = "fr"
-max_items = 12
-cooldown = "7d"
-to = ["equipe@example.org"]
-from = "trendwatch <trendwatch@example.org>"
-
-[mail]
-transport = "file"
-"#,
-            state = state_dir.display()
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("watchlist.toml"),
-        r#"[tiktok]
-hashtags = ["skincarenaturel"]
-creators = ["lea.soinsnaturels", "ghost"]
-"#,
-    )
-    .unwrap();
-    config
+/// A watched tag, a creator with videos and one that does not exist, served from `base`.
+fn config(base: &str) -> TestConfig {
+    TestConfig::new()
+        .tiktok(base)
+        .set("collect", "concurrency", "4")
+        .set("collect", "timeout", &quoted("5s"))
+        .set("collect", "retries", "1")
+        .set("collect", "max_body", &quoted("8MiB"))
+        .set(
+            "collect",
+            "user_agent",
+            &quoted("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"),
+        )
+        .set("digest", "language", &quoted("fr"))
+        .watchlist(
+            "[tiktok]\nhashtags = [\"skincarenaturel\"]\n\
+             creators = [\"lea.soinsnaturels\", \"ghost\"]\n",
+        )
 }
 
 async fn serve(server: &MockServer) {
@@ -82,27 +52,20 @@ async fn serve(server: &MockServer) {
         .await;
 }
 
-async fn run(config: &Path, args: &[&str]) -> Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_trendwatch"))
-        .arg("-c")
-        .arg(config)
-        .arg("collect")
-        .args(args)
-        .env_remove("TRENDWATCH_SIMULATED_CLOCK")
-        .output()
-        .await
-        .unwrap()
+async fn run(setup: &Setup, args: &[&str]) -> Output {
+    let mut all = vec!["collect"];
+    all.extend_from_slice(args);
+    setup.tokio_cmd(&all).output().await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_pass_is_stored_and_printed_even_with_failing_entities() {
     let server = MockServer::start().await;
     serve(&server).await;
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state");
-    let config = write_config(dir.path(), &server.uri(), &state);
+    let setup = Setup::new(config(&server.uri()));
+    let state = setup.state();
 
-    let out = run(&config, &[]).await;
+    let out = run(&setup, &[]).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -149,11 +112,10 @@ async fn a_pass_is_stored_and_printed_even_with_failing_entities() {
 async fn only_collects_the_named_entity_and_refuses_unknown_ones() {
     let server = MockServer::start().await;
     serve(&server).await;
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state");
-    let config = write_config(dir.path(), &server.uri(), &state);
+    let setup = Setup::new(config(&server.uri()));
+    let state = setup.state();
 
-    let out = run(&config, &["--only", "tiktok:#SkinCareNaturel"]).await;
+    let out = run(&setup, &["--only", "tiktok:#SkinCareNaturel"]).await;
     assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("tiktok:#skincarenaturel"), "{stdout}");
@@ -169,7 +131,7 @@ async fn only_collects_the_named_entity_and_refuses_unknown_ones() {
         assert!(last.is_none());
     }
 
-    let out = run(&config, &["--only", "tiktok:#notwatched"]).await;
+    let out = run(&setup, &["--only", "tiktok:#notwatched"]).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("tiktok:#notwatched"));
     // Nothing was fetched for a refused command.
@@ -180,22 +142,19 @@ async fn only_collects_the_named_entity_and_refuses_unknown_ones() {
 async fn a_store_that_cannot_be_opened_is_a_runtime_failure() {
     let server = MockServer::start().await;
     serve(&server).await;
-    let dir = tempfile::tempdir().unwrap();
+    let setup = Setup::new(config(&server.uri()));
     // A file where the state directory should be.
-    let state = dir.path().join("state");
-    std::fs::write(&state, b"not a directory").unwrap();
-    let config = write_config(dir.path(), &server.uri(), &state);
-    let out = run(&config, &[]).await;
+    std::fs::write(setup.state(), b"not a directory").unwrap();
+    let out = run(&setup, &[]).await;
     assert_eq!(out.status.code(), Some(2));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_pass_where_every_entity_fails_exits_2_with_the_cause() {
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state");
     // Nothing listens on the discard port.
-    let config = write_config(dir.path(), "http://127.0.0.1:9", &state);
-    let out = run(&config, &[]).await;
+    let setup = Setup::new(config("http://127.0.0.1:9"));
+    let state = setup.state();
+    let out = run(&setup, &[]).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     let last = stderr.lines().last().unwrap_or_default();
@@ -232,22 +191,16 @@ async fn fallback_collects_a_watchlist_of_shells_and_remembers_the_site_needs_th
         &[("lea.soinsnaturels", 18_400)],
     )
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state");
-    let config = write_config(dir.path(), &sim.uri(), &state);
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        text.replace("[collect]\n", "[collect]\nbrowser = \"fallback\"\n"),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("watchlist.toml"),
-        "[tiktok]\nhashtags = [\"skincarenaturel\", \"huilesessentielles\", \"bienetre\", \"routinevisage\"]\ncreators = [\"lea.soinsnaturels\"]\n",
-    )
-    .unwrap();
+    let setup = Setup::new(
+        config(&sim.uri())
+            .set("collect", "browser", &quoted("fallback"))
+            .watchlist(
+                "[tiktok]\nhashtags = [\"skincarenaturel\", \"huilesessentielles\", \"bienetre\", \
+                 \"routinevisage\"]\ncreators = [\"lea.soinsnaturels\"]\n",
+            ),
+    );
 
-    let out = run(&config, &[]).await;
+    let out = run(&setup, &[]).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -268,10 +221,8 @@ async fn fallback_collects_a_watchlist_of_shells_and_remembers_the_site_needs_th
         "{tag}"
     );
 
-    let status = tokio::process::Command::new(env!("CARGO_BIN_EXE_trendwatch"))
-        .arg("-c")
-        .arg(&config)
-        .args(["status", "--json"])
+    let status = setup
+        .tokio_cmd(&["status", "--json"])
         .output()
         .await
         .unwrap();
@@ -286,7 +237,7 @@ async fn fallback_collects_a_watchlist_of_shells_and_remembers_the_site_needs_th
 
     // The second pass goes straight to the browser: no plain request for a page.
     let before = sim.plain_page_requests().len();
-    let out = run(&config, &[]).await;
+    let out = run(&setup, &[]).await;
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         sim.plain_page_requests().len(),

@@ -2,6 +2,9 @@
 //! Collection against loopback servers: the TikTok source (plain HTTP and a real headless
 //! browser), custom sources, the polite HTTP client and `trendwatch collect`.
 
+#[path = "../common/mod.rs"]
+mod common;
+
 #[path = "../collect_support/mod.rs"]
 mod collect_support;
 

@@ -2,64 +2,24 @@
 //! state directory: what a user sees, the exit codes, atomicity, crashes, a second process.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
+
+use crate::common::{command, Setup, TestConfig};
 
 use trendwatch::model::{EntityId, EntityOutcome, Failure, FailureKind, Observation};
 use trendwatch::store::Store;
 
-struct Env {
-    dir: tempfile::TempDir,
+/// Two watched tags and a creator.
+fn watched() -> TestConfig {
+    TestConfig::new().watchlist(
+        "[tiktok]\nhashtags = [\"skincarenaturel\", \"huilesessentielles\"]\n\
+         creators = [\"lea.aroma\"]\n",
+    )
 }
 
-impl Env {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let state = dir.path().join("state");
-        std::fs::write(
-            dir.path().join("watchlist.toml"),
-            "[tiktok]\nhashtags = [\"skincarenaturel\", \"huilesessentielles\"]\ncreators = [\"lea.aroma\"]\n",
-        )
-        .unwrap();
-        std::fs::write(
-            dir.path().join("trendwatch.toml"),
-            format!(
-                "watchlist = \"watchlist.toml\"\nstate_dir = \"{}\"\ntimezone = \"Europe/Paris\"\n\n\
-                 [digest]\nto = [\"equipe@example.org\"]\nfrom = \"trendwatch <trendwatch@example.org>\"\n\n\
-                 [mail]\ntransport = \"file\"\n",
-                state.display()
-            ),
-        )
-        .unwrap();
-        Self { dir }
-    }
-
-    fn state(&self) -> PathBuf {
-        self.dir.path().join("state")
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_trendwatch"));
-        c.arg("-c")
-            .arg(self.dir.path().join("trendwatch.toml"))
-            .args(args)
-            .env_remove("TRENDWATCH_CONFIG")
-            .env_remove("TRENDWATCH_SIMULATED_CLOCK");
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
+/// [`watched`] with no data yet.
+fn setup() -> Setup {
+    Setup::new(watched())
 }
 
 fn fixture(name: &str) -> PathBuf {
@@ -70,7 +30,7 @@ fn fixture(name: &str) -> PathBuf {
 
 #[test]
 fn import_then_export_round_trips_byte_for_byte() {
-    let env = Env::new();
+    let env = setup();
     let samples = fixture("samples.csv");
     let out = env.ok(&["import", samples.to_str().unwrap()]);
     assert_eq!(out.trim(), "imported 11 samples for 4 entities");
@@ -94,9 +54,9 @@ fn import_then_export_round_trips_byte_for_byte() {
     );
     assert_eq!(first.lines().count(), 12);
 
-    let exported = env.dir.path().join("export.csv");
+    let exported = env.path().join("export.csv");
     std::fs::write(&exported, &first).unwrap();
-    let other = Env::new();
+    let other = setup();
     other.ok(&["import", exported.to_str().unwrap()]);
     assert_eq!(other.ok(&["export"]), first);
 
@@ -123,7 +83,7 @@ fn import_then_export_round_trips_byte_for_byte() {
 
 #[test]
 fn a_bad_line_names_itself_and_stores_nothing() {
-    let env = Env::new();
+    let env = setup();
     env.ok(&["import", fixture("samples.csv").to_str().unwrap()]);
     let before = env.ok(&["export"]);
     let bad = fixture("bad_value.csv");
@@ -150,7 +110,7 @@ fn a_bad_line_names_itself_and_stores_nothing() {
 
 #[test]
 fn status_reads_the_snapshot_while_a_worker_holds_the_store() {
-    let env = Env::new();
+    let env = setup();
     // What the last pass reported, as a worker leaves it.
     let first = env.run(&["status", "--json"]);
     assert_eq!(first.status.code(), Some(0));
@@ -193,7 +153,7 @@ fn status_reads_the_snapshot_while_a_worker_holds_the_store() {
 
 #[test]
 fn a_second_process_is_refused_with_a_clear_message() {
-    let env = Env::new();
+    let env = setup();
     let _held = Store::open(&env.state()).unwrap();
     let out = env.run(&["export"]);
     assert_eq!(out.status.code(), Some(2));
@@ -210,8 +170,8 @@ fn a_second_process_is_refused_with_a_clear_message() {
 
 #[test]
 fn an_import_killed_midway_is_all_or_nothing() {
-    let env = Env::new();
-    let big = env.dir.path().join("big.csv");
+    let env = setup();
+    let big = env.path().join("big.csv");
     let mut text = String::from("entity,timestamp,metric,value\n");
     let rows = 300_000;
     for i in 0..rows {
@@ -233,7 +193,7 @@ fn an_import_killed_midway_is_all_or_nothing() {
         .into_iter()
         .enumerate()
     {
-        let state = env.dir.path().join(format!("state{round}"));
+        let state = env.path().join(format!("state{round}"));
         {
             let store = Store::open(&state).unwrap();
             store
@@ -245,22 +205,16 @@ fn an_import_killed_midway_is_all_or_nothing() {
                 }])
                 .unwrap();
         }
-        let config = env.dir.path().join(format!("trendwatch{round}.toml"));
+        let config = env.path().join(format!("trendwatch{round}.toml"));
         std::fs::write(
             &config,
-            std::fs::read_to_string(env.dir.path().join("trendwatch.toml"))
-                .unwrap()
-                .replace(
-                    &env.state().display().to_string(),
-                    &state.display().to_string(),
-                ),
+            std::fs::read_to_string(env.config()).unwrap().replace(
+                &env.state().display().to_string(),
+                &state.display().to_string(),
+            ),
         )
         .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_trendwatch"))
-            .arg("-c")
-            .arg(&config)
-            .arg("import")
-            .arg(&big)
+        let mut child = command(&config, &["import", big.to_str().unwrap()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -291,7 +245,7 @@ fn an_import_killed_midway_is_all_or_nothing() {
 
 #[test]
 fn status_shows_health_store_and_outbox() {
-    let env = Env::new();
+    let env = setup();
     {
         let store = Store::open(&env.state()).unwrap();
         store
@@ -369,7 +323,7 @@ fn status_shows_health_store_and_outbox() {
 
 #[test]
 fn show_prints_last_values() {
-    let env = Env::new();
+    let env = setup();
     env.ok(&["import", fixture("samples.csv").to_str().unwrap()]);
     let text = String::from_utf8(
         env.cmd(&["show", "tiktok:#SkincareNaturel"])
@@ -408,12 +362,8 @@ fn show_prints_last_values() {
 
 #[test]
 fn a_broken_watchlist_edit_does_not_stop_the_commands_that_only_read() {
-    let env = Env::new();
-    let config = env.dir.path().join("trendwatch.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
     // Nothing answers there: the pass fails fast, after the watchlist was validated.
-    text.push_str("\n[collect]\ntiktok_base_url = \"http://127.0.0.1:9\"\nretries = 0\n");
-    std::fs::write(&config, text).unwrap();
+    let env = Setup::new(watched().tiktok("http://127.0.0.1:9"));
     let out = env.run(&["run", "--once"]);
     assert_eq!(
         out.status.code(),
@@ -425,7 +375,7 @@ fn a_broken_watchlist_edit_does_not_stop_the_commands_that_only_read() {
 
     // The user breaks the watchlist.
     std::fs::write(
-        env.dir.path().join("watchlist.toml"),
+        env.path().join("watchlist.toml"),
         "[tiktok]\nhashtags = [\"skincarenaturel\"\n",
     )
     .unwrap();
@@ -460,7 +410,7 @@ fn a_broken_watchlist_edit_does_not_stop_the_commands_that_only_read() {
         );
     }
     // A broken config file itself still stops them: it says where the store is.
-    std::fs::write(&config, "state_dir = 12\n").unwrap();
+    std::fs::write(env.config(), "state_dir = 12\n").unwrap();
     let out = env.run(&["status"]);
     assert_eq!(out.status.code(), Some(1));
 }
@@ -472,8 +422,8 @@ fn a_command_run_as_another_user_than_the_stores_leaves_it_untouched_and_says_so
         eprintln!("SKIPPED a_command_run_as_another_user…: needs root to give the store away");
         return;
     }
-    let env = Env::new();
-    let csv = env.dir.path().join("one.csv");
+    let env = setup();
+    let csv = env.path().join("one.csv");
     std::fs::write(
         &csv,
         "entity,timestamp,metric,value\ntiktok:#skincarenaturel,1795420800,views,1000\n",
@@ -482,8 +432,7 @@ fn a_command_run_as_another_user_than_the_stores_leaves_it_untouched_and_says_so
     env.ok(&["import", csv.to_str().unwrap()]);
     {
         // What the service would have written after its last pass.
-        let (cfg, watchlist) =
-            trendwatch::config::load(&env.dir.path().join("trendwatch.toml")).unwrap();
+        let (cfg, watchlist) = trendwatch::config::load(env.config()).unwrap();
         let store = Store::open(&env.state()).unwrap();
         trendwatch::status::StatusReport::build(&store, &cfg, &watchlist, 1_795_420_800)
             .unwrap()
@@ -537,7 +486,7 @@ fn a_command_run_as_another_user_than_the_stores_leaves_it_untouched_and_says_so
 
 #[test]
 fn commands_that_only_read_never_create_a_store() {
-    let env = Env::new();
+    let env = setup();
     assert!(!env.state().exists());
     for args in [
         vec!["detect"],
@@ -572,7 +521,7 @@ fn commands_that_only_read_never_create_a_store() {
         "status created a store"
     );
     // A command that writes creates it.
-    let csv = env.dir.path().join("one.csv");
+    let csv = env.path().join("one.csv");
     std::fs::write(
         &csv,
         "entity,timestamp,metric,value\ntiktok:#skincarenaturel,1795420800,views,1000\n",
@@ -584,14 +533,14 @@ fn commands_that_only_read_never_create_a_store() {
 
 #[test]
 fn hostile_entity_names_are_refused_at_the_door_with_an_escaped_message() {
-    let env = Env::new();
+    let env = setup();
     for name in [
         "tiktok:#rouge\u{1b}[31m",
         "tiktok:#bcc\r\nbcc: x",
         "tiktok:#rtl\u{202e}gpj",
         "tiktok:@..",
     ] {
-        let csv = env.dir.path().join("h.csv");
+        let csv = env.path().join("h.csv");
         std::fs::write(
             &csv,
             format!("entity,timestamp,metric,value\n{name},1795420800,views,1000\n"),

@@ -2,10 +2,11 @@
 //! self-contained preview, and `--send` during an SMTP outage (exit 2, pending), then
 //! `outbox --flush` in a new process once the server is back: delivered exactly once.
 
+use crate::common::{command, quoted, TestConfig};
 use crate::support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use support::smtp::SmtpSink;
 
 use tokio::net::TcpListener;
@@ -13,22 +14,11 @@ use tokio::net::TcpListener;
 const END: i64 = 1_795_420_800; // 2026-11-23T08:00:00Z
 
 fn setup(dir: &Path, port: u16, lang: &str) -> PathBuf {
-    std::fs::write(
-        dir.join("watchlist.toml"),
-        "[tiktok]\nhashtags = [\"mushroomcoffee\"]\n",
-    )
-    .unwrap();
-    let cfg = dir.join("trendwatch.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "watchlist = \"watchlist.toml\"\nstate_dir = \"{}\"\ntimezone = \"Europe/Paris\"\n\n\
-             [digest]\nlanguage = \"{lang}\"\nto = [\"equipe@example.org\"]\nfrom = \"trendwatch <trendwatch@example.org>\"\n\n\
-             [mail]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n",
-            dir.join("state").display()
-        ),
-    )
-    .unwrap();
+    let cfg = TestConfig::new()
+        .smtp(port)
+        .set("digest", "language", &quoted(lang))
+        .watchlist("[tiktok]\nhashtags = [\"mushroomcoffee\"]\n")
+        .write_in(dir);
     // 20 days every 3 h: 3,000 views/h, then 40,000/h over the last two days.
     let mut csv = String::from("entity,timestamp,metric,value\n");
     let mut v = 1_000_000.0;
@@ -53,13 +43,7 @@ fn setup(dir: &Path, port: u16, lang: &str) -> PathBuf {
 }
 
 fn tw(cfg: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trendwatch"))
-        .arg("-c")
-        .arg(cfg)
-        .args(args)
-        .env_remove("TRENDWATCH_SIMULATED_CLOCK")
-        .output()
-        .unwrap()
+    command(cfg, args).output().unwrap()
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! the warm-up message and a subject that sums it all up; the 12-item size limit; and the
 //! default `file` transport, which lands a digest once as an `.eml` under `state_dir/outbox`.
 
+use crate::common::{quoted, TestConfig};
 use crate::digest_fixture;
 
 use trendwatch::config;
@@ -18,20 +19,12 @@ const AT: i64 = 1_795_420_800;
 #[tokio::test]
 async fn file_transport_writes_one_eml_and_health_lists_failures() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("watchlist.toml"),
-        "[tiktok]\nhashtags = [\"a\"]\n",
-    )
-    .unwrap();
-    let path = dir.path().join("trendwatch.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "watchlist = \"watchlist.toml\"\nstate_dir = \"{}\"\n\n[digest]\nlanguage = \"fr\"\nto = [\"a@example.org\"]\nfrom = \"trendwatch <t@example.org>\"\n",
-            dir.path().join("state").display()
-        ),
-    )
-    .unwrap();
+    let path = TestConfig::new()
+        .unset("", "timezone")
+        .set("digest", "language", &quoted("fr"))
+        .set("digest", "to", "[\"a@example.org\"]")
+        .watchlist("[tiktok]\nhashtags = [\"a\"]\n")
+        .write_in(dir.path());
     let (cfg, _) = config::load(&path).unwrap();
     let store = Store::open(&cfg.state_dir).unwrap();
     let failing = EntityInfo {

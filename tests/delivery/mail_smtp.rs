@@ -2,6 +2,7 @@
 //! subjects in both languages, escaping of scraped text, no header injection, and an outage
 //! that delays the digest without losing or duplicating it (also across a store reopen).
 
+use crate::common::{quoted, TestConfig};
 use crate::support;
 
 use std::path::Path;
@@ -19,31 +20,23 @@ fn write_config(dir: &Path, port: u16, lang: &str) -> (Config, trendwatch::confi
     write_config_to(dir, port, lang, &["equipe@example.org"])
 }
 
+/// Digests in `lang` to `to` by SMTP on loopback `port`; the config and watchlist as loaded.
+fn smtp_config(port: u16, lang: &str, to: &[&str]) -> TestConfig {
+    let to: Vec<String> = to.iter().map(|t| quoted(t)).collect();
+    TestConfig::new()
+        .smtp(port)
+        .set("digest", "language", &quoted(lang))
+        .set("digest", "to", &format!("[{}]", to.join(", ")))
+        .watchlist("[tiktok]\nhashtags = [\"skincare\"]\n")
+}
+
 fn write_config_to(
     dir: &Path,
     port: u16,
     lang: &str,
     to: &[&str],
 ) -> (Config, trendwatch::config::Watchlist) {
-    let to: Vec<String> = to.iter().map(|t| format!("\"{t}\"")).collect();
-    std::fs::write(
-        dir.join("watchlist.toml"),
-        "[tiktok]\nhashtags = [\"skincare\"]\n",
-    )
-    .unwrap();
-    let path = dir.join("trendwatch.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "watchlist = \"watchlist.toml\"\nstate_dir = \"{}\"\ntimezone = \"Europe/Paris\"\n\n\
-             [digest]\nlanguage = \"{lang}\"\nto = [{to}]\nfrom = \"trendwatch <trendwatch@example.org>\"\n\n\
-             [mail]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n",
-            dir.join("state").display(),
-            to = to.join(", ")
-        ),
-    )
-    .unwrap();
-    config::load(&path).unwrap()
+    config::load(&smtp_config(port, lang, to).write_in(dir)).unwrap()
 }
 
 const AT: i64 = 1_795_420_800; // 2026-11-23T08:00:00Z
@@ -392,10 +385,9 @@ async fn a_server_that_accepts_and_never_answers_is_a_retryable_failure() {
 #[test]
 fn an_smtp_timeout_out_of_bounds_is_a_config_error() {
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), 25, "en");
-    let path = dir.path().join("trendwatch.toml");
-    let text = std::fs::read_to_string(&path).unwrap() + "timeout = \"3h\"\n";
-    std::fs::write(&path, text).unwrap();
+    let path = smtp_config(25, "en", &["equipe@example.org"])
+        .set("mail", "timeout", &quoted("3h"))
+        .write_in(dir.path());
     let e = config::load(&path).unwrap_err().to_string();
     assert!(
         e.contains("trendwatch.toml:") && e.contains("between 1s and 10m"),

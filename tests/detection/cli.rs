@@ -1,54 +1,12 @@
 //! `trendwatch detect` as the real binary over a tempdir store: the JSON of the contract, the
 //! readable table, and `--at` replaying a past moment that did not see the take-off yet.
 
-use std::path::PathBuf;
-use std::process::Command;
+use crate::common::{Setup, TestConfig};
 
 use trendwatch::detect::synth::{default_detect_config, generate, SeriesKind, SynthConfig};
 use trendwatch::detect::{detect, load_input, load_input_between, TrendKind};
 use trendwatch::model::Sample;
 use trendwatch::store::Store;
-
-struct Env {
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("watchlist.toml"),
-            "[tiktok]\nhashtags = [\"skincarenaturel\"]\n",
-        )
-        .unwrap();
-        std::fs::write(
-            dir.path().join("trendwatch.toml"),
-            format!(
-                "watchlist = \"watchlist.toml\"\nstate_dir = \"{}\"\ntimezone = \"Europe/Paris\"\n\n\
-                 [digest]\nto = [\"equipe@example.org\"]\nfrom = \"trendwatch <trendwatch@example.org>\"\n\n\
-                 [mail]\ntransport = \"file\"\n",
-                dir.path().join("state").display()
-            ),
-        )
-        .unwrap();
-        Self { dir }
-    }
-
-    fn state(&self) -> PathBuf {
-        self.dir.path().join("state")
-    }
-
-    fn run(&self, args: &[&str]) -> std::process::Output {
-        Command::new(env!("CARGO_BIN_EXE_trendwatch"))
-            .arg("-c")
-            .arg(self.dir.path().join("trendwatch.toml"))
-            .args(args)
-            .env_remove("TRENDWATCH_CONFIG")
-            .env_remove("TRENDWATCH_SIMULATED_CLOCK")
-            .output()
-            .unwrap()
-    }
-}
 
 fn rfc(t: i64) -> String {
     chrono::DateTime::from_timestamp(t, 0)
@@ -57,8 +15,8 @@ fn rfc(t: i64) -> String {
 }
 
 /// A store holding three planted emergences and one series of each decoy kind.
-fn stored_env() -> Env {
-    let env = Env::new();
+fn stored_env() -> Setup {
+    let env = Setup::new(TestConfig::new());
     let synth = SynthConfig {
         emergences: 3,
         per_decoy: 1,

@@ -1,11 +1,12 @@
 //! A daemon killed with SIGKILL in the middle of a collection: the store still opens after
 //! a restart, with every sample of the passes that completed before.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::collect_support;
+use crate::common::{quoted, Setup, TestConfig};
 
 use collect_support::guarded::GuardedTiktok;
 use collect_support::{chromium_or_skip, group_members, running};
@@ -26,52 +27,29 @@ fn page(body: String) -> ResponseTemplate {
         .set_body_string(body)
 }
 
-fn write_config(dir: &Path, base: &str) -> PathBuf {
-    let config = dir.join("trendwatch.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"watchlist = "watchlist.toml"
-state_dir = "{state}"
-timezone = "UTC"
-
-[collect]
-schedule = "0 0 */3 * * *"
-per_host_interval = "0s"
-timeout = "60s"
-retries = 0
-tiktok_base_url = "{base}"
-
-[digest]
-schedule = "0 0 8 * * Mon"
-to = ["equipe@example.org"]
-from = "trendwatch <trendwatch@example.org>"
-
-[mail]
-transport = "file"
-"#,
-            state = dir.join("state").display()
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("watchlist.toml"),
-        "[tiktok]\nhashtags = [\"one\", \"two\", \"three\"]\n",
-    )
-    .unwrap();
-    config
+/// Collections every 3 h of three tags from `base`, with time for slow pages.
+fn config(base: &str) -> TestConfig {
+    TestConfig::new()
+        .top("timezone", &quoted("UTC"))
+        .tiktok(base)
+        .set("collect", "schedule", &quoted("0 0 */3 * * *"))
+        .set("collect", "timeout", &quoted("60s"))
+        .set("digest", "schedule", &quoted("0 0 8 * * Mon"))
+        .watchlist("[tiktok]\nhashtags = [\"one\", \"two\", \"three\"]\n")
 }
 
-async fn export(config: &Path) -> Vec<String> {
+/// `trendwatch run` on `setup`, for tokio.
+fn daemon(setup: &Setup) -> tokio::process::Command {
+    tokio::process::Command::from(setup.daemon())
+}
+
+async fn export(setup: &Setup) -> Vec<String> {
     // A worker whose daemon was killed notices its closed stdin and lets go of the store
     // within its grace period (5 s); until then `export` is told the store is in use.
     let deadline = Instant::now() + Duration::from_secs(10);
     let out = loop {
-        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_trendwatch"))
-            .arg("-c")
-            .arg(config)
-            .args(["export", "--format", "csv"])
-            .env_remove("TRENDWATCH_SIMULATED_CLOCK")
+        let out = setup
+            .tokio_cmd(&["export", "--format", "csv"])
             .output()
             .await
             .unwrap();
@@ -100,8 +78,7 @@ async fn export(config: &Path) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkill_during_a_collection_keeps_every_completed_pass() {
     let server = MockServer::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &server.uri());
+    let setup = Setup::new(config(&server.uri()));
 
     // A completed pass: every tag answers at once.
     for tag in ["one", "two", "three"] {
@@ -112,22 +89,14 @@ async fn sigkill_during_a_collection_keeps_every_completed_pass() {
             .mount(&server)
             .await;
     }
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_trendwatch"))
-        .arg("-c")
-        .arg(&config)
-        .args(["run", "--once"])
-        .env_remove("TRENDWATCH_SIMULATED_CLOCK")
-        .env_remove("NOTIFY_SOCKET")
-        .output()
-        .await
-        .unwrap();
+    let out = setup.tokio_cmd(&["run", "--once"]).output().await.unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let before = export(&config).await;
+    let before = export(&setup).await;
     assert!(before.len() >= 3, "{before:?}");
 
     // The daemon starts a day later, catches up on the missed collection, and hangs on
@@ -146,13 +115,8 @@ async fn sigkill_during_a_collection_keeps_every_completed_pass() {
     }
     let requests_before = server.received_requests().await.unwrap().len();
     let later = (chrono_now() + 86_400).to_string();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_trendwatch"))
-        .arg("-c")
-        .arg(&config)
-        .arg("run")
+    let mut child = daemon(&setup)
         .env("TRENDWATCH_SIMULATED_CLOCK", format!("{later},1"))
-        .env_remove("NOTIFY_SOCKET")
-        .stdout(Stdio::null())
         .stderr(Stdio::null())
         .process_group(0)
         .spawn()
@@ -177,7 +141,7 @@ async fn sigkill_during_a_collection_keeps_every_completed_pass() {
 
     // The store opens (once the orphaned worker has wound down), and every sample of the
     // completed pass is there, unchanged.
-    let after = export(&config).await;
+    let after = export(&setup).await;
     for row in &before {
         assert!(after.contains(row), "lost {row}; after: {after:?}");
     }
@@ -192,36 +156,25 @@ fn chrono_now() -> i64 {
 
 /// A daemon on a fresh store (so it collects at start) whose every page hangs, once its
 /// collection has sent its first request.
-async fn daemon_on_hanging_pages() -> (MockServer, tempfile::TempDir, tokio::process::Child) {
+async fn daemon_on_hanging_pages() -> (MockServer, Setup, tokio::process::Child) {
     let server = MockServer::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &server.uri());
+    let setup = Setup::new(config(&server.uri()));
     Mock::given(wiremock::matchers::any())
         .respond_with(page(tag_page()).set_delay(Duration::from_secs(120)))
         .mount(&server)
         .await;
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_trendwatch"))
-        .arg("-c")
-        .arg(&config)
-        .arg("run")
-        .env_remove("TRENDWATCH_SIMULATED_CLOCK")
-        .env_remove("NOTIFY_SOCKET")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = daemon(&setup).stderr(Stdio::null()).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     while server.received_requests().await.unwrap().is_empty() {
         assert!(Instant::now() < deadline, "the collection never started");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    (server, dir, child)
+    (server, setup, child)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_during_a_hanging_collection_still_exits_cleanly() {
-    let (_server, dir, mut child) = daemon_on_hanging_pages().await;
-    let config = dir.path().join("trendwatch.toml");
+    let (_server, setup, mut child) = daemon_on_hanging_pages().await;
     let pid = child.id().unwrap().to_string();
     assert!(std::process::Command::new("kill")
         .args(["-TERM", &pid])
@@ -236,7 +189,7 @@ async fn sigterm_during_a_hanging_collection_still_exits_cleanly() {
         .unwrap();
     assert_eq!(status.code(), Some(0));
     // And the store is left usable.
-    export(&config).await;
+    export(&setup).await;
 }
 
 /// The processes the daemon started (its workers), from every thread's `children` list.
@@ -257,8 +210,7 @@ fn children_of(pid: u32) -> Vec<u32> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_worker_whose_daemon_was_killed_stops_by_itself() {
-    let (_server, dir, mut child) = daemon_on_hanging_pages().await;
-    let config = dir.path().join("trendwatch.toml");
+    let (_server, setup, mut child) = daemon_on_hanging_pages().await;
     let daemon = child.id().unwrap();
     let workers = children_of(daemon);
     assert_eq!(workers.len(), 1, "{workers:?}");
@@ -279,35 +231,18 @@ async fn a_worker_whose_daemon_was_killed_stops_by_itself() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // And the store it held is free again.
-    export(&config).await;
+    export(&setup).await;
 }
 
 /// A daemon whose collection reads every page in the browser, on pages that never finish
 /// loading; returns it with the process id of the browser its worker started.
-async fn daemon_in_the_browser() -> (GuardedTiktok, tempfile::TempDir, tokio::process::Child, u32) {
+async fn daemon_in_the_browser() -> (GuardedTiktok, Setup, tokio::process::Child, u32) {
     let sim = GuardedTiktok::start(&[("one", 1_000_000)], &[]).await;
     for tag in ["one", "two", "three"] {
         sim.slow(&format!("/tag/{tag}"), Duration::from_secs(120));
     }
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &sim.uri());
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        text.replace("[collect]\n", "[collect]\nbrowser = \"always\"\n"),
-    )
-    .unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_trendwatch"))
-        .arg("-c")
-        .arg(&config)
-        .arg("run")
-        .env_remove("TRENDWATCH_SIMULATED_CLOCK")
-        .env_remove("NOTIFY_SOCKET")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let setup = Setup::new(config(&sim.uri()).set("collect", "browser", &quoted("always")));
+    let mut child = daemon(&setup).stderr(Stdio::piped()).spawn().unwrap();
     let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
     let started = tokio::time::timeout(Duration::from_secs(30), async {
         while let Some(line) = lines.next_line().await.unwrap() {
@@ -331,7 +266,7 @@ async fn daemon_in_the_browser() -> (GuardedTiktok, tempfile::TempDir, tokio::pr
         !group_members(pid).is_empty(),
         "the browser {pid} is not running"
     );
-    (sim, dir, child, pid)
+    (sim, setup, child, pid)
 }
 
 async fn assert_group_gone(group: u32, within: Duration, what: &str) {
@@ -349,7 +284,7 @@ async fn a_worker_killed_with_sigkill_leaves_no_browser_behind() {
     if !chromium_or_skip("a_worker_killed_with_sigkill_leaves_no_browser_behind") {
         return;
     }
-    let (_sim, _dir, mut child, browser) = daemon_in_the_browser().await;
+    let (_sim, _setup, mut child, browser) = daemon_in_the_browser().await;
     let workers = children_of(child.id().unwrap());
     assert_eq!(workers.len(), 1, "{workers:?}");
     assert!(std::process::Command::new("kill")
@@ -371,7 +306,7 @@ async fn a_daemon_stopped_with_sigterm_stops_its_browser() {
     if !chromium_or_skip("a_daemon_stopped_with_sigterm_stops_its_browser") {
         return;
     }
-    let (_sim, _dir, mut child, browser) = daemon_in_the_browser().await;
+    let (_sim, _setup, mut child, browser) = daemon_in_the_browser().await;
     assert!(std::process::Command::new("kill")
         .args(["-TERM", &child.id().unwrap().to_string()])
         .status()

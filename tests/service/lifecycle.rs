@@ -4,47 +4,23 @@
 use std::io::Read;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
+
+use crate::common::{quoted, Setup, TestConfig};
 
 /// A port nothing listens on: every collection fails fast, per entity.
 const DEAD_URL: &str = "http://127.0.0.1:9";
 
-fn write_config(dir: &Path, base: &str, digest_schedule: &str) -> PathBuf {
-    let config = dir.join("trendwatch.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"watchlist = "watchlist.toml"
-state_dir = "{state}"
-timezone = "Europe/Paris"
-
-[collect]
-schedule = "0 0 */3 * * *"
-per_host_interval = "0s"
-timeout = "2s"
-retries = 0
-tiktok_base_url = "{base}"
-
-[digest]
-schedule = "{digest_schedule}"
-language = "en"
-to = ["equipe@example.org"]
-from = "trendwatch <trendwatch@example.org>"
-
-[mail]
-transport = "file"
-"#,
-            state = dir.join("state").display()
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("watchlist.toml"),
-        "[tiktok]\nhashtags = [\"skincarenaturel\", \"bienetre\"]\n",
-    )
-    .unwrap();
-    config
+/// The daemon of these tests: collections every 3 h that fail fast, a weekly digest.
+fn config() -> TestConfig {
+    TestConfig::new()
+        .tiktok(DEAD_URL)
+        .set("collect", "schedule", &quoted("0 0 */3 * * *"))
+        .set("collect", "timeout", &quoted("2s"))
+        .set("digest", "schedule", &quoted("0 0 8 * * Mon"))
+        .set("digest", "language", &quoted("en"))
+        .watchlist("[tiktok]\nhashtags = [\"skincarenaturel\", \"bienetre\"]\n")
 }
 
 struct Daemon {
@@ -52,10 +28,12 @@ struct Daemon {
     socket: UnixDatagram,
     log: PathBuf,
     seen: Vec<String>,
+    started: Instant,
 }
 
 impl Daemon {
-    fn start(dir: &Path, config: &Path, extra_env: &[(&str, &str)]) -> Daemon {
+    fn start(setup: &Setup, extra_env: &[(&str, &str)]) -> Daemon {
+        let dir = setup.path();
         let sock_path = dir.join(format!("notify-{}.sock", std::process::id()));
         let _ = std::fs::remove_file(&sock_path);
         let socket = UnixDatagram::bind(&sock_path).unwrap();
@@ -63,18 +41,9 @@ impl Daemon {
             .set_read_timeout(Some(Duration::from_millis(200)))
             .unwrap();
         let log = dir.join("daemon.log");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_trendwatch"));
-        cmd.arg("-c")
-            .arg(config)
-            .arg("run")
-            .env("NOTIFY_SOCKET", &sock_path)
+        let mut cmd = setup.daemon();
+        cmd.env("NOTIFY_SOCKET", &sock_path)
             .env("WATCHDOG_USEC", "400000")
-            .env_remove("WATCHDOG_PID")
-            .env_remove("TRENDWATCH_SIMULATED_CLOCK")
-            .env_remove("JOURNAL_STREAM")
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap());
         for (k, v) in extra_env {
             cmd.env(k, v);
@@ -84,6 +53,7 @@ impl Daemon {
             socket,
             log,
             seen: Vec::new(),
+            started: Instant::now(),
         }
     }
 
@@ -172,9 +142,8 @@ fn count_watchdog(d: &mut Daemon, n: usize) {
 
 #[test]
 fn ready_watchdog_reload_and_stop_as_systemd_expects() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), DEAD_URL, "0 0 8 * * Mon");
-    let mut d = Daemon::start(dir.path(), &config, &[]);
+    let setup = Setup::new(config());
+    let mut d = Daemon::start(&setup, &[]);
 
     d.wait_for(|m| has(m, "READY=1"));
     count_watchdog(&mut d, 2);
@@ -196,12 +165,11 @@ fn ready_watchdog_reload_and_stop_as_systemd_expects() {
 
 #[test]
 fn a_broken_watchlist_edit_keeps_the_daemon_on_the_last_good_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), DEAD_URL, "0 0 8 * * Mon");
-    let mut d = Daemon::start(dir.path(), &config, &[]);
+    let setup = Setup::new(config());
+    let mut d = Daemon::start(&setup, &[]);
     d.wait_for(|m| has(m, "READY=1"));
 
-    let watchlist = dir.path().join("watchlist.toml");
+    let watchlist = setup.path().join("watchlist.toml");
     std::fs::write(&watchlist, "[tiktok]\nhashtags = [\"a\", \"b\"\n").unwrap();
     // The file watcher reloads on its own; wait for the failed reload in the log.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -226,14 +194,10 @@ fn a_broken_watchlist_edit_keeps_the_daemon_on_the_last_good_one() {
 
 #[test]
 fn collections_after_a_broken_edit_run_on_the_last_good_watchlist() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), DEAD_URL, "0 0 8 * * Mon");
+    let setup = Setup::new(config());
     // A collection every second, so passes follow each edit quickly.
-    let text = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace("0 0 */3 * * *", "* * * * * *");
-    std::fs::write(&config, text).unwrap();
-    let mut d = Daemon::start(dir.path(), &config, &[]);
+    setup.rewrite(&config().set("collect", "schedule", &quoted("* * * * * *")));
+    let mut d = Daemon::start(&setup, &[]);
     d.wait_for(|m| has(m, "READY=1"));
     let passes = |d: &Daemon, n: usize| {
         d.log_text()
@@ -253,7 +217,7 @@ fn collections_after_a_broken_edit_run_on_the_last_good_watchlist() {
     });
 
     // A broken edit: the daemon keeps the last good watchlist, and so do its passes.
-    let watchlist = dir.path().join("watchlist.toml");
+    let watchlist = setup.path().join("watchlist.toml");
     std::fs::write(&watchlist, "[tiktok]\nhashtags = [\"a\", \"b\", \"c\"\n").unwrap();
     wait_until(&mut d, "the broken edit was not reported", &|d| {
         d.log_text().contains("keeping the last good config")
@@ -276,18 +240,17 @@ fn collections_after_a_broken_edit_run_on_the_last_good_watchlist() {
 
 #[test]
 fn a_good_watchlist_edit_is_applied_and_the_change_logged() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), DEAD_URL, "0 0 8 * * Mon");
-    let mut d = Daemon::start(dir.path(), &config, &[]);
+    let setup = Setup::new(config());
+    let mut d = Daemon::start(&setup, &[]);
     d.wait_for(|m| has(m, "READY=1"));
     // Editors replace the file: write a new one and rename it over.
-    let tmp = dir.path().join(".watchlist.toml.swp");
+    let tmp = setup.path().join(".watchlist.toml.swp");
     std::fs::write(
         &tmp,
         "[tiktok]\nhashtags = [\"skincarenaturel\", \"ayurveda\"]\n",
     )
     .unwrap();
-    std::fs::rename(&tmp, dir.path().join("watchlist.toml")).unwrap();
+    std::fs::rename(&tmp, setup.path().join("watchlist.toml")).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while !d.log_text().contains("reloaded:") {
         assert!(Instant::now() < deadline, "no reload:\n{}", d.log_text());
@@ -302,26 +265,19 @@ fn a_good_watchlist_edit_is_applied_and_the_change_logged() {
 
 #[test]
 fn a_second_daemon_on_the_same_state_dir_fails_fast_with_a_clear_message() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), DEAD_URL, "0 0 8 * * Mon");
-    let mut d = Daemon::start(dir.path(), &config, &[]);
+    let setup = Setup::new(config());
+    let mut d = Daemon::start(&setup, &[]);
     d.wait_for(|m| has(m, "READY=1"));
 
     // A second service, and a one-off cycle that would collect and mail beside the service's
     // own: both refused, before anything is fetched or queued.
     for args in [&["run"][..], &["run", "--once"][..]] {
-        let out = Command::new(env!("CARGO_BIN_EXE_trendwatch"))
-            .arg("-c")
-            .arg(&config)
-            .args(args)
-            .env_remove("NOTIFY_SOCKET")
-            .output()
-            .unwrap();
+        let out = setup.run(args);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains("already running"), "{args:?}: {stderr}");
     }
-    assert_eq!(eml_count(dir.path()), 0);
+    assert_eq!(eml_count(setup.path()), 0);
 
     d.signal("TERM");
     assert_eq!(d.wait_exit(), Some(0));
@@ -329,24 +285,18 @@ fn a_second_daemon_on_the_same_state_dir_fails_fast_with_a_clear_message() {
 
 #[test]
 fn status_answers_while_the_daemon_runs() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), DEAD_URL, "0 0 8 * * Mon");
-    let mut d = Daemon::start(dir.path(), &config, &[]);
+    let setup = Setup::new(config());
+    let mut d = Daemon::start(&setup, &[]);
     d.wait_for(|m| has(m, "READY=1"));
     // The start-up pass fails both tags on the dead port; its worker writes the snapshot as it
     // ends. Between passes the daemon holds no store, so `status` reads it directly.
-    let snapshot = dir.path().join("state").join("status.json");
+    let snapshot = setup.path().join("state").join("status.json");
     let deadline = Instant::now() + Duration::from_secs(10);
     while !snapshot.exists() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
 
-    let out = Command::new(env!("CARGO_BIN_EXE_trendwatch"))
-        .arg("-c")
-        .arg(&config)
-        .arg("status")
-        .output()
-        .unwrap();
+    let out = setup.run(&["status"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -369,11 +319,10 @@ fn status_answers_while_the_daemon_runs() {
 
 #[test]
 fn a_stop_while_a_worker_waits_for_the_store_needs_no_kill() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), DEAD_URL, "0 0 8 * * Mon");
+    let setup = Setup::new(config());
     // Someone else holds the store: the start-up worker waits for it.
-    let held = trendwatch::store::Store::open(&dir.path().join("state")).unwrap();
-    let mut d = Daemon::start(dir.path(), &config, &[]);
+    let held = trendwatch::store::Store::open(&setup.path().join("state")).unwrap();
+    let mut d = Daemon::start(&setup, &[]);
     d.wait_for(|m| has(m, "READY=1"));
     std::thread::sleep(Duration::from_millis(500));
 
@@ -406,18 +355,14 @@ fn eml_count(dir: &Path) -> usize {
 
 #[test]
 fn run_once_does_a_full_cycle_and_catch_up_sends_one_digest_not_a_burst() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), DEAD_URL, "0 0 8 * * Mon");
+    let setup = Setup::new(config());
 
     // One cycle on Monday 2 November: collection (every entity fails: nothing listens),
     // detection, one digest. The digest is still made and its file named; the exit status
     // says that nothing could be collected, with the cause in one line.
-    let out = Command::new(env!("CARGO_BIN_EXE_trendwatch"))
-        .arg("-c")
-        .arg(&config)
-        .args(["run", "--once"])
+    let out = setup
+        .cmd(&["run", "--once"])
         .env("TRENDWATCH_SIMULATED_CLOCK", "2026-11-02T09:00:00Z,1")
-        .env_remove("NOTIFY_SOCKET")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -427,7 +372,7 @@ fn run_once_does_a_full_cycle_and_catch_up_sends_one_digest_not_a_burst() {
         stderr.contains("sources failed (network:") && stderr.contains("nothing new was collected"),
         "{stderr}"
     );
-    assert_eq!(eml_count(dir.path()), 1);
+    assert_eq!(eml_count(setup.path()), 1);
     let eml = stdout
         .split("delivered to the file ")
         .nth(1)
@@ -444,8 +389,7 @@ fn run_once_does_a_full_cycle_and_catch_up_sends_one_digest_not_a_burst() {
 
     // Three weekly digests were missed by 23 November: one catch-up digest.
     let mut d = Daemon::start(
-        dir.path(),
-        &config,
+        &setup,
         &[("TRENDWATCH_SIMULATED_CLOCK", "2026-11-23T09:00:00Z,1")],
     );
     d.wait_for(|m| has(m, "READY=1"));
@@ -458,19 +402,18 @@ fn run_once_does_a_full_cycle_and_catch_up_sends_one_digest_not_a_burst() {
     count_watchdog(&mut d, 3);
     d.signal("TERM");
     assert_eq!(d.wait_exit(), Some(0));
-    assert_eq!(eml_count(dir.path()), 2, "{}", d.log_text());
+    assert_eq!(eml_count(setup.path()), 2, "{}", d.log_text());
     assert_eq!(d.log_text().matches("digest with").count(), 1);
 }
 
 #[test]
 fn a_digest_tick_while_the_store_is_busy_is_sent_once_right_after() {
-    let dir = tempfile::tempdir().unwrap();
-    // Digests at 08:00 Paris (07:00 UTC) on Mondays; the daemon starts 15 s before one.
-    let config = write_config(dir.path(), DEAD_URL, "0 0 8 * * Mon");
+    // Digests at 08:00 Paris (07:00 UTC) on Mondays; the daemon starts 20 simulated seconds
+    // before one, on a clock going 5 times as fast (a worker's waits follow it).
+    let setup = Setup::new(config());
     let mut d = Daemon::start(
-        dir.path(),
-        &config,
-        &[("TRENDWATCH_SIMULATED_CLOCK", "2026-11-23T06:59:45Z,1")],
+        &setup,
+        &[("TRENDWATCH_SIMULATED_CLOCK", "2026-11-23T06:59:40Z,5")],
     );
     d.wait_for(|m| has(m, "READY=1"));
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -482,25 +425,30 @@ fn a_digest_tick_while_the_store_is_busy_is_sent_once_right_after() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    // A long pass holds the store across the tick, longer than a worker's usual wait (30 s).
-    let state = dir.path().join("state");
+    // A long pass holds the store across the tick, longer than a collection worker would wait
+    // for it (30 simulated seconds): until 07:01 simulated.
+    let state = setup.state();
     let held = loop {
         match trendwatch::store::Store::open(&state) {
             Ok(s) => break s,
             Err(_) => std::thread::sleep(Duration::from_millis(50)),
         }
     };
+    assert!(
+        d.started.elapsed() < Duration::from_secs(4),
+        "the store was taken only after the digest tick (07:00 simulated)"
+    );
     // (Reading the notify socket meanwhile, as systemd does.)
-    let until = Instant::now() + Duration::from_secs(50);
+    let until = d.started + Duration::from_secs(16);
     while Instant::now() < until {
         d.drain();
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert_eq!(eml_count(dir.path()), 0, "{}", d.log_text());
+    assert_eq!(eml_count(setup.path()), 0, "{}", d.log_text());
     drop(held);
     // The digest of the tick comes as soon as the store is free, and only once.
     let deadline = Instant::now() + Duration::from_secs(20);
-    while eml_count(dir.path()) == 0 {
+    while eml_count(setup.path()) == 0 {
         assert!(Instant::now() < deadline, "digest lost:\n{}", d.log_text());
         d.drain();
         std::thread::sleep(Duration::from_millis(100));
@@ -508,5 +456,5 @@ fn a_digest_tick_while_the_store_is_busy_is_sent_once_right_after() {
     count_watchdog(&mut d, 3);
     d.signal("TERM");
     assert_eq!(d.wait_exit(), Some(0));
-    assert_eq!(eml_count(dir.path()), 1, "{}", d.log_text());
+    assert_eq!(eml_count(setup.path()), 1, "{}", d.log_text());
 }

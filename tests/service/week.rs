@@ -7,21 +7,22 @@
 //! served on a successful response is in the store, and one digest arrived per day, none
 //! lost or repeated.
 //!
-//! `E2E_SCALE` overrides the time scale (simulated seconds per real second, default 3000).
+//! `E2E_SCALE` overrides the time scale (simulated seconds per real second, default 4000).
 
 use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
+
+use crate::common::{quoted, Setup, TestConfig};
 
 use base64::Engine;
 use support::sim::{week_scenario, SimPlatform};
 use support::smtp::{Received, SmtpSink};
 
-const BIN: &str = env!("CARGO_BIN_EXE_trendwatch");
 const HOUR: f64 = 3600.0;
 const DAY: f64 = 86_400.0;
 /// Monday 2026-11-16 00:00 UTC.
@@ -31,102 +32,62 @@ fn scale() -> f64 {
     std::env::var("E2E_SCALE")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(3000.0)
+        .unwrap_or(4000.0)
 }
 
-fn write_config(
-    dir: &Path,
-    base: &str,
-    smtp_port: u16,
-    scenario: &support::sim::Scenario,
-) -> PathBuf {
-    let tags: Vec<String> = scenario
-        .tags
-        .iter()
-        .map(|(t, _)| format!("{t:?}"))
-        .collect();
-    let creators: Vec<String> = scenario
-        .creators
-        .iter()
-        .map(|c| format!("{:?}", c.handle))
-        .collect();
-    std::fs::write(
-        dir.join("watchlist.toml"),
-        format!(
-            "[tiktok]\nhashtags = [{}]\ncreators = [{}]\n\n[discovery]\nenabled = true\n\
-             keywords = [\"naturel\", \"bio\", \"skincare\", \"wellness\"]\n",
-            tags.join(", "),
-            creators.join(", ")
-        ),
-    )
-    .unwrap();
-    let config = dir.join("trendwatch.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"watchlist = "watchlist.toml"
-state_dir = "{state}"
-timezone = "UTC"
-
-[collect]
-schedule = "0 0 */3 * * *"
-concurrency = 4
-per_host_interval = "0s"
-timeout = "1s"
-retries = 1
-max_body = "2MiB"
-user_agent = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
-tiktok_base_url = "{base}"
-
-[detect]
-baseline = "3d"
-recent = "24h"
-min_rate = 1000.0
-min_score = 3.0
-
-[digest]
-schedule = "0 0 8 * * *"
-language = "en"
-max_items = 12
-cooldown = "7d"
-to = ["equipe@example.org"]
-from = "trendwatch <trendwatch@example.org>"
-
-[mail]
-transport = "smtp"
-host = "127.0.0.1"
-port = {smtp_port}
-tls = "none"
-"#,
-            state = dir.join("state").display(),
-        ),
-    )
-    .unwrap();
-    config
+/// The week's daemon: the scenario's tags and creators from `base`, discovery on, a
+/// detection window short enough for a week, a daily digest by SMTP to `smtp_port`.
+fn config(base: &str, smtp_port: u16, scenario: &support::sim::Scenario) -> TestConfig {
+    let list = |names: Vec<String>| -> String {
+        let quoted: Vec<String> = names.iter().map(|n| quoted(n)).collect();
+        format!("[{}]", quoted.join(", "))
+    };
+    let tags = list(scenario.tags.iter().map(|(t, _)| t.clone()).collect());
+    let creators = list(scenario.creators.iter().map(|c| c.handle.clone()).collect());
+    TestConfig::new()
+        .top("timezone", &quoted("UTC"))
+        .tiktok(base)
+        .set("collect", "schedule", &quoted("0 0 */3 * * *"))
+        .set("collect", "concurrency", "4")
+        .set("collect", "timeout", &quoted("1s"))
+        .set("collect", "retries", "1")
+        .set("collect", "max_body", &quoted("2MiB"))
+        .set(
+            "collect",
+            "user_agent",
+            &quoted("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"),
+        )
+        .set("detect", "baseline", &quoted("3d"))
+        .set("detect", "recent", &quoted("24h"))
+        .set("detect", "min_rate", "1000.0")
+        .set("detect", "min_score", "3.0")
+        .set("digest", "schedule", &quoted("0 0 8 * * *"))
+        .set("digest", "language", &quoted("en"))
+        .set("digest", "max_items", "12")
+        .set("digest", "cooldown", &quoted("7d"))
+        .smtp(smtp_port)
+        .watchlist(&format!(
+            "[tiktok]\nhashtags = {tags}\ncreators = {creators}\n\n[discovery]\nenabled = true\n\
+             keywords = [\"naturel\", \"bio\", \"skincare\", \"wellness\"]\n"
+        ))
 }
 
 struct Daemon {
     child: Child,
 }
 
-fn spawn_daemon(config: &Path, log: &Path, sim_now: f64, scale: f64) -> Daemon {
+fn spawn_daemon(setup: &Setup, log: &Path, sim_now: f64, scale: f64) -> Daemon {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(log)
         .unwrap();
-    let child = Command::new(BIN)
-        .arg("-c")
-        .arg(config)
-        .arg("run")
+    let child = setup
+        .daemon()
         .env(
             "TRENDWATCH_SIMULATED_CLOCK",
             format!("{},{scale}", sim_now.floor() as i64),
         )
-        .env("RUST_LOG", "info")
-        .env_remove("NOTIFY_SOCKET")
-        .env_remove("JOURNAL_STREAM")
-        .stdout(Stdio::null())
         .stderr(log)
         // Its own process group, so a kill reaches its workers as systemd's reaches the
         // service's control group.
@@ -275,13 +236,8 @@ fn header<'a>(msg: &'a Received, name: &str) -> Option<&'a str> {
 }
 
 /// `trendwatch export` as (entity, metric, value) triples.
-fn exported(config: &Path) -> HashSet<(String, String, u64)> {
-    let out = Command::new(BIN)
-        .arg("-c")
-        .arg(config)
-        .args(["export", "--format", "csv"])
-        .output()
-        .unwrap();
+fn exported(setup: &Setup) -> HashSet<(String, String, u64)> {
+    let out = setup.run(&["export", "--format", "csv"]);
     assert!(
         out.status.success(),
         "export failed: {}",
@@ -309,18 +265,17 @@ async fn a_simulated_week_reaches_the_inbox_with_every_trend_once() {
     let scenario = week_scenario();
     let sim = SimPlatform::start(scenario.clone(), START, scale).await;
     let mut smtp = SmtpSink::start(0).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &sim.uri(), smtp.port(), &scenario);
-    let log = dir.path().join("daemon.log");
+    let setup = Setup::new(config(&sim.uri(), smtp.port(), &scenario));
+    let log = setup.path().join("daemon.log");
     let t0 = START as f64;
 
-    let mut daemon = spawn_daemon(&config, &log, sim.now(), scale);
+    let mut daemon = spawn_daemon(&setup, &log, sim.now(), scale);
     let mut killed_slots = Vec::new();
 
     // Day 1, 12:00: killed in the middle of a collection, restarted at once.
     killed_slots.push(kill_mid_collection(&sim, &mut daemon, &log, t0 + 1.5 * DAY, scale).await);
     drop(daemon);
-    daemon = spawn_daemon(&config, &log, sim.now(), scale);
+    daemon = spawn_daemon(&setup, &log, sim.now(), scale);
 
     // The mail server is down from day 2, 20:00 to day 3, 20:00 (the day-3 digest is due
     // at 08:00 in the middle of it).
@@ -335,7 +290,7 @@ async fn a_simulated_week_reaches_the_inbox_with_every_trend_once() {
     // Day 4, 12:00: killed again mid-collection, restarted.
     killed_slots.push(kill_mid_collection(&sim, &mut daemon, &log, t0 + 4.5 * DAY, scale).await);
     drop(daemon);
-    daemon = spawn_daemon(&config, &log, sim.now(), scale);
+    daemon = spawn_daemon(&setup, &log, sim.now(), scale);
 
     // Until day 7, 11:00: the day-7 digest at 08:00 is the eighth.
     until_sim(&sim, t0 + 7.0 * DAY + 11.0 * HOUR, scale).await;
@@ -436,7 +391,7 @@ async fn a_simulated_week_reaches_the_inbox_with_every_trend_once() {
 
     // Every sample served on a successful response is in the store, except those of the two
     // passes killed before they could report.
-    let stored = exported(&config);
+    let stored = exported(&setup);
     let killed: HashSet<i64> = killed_slots.iter().copied().collect();
     let served = sim.served();
     let mut missing = BTreeMap::new();
