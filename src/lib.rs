@@ -1,24 +1,38 @@
 //! trendwatch: trend watching (*veille stratégique*) on short-video platforms.
 //!
 //! The library follows the pipeline of the product: [`config`] loads and validates the two
-//! TOML files, [`collect`] fetches public metrics into [`model::Observation`]s, [`store`]
+//! TOML files once, [`collect`] fetches public metrics into [`model::Observation`]s, [`store`]
 //! keeps them durably in sled, [`detect`] turns series into ranked trends, [`digest`]
-//! renders them for people and [`mail`] delivers the digest through the outbox. [`status`]
-//! reports what the store knows of each entity, [`progress`] shows long commands advancing
-//! and [`logging`] sets up where log lines go. [`daemon`] runs the whole pipeline on a
-//! schedule under systemd; [`cli`] holds the one-shot commands that `main.rs` dispatches to.
+//! renders them for people and [`mail`] delivers the digest through the outbox.
+//! [`pipeline`] strings these stages together as one collection pass, one digest pass and
+//! one outbox flush: the one-shot commands of [`cli`] and the daemon's workers both call it.
+//! [`status`] reports what the store knows of each entity and [`logging`] sets up where log
+//! lines go.
+//!
+//! The types most callers need are re-exported here. The daemon (scheduler, worker
+//! processes, reload), the simulated clock and the progress display are internal: they are
+//! reached through `trendwatch run` and the other commands of [`cli`].
 
 pub mod cli;
-pub mod clock;
 pub mod collect;
 pub mod config;
-pub mod daemon;
 pub mod detect;
 pub mod digest;
 pub mod logging;
 pub mod mail;
 pub mod model;
 pub mod pipeline;
-pub mod progress;
 pub mod status;
 pub mod store;
+
+mod clock;
+mod daemon;
+mod progress;
+
+pub use collect::Collector;
+pub use config::{Config, ConfigError, Watchlist};
+pub use detect::{detect, Trend, TrendKind};
+pub use digest::Digest;
+pub use model::{EntityId, EntityOutcome, Observation, Sample, UnixSeconds};
+pub use pipeline::PipelineError;
+pub use store::{Store, StoreError};

@@ -1,0 +1,156 @@
+//! The sentences about trendwatch's own service in a digest: sources that failed and what to
+//! do, addresses the mail server refused, pages only the browser could read, and the warm-up
+//! while too little history is collected.
+
+use super::*;
+
+/// One line per cause of failure, with advice.
+pub fn health_line(g: &HealthGroup, at: UnixSeconds, lang: Language) -> String {
+    let (cause, advice) = match (g.kind.as_str(), lang) {
+        ("network", Fr) => ("Connexion impossible", "le serveur a-t-il accès à Internet ?"),
+        ("network", En) => ("Could not connect", "does the server have Internet access?"),
+        ("timeout", Fr) => (
+            "Pas de réponse à temps",
+            "réseau lent ou site surchargé ; trendwatch réessaie à chaque collecte.",
+        ),
+        ("timeout", En) => (
+            "No answer in time",
+            "a slow network or a busy site; trendwatch retries at every collection.",
+        ),
+        ("blocked", Fr) => (
+            "Accès bloqué par une vérification anti-robot",
+            "espacez les collectes (per_host_interval) ou activez le navigateur (browser = \"fallback\" dans [collect]).",
+        ),
+        ("blocked", En) => (
+            "Access blocked by a bot check",
+            "space out collections (per_host_interval) or turn the browser on (browser = \"fallback\" in [collect]).",
+        ),
+        ("browser_unavailable", Fr) => (
+            "Navigateur indisponible",
+            "installez Chromium (apt install chromium) ou indiquez browser_url dans [collect].",
+        ),
+        ("browser_unavailable", En) => (
+            "Browser unavailable",
+            "install Chromium (apt install chromium) or set browser_url in [collect].",
+        ),
+        ("not_found", Fr) => (
+            "Page introuvable",
+            "vérifiez l'orthographe dans la liste de veille (compte renommé ou supprimé ?)",
+        ),
+        ("not_found", En) => (
+            "Page not found",
+            "check the spelling in the watchlist: was the account renamed or deleted?",
+        ),
+        ("private", Fr) => (
+            "Compte privé",
+            "ses chiffres ne sont pas publics : retirez-le de la liste de veille.",
+        ),
+        ("private", En) => (
+            "Private account",
+            "its figures are not public: remove it from the watchlist.",
+        ),
+        ("too_large", Fr) => (
+            "Page trop volumineuse",
+            "augmentez max_body dans [collect] si la source est fiable.",
+        ),
+        ("too_large", En) => (
+            "Page too large",
+            "raise max_body in [collect] if the source is trustworthy.",
+        ),
+        ("unknown_shape", Fr) => (
+            "Page au format inattendu",
+            "TikTok ne montre plus ces pages aux clients simples : activez le navigateur (browser = \"fallback\" dans [collect]) ; sinon le site a changé et trendwatch doit être mis à jour.",
+        ),
+        ("unknown_shape", En) => (
+            "Unexpected page format",
+            "TikTok no longer shows these pages to plain clients: turn the browser on (browser = \"fallback\" in [collect]); otherwise the site changed and trendwatch needs an update.",
+        ),
+        (_, Fr) => (
+            "Erreur du site",
+            "souvent passager ; si cela dure, vérifiez l'adresse de la source.",
+        ),
+        (_, En) => (
+            "Error from the site",
+            "often temporary; if it lasts, check the source's address.",
+        ),
+    };
+    let sources = match lang {
+        Fr => locale::plural(g.count as i64, "source", "sources"),
+        En => locale::plural(g.count as i64, "source", "sources"),
+    };
+    let when = if g.never_collected == g.count {
+        match lang {
+            Fr if g.count == 1 => ", jamais collectée".to_owned(),
+            Fr => ", jamais collectées".to_owned(),
+            En => ", never collected".to_owned(),
+        }
+    } else {
+        let d = locale::duration(at - g.since, lang);
+        match lang {
+            Fr => format!(" depuis {d}"),
+            En => format!(" for {d}"),
+        }
+    };
+    match lang {
+        Fr => format!("{cause} pour {sources}{when} : {advice}"),
+        En => format!("{cause} for {sources}{when}: {advice}"),
+    }
+}
+
+/// A recipient the mail server refuses: the others got the digest; this one must be fixed.
+pub fn refused_line(address: &str, answer: &str, lang: Language) -> String {
+    match lang {
+        Language::Fr => format!(
+            "Adresse refusée par le serveur de messagerie : {address} ({answer}). Les autres destinataires reçoivent le résumé ; corrigez-la dans [digest] to."
+        ),
+        Language::En => format!(
+            "Address refused by the mail server: {address} ({answer}). The other recipients get the digest; fix it in [digest] to."
+        ),
+    }
+}
+
+/// How many sources only the browser could read: worth knowing (it costs time and memory),
+/// not a failure.
+pub fn browser_line(count: usize, lang: Language) -> String {
+    let n = count as i64;
+    match lang {
+        Language::Fr => format!(
+            "{} par le navigateur intégré : TikTok ne les montre plus aux clients simples.",
+            locale::plural(n, "source lue", "sources lues")
+        ),
+        Language::En => format!(
+            "{} through the built-in browser: TikTok no longer shows them to plain clients.",
+            locale::plural(n, "source read", "sources read")
+        ),
+    }
+}
+
+/// What the digest says while history is short or nothing was collected.
+pub fn warmup(w: &Warmup, lang: Language, tz: chrono_tz::Tz) -> String {
+    let days = w.baseline_days;
+    match (w.collecting_since, w.ready_at, lang) {
+        (Some(since), Some(ready), Fr) => format!(
+            "trendwatch collecte depuis le {} : il lui faut {days} jours d'historique pour connaître \
+             le niveau habituel de chaque hashtag et de chaque créateur. D'ici le {}, les tendances \
+             signalées sont à confirmer ; ensuite, la détection est complète.",
+            locale::date_in(since, tz, lang),
+            locale::date_in(ready, tz, lang)
+        ),
+        (Some(since), Some(ready), En) => format!(
+            "trendwatch has been collecting since {}: it needs {days} days of history to know the \
+             usual level of each hashtag and creator. Until {}, trends shown are to be confirmed; \
+             from then on, detection is complete.",
+            locale::date_in(since, tz, lang),
+            locale::date_in(ready, tz, lang)
+        ),
+        (_, _, Fr) => format!(
+            "Aucune donnée n'a encore pu être collectée, donc aucune tendance ne peut être détectée \
+             (voir l'état de la collecte). Les premières tendances apparaîtront environ {days} jours \
+             après la première collecte réussie."
+        ),
+        (_, _, En) => format!(
+            "Nothing could be collected yet, so no trend can be detected (see collection health). \
+             The first trends will appear about {days} days after the first successful collection."
+        ),
+    }
+}
