@@ -102,12 +102,12 @@ pub async fn collect_pass(
     match progress {
         Some(what) => {
             let reporter = crate::progress::Reporter::new(what, targets.len());
-            let report = pass.run(&targets, cancel, &reporter, &mut |_| {}).await;
+            let report = pass.run(&targets, cancel, &reporter, &mut |_, _| {}).await;
             reporter.finish();
             report
         }
         None => {
-            pass.run(&targets, cancel, &crate::progress::Quiet, &mut |_| {})
+            pass.run(&targets, cancel, &crate::progress::Quiet, &mut |_, _| {})
                 .await
         }
     }
@@ -115,7 +115,7 @@ pub async fn collect_pass(
 
 /// Targets collected, then stored, together: a pass's memory is bounded by this many pages'
 /// outcomes, not by the size of the watchlist.
-pub const PASS_CHUNK: usize = 1_000;
+pub const PASS_CHUNK: usize = 100;
 
 /// An entity's outcome and how long it took.
 pub type TimedOutcome = (crate::model::EntityOutcome, std::time::Duration);
@@ -141,21 +141,20 @@ impl Pass<'_> {
         targets: &[collect::Target],
         cancel: &CancellationToken,
         progress: &dyn crate::progress::Progress,
-        on_chunk: &mut dyn FnMut(&[TimedOutcome]),
+        on_chunk: &mut dyn FnMut(&[crate::model::EntityOutcome], &[std::time::Duration]),
     ) -> Result<PassReport, PipelineError> {
         restore_fetch_routes(self.store, self.collector)?;
         let mut tally = Tally::default();
         let mut stored = Ok(());
         for chunk in targets.chunks(PASS_CHUNK) {
             let timed = self.collector.collect_part(chunk, cancel, progress).await;
-            let outcomes: Vec<crate::model::EntityOutcome> =
-                timed.iter().map(|(o, _)| o.clone()).collect();
+            let (outcomes, took): (Vec<_>, Vec<_>) = timed.into_iter().unzip();
             stored = self.store.record_pass(&outcomes);
             if stored.is_err() {
                 break;
             }
             tally.add(&outcomes);
-            on_chunk(&timed);
+            on_chunk(&outcomes, &took);
             if cancel.is_cancelled() {
                 break;
             }

@@ -55,12 +55,12 @@ pub fn collect(cli: &Cli, only: &[String]) -> CommandResult {
         });
         let progress = crate::progress::Reporter::new("entities", targets.len());
         let report = pass
-            .run(&targets, &cancel, &progress, &mut |chunk| {
-                by_browser += chunk
+            .run(&targets, &cancel, &progress, &mut |outcomes, took| {
+                by_browser += outcomes
                     .iter()
-                    .filter(|(o, _)| o.fetched_by == crate::model::Fetcher::Browser)
+                    .filter(|o| o.fetched_by == crate::model::Fetcher::Browser)
                     .count();
-                rows.extend(chunk.iter().map(|(o, took)| row(o, *took)));
+                rows.extend(outcomes.iter().zip(took).map(|(o, took)| row(o, *took)));
             })
             .await;
         progress.finish();

@@ -87,7 +87,8 @@ impl Store {
             video_batch.insert(id.as_bytes(), entry.encode());
         }
         let sample_batch = self.stage_samples(&mut stage, &samples)?;
-        self.commit(&mut cat, stage, sample_batch, video_batch, seen_batch)
+        let changes = stage.finish();
+        self.commit(&mut cat, changes, sample_batch, video_batch, seen_batch)
     }
 
     /// Stores samples, all or none, durably. A sample at the same entity, metric and time as
@@ -96,7 +97,8 @@ impl Store {
         let mut cat = self.inner.lock()?;
         let mut stage = Stage::new(&cat);
         let batch = self.stage_samples(&mut stage, samples)?;
-        self.commit(&mut cat, stage, batch, Batch::default(), Batch::default())
+        let changes = stage.finish();
+        self.commit(&mut cat, changes, batch, Batch::default(), Batch::default())
     }
 
     /// Groups samples by block, merges them into the stored blocks and returns the batch.
@@ -156,7 +158,7 @@ impl Store {
     fn commit(
         &self,
         cat: &mut Catalog,
-        mut stage: Stage,
+        mut stage: Changes,
         samples: Batch,
         videos: Batch,
         seen: Batch,
@@ -211,73 +213,79 @@ impl Store {
 }
 
 /// Changes of one write, applied to the catalog only once committed.
-pub(super) struct Stage {
-    base_entities: usize,
-    base_metrics: usize,
-    known_entities: HashMap<EntityId, u32>,
-    known_metrics: HashMap<String, u16>,
-    existing: HashMap<u32, EntityRecord>,
+#[derive(Default)]
+pub(super) struct Changes {
     changed: BTreeMap<u32, EntityRecord>,
     new_entities: HashMap<EntityId, u32>,
     new_metrics: Vec<String>,
 }
 
-impl Stage {
-    pub(super) fn new(cat: &Catalog) -> Self {
+/// A write being prepared: looks entities and metrics up in the catalog (borrowed, never
+/// copied: a pass over a chunk of a large watchlist costs the chunk, not the catalog) and
+/// gathers what the write changes.
+pub(super) struct Stage<'c> {
+    cat: &'c Catalog,
+    new_metric_nums: HashMap<String, u16>,
+    changes: Changes,
+}
+
+impl<'c> Stage<'c> {
+    pub(super) fn new(cat: &'c Catalog) -> Self {
         Self {
-            base_entities: cat.entities.len(),
-            base_metrics: cat.metrics.len(),
-            // Cloned maps keep the stage independent of the catalog borrow; they are small
-            // (one entry per entity and per metric name).
-            known_entities: cat.entity_nums.clone(),
-            known_metrics: cat.metric_nums.clone(),
-            existing: cat
-                .entities
-                .iter()
-                .enumerate()
-                .map(|(i, r)| (i as u32, r.clone()))
-                .collect(),
-            changed: BTreeMap::new(),
-            new_entities: HashMap::new(),
-            new_metrics: Vec::new(),
+            cat,
+            new_metric_nums: HashMap::new(),
+            changes: Changes::default(),
         }
+    }
+
+    /// What the write changes, for [`Store::commit`].
+    pub(super) fn finish(self) -> Changes {
+        self.changes
     }
 
     pub(super) fn entity(&mut self, id: &EntityId) -> Result<u32, StoreError> {
         if let Some(n) = self
-            .known_entities
+            .cat
+            .entity_nums
             .get(id)
-            .or_else(|| self.new_entities.get(id))
+            .or_else(|| self.changes.new_entities.get(id))
         {
             return Ok(*n);
         }
-        let n = u32::try_from(self.base_entities + self.new_entities.len())
+        let n = u32::try_from(self.cat.entities.len() + self.changes.new_entities.len())
             .map_err(|_| StoreError::TooManyEntities)?;
-        self.new_entities.insert(id.clone(), n);
-        self.changed
+        self.changes.new_entities.insert(id.clone(), n);
+        self.changes
+            .changed
             .insert(n, EntityRecord::new(id.clone(), UnixSeconds::MAX));
         Ok(n)
     }
 
     pub(super) fn metric(&mut self, name: &str) -> Result<u16, StoreError> {
-        if let Some(n) = self.known_metrics.get(name) {
+        if let Some(n) = self
+            .cat
+            .metric_nums
+            .get(name)
+            .or_else(|| self.new_metric_nums.get(name))
+        {
             return Ok(*n);
         }
-        let n = u16::try_from(self.base_metrics + self.new_metrics.len())
+        let n = u16::try_from(self.cat.metrics.len() + self.changes.new_metrics.len())
             .map_err(|_| StoreError::TooManyMetrics)?;
-        self.known_metrics.insert(name.to_string(), n);
-        self.new_metrics.push(name.to_string());
+        self.new_metric_nums.insert(name.to_string(), n);
+        self.changes.new_metrics.push(name.to_string());
         Ok(n)
     }
 
     /// The record of entity `num` for modification, its first-seen time lowered to `at`.
     pub(super) fn touch(&mut self, num: u32, at: UnixSeconds) -> &mut EntityRecord {
-        let existing = &mut self.existing;
+        let cat = self.cat;
         // `num` comes from `entity()`: a new number is already in `changed`, an old one is
-        // in `existing` until its first touch, so the fallback is never used.
-        let rec = self.changed.entry(num).or_insert_with(|| {
-            existing
-                .remove(&num)
+        // in the catalog, so the fallback is never used.
+        let rec = self.changes.changed.entry(num).or_insert_with(|| {
+            cat.entities
+                .get(num as usize)
+                .cloned()
                 .unwrap_or_else(|| EntityRecord::new(EntityId::custom("unknown", "?"), at))
         });
         rec.first_seen = rec.first_seen.min(at);
