@@ -136,10 +136,7 @@ pub fn detect(input: &DetectInput, cfg: &DetectConfig, at: UnixSeconds) -> Vec<T
                         rfc3339(g.since),
                         g.samples
                     ),
-                    details: TrendDetails {
-                        samples: Some(g.samples),
-                        ..TrendDetails::default()
-                    },
+                    details: TrendDetails::Emerging { samples: g.samples },
                 });
             } else if let Some(s) = found.spike {
                 out.push(Trend {
@@ -218,11 +215,10 @@ pub fn detect(input: &DetectInput, cfg: &DetectConfig, at: UnixSeconds) -> Vec<T
                 since: Some(c.first_seen),
                 first_seen: Some(c.first_seen),
                 evidence,
-                details: TrendDetails {
-                    videos: Some(c.recent),
+                details: TrendDetails::Discovered {
+                    videos: c.recent,
                     co_tags: c.co_tags.into_iter().take(5).collect(),
                     keywords: c.keywords,
-                    ..TrendDetails::default()
                 },
             });
         }
@@ -251,14 +247,13 @@ pub fn detect(input: &DetectInput, cfg: &DetectConfig, at: UnixSeconds) -> Vec<T
                 "video {} has {} plays, {:.1}x @{}'s usual {:.0}",
                 v.id, v.plays, b.ratio, author, b.usual
             ),
-            details: TrendDetails {
+            details: TrendDetails::BreakoutVideo {
                 tier: followers.map(Tier::of_followers),
                 followers,
-                url: Some(format!("https://www.tiktok.com/@{}/video/{}", author, v.id)),
-                video_id: Some(v.id.clone()),
-                author: Some(author),
-                plays: Some(v.plays),
-                ..TrendDetails::default()
+                url: format!("https://www.tiktok.com/@{}/video/{}", author, v.id),
+                video_id: v.id.clone(),
+                author,
+                plays: v.plays,
             },
         });
     }
@@ -356,12 +351,11 @@ fn rising_creator(
         }
         _ => None,
     };
-    let details = TrendDetails {
+    let details = TrendDetails::RisingCreator {
         tier,
         engagement: eng,
         followers,
         samples: growth.as_ref().map(|g| g.samples),
-        ..TrendDetails::default()
     };
     let eng_score = eng_news.map(|r| 2.5 * r);
     match growth {

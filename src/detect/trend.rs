@@ -89,42 +89,112 @@ impl Tier {
     }
 }
 
-/// Per-kind extras of a trend; empty fields are left out of JSON.
+/// What a trend of each kind carries beyond its rates. In JSON (`details` of `detect
+/// --json`) each kind's fields appear by name, empty ones left out; spikes and cooling carry
+/// none.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct TrendDetails {
-    /// Creator tier (rising creators, breakout videos).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tier: Option<Tier>,
-    /// (likes + comments + shares) / plays over recent videos, as a fraction.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub engagement: Option<f64>,
-    /// Latest follower count of a creator.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub followers: Option<f64>,
-    /// Breakout video id.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub video_id: Option<String>,
-    /// Breakout video author handle.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub author: Option<String>,
-    /// `https://www.tiktok.com/@AUTHOR/video/ID`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    /// Plays of a breakout video.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub plays: Option<u64>,
-    /// Discovered tags: recent videos carrying the tag.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub videos: Option<usize>,
-    /// Discovered tags: watched tags it appears with, most frequent first.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub co_tags: Vec<String>,
-    /// Discovered tags: the discovery keywords its name contains.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub keywords: Vec<String>,
-    /// Samples in a row above the threshold (emerging, rising creators).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub samples: Option<usize>,
+#[serde(untagged)]
+pub enum TrendDetails {
+    /// Spikes and cooling: the rates say it all.
+    #[default]
+    None,
+    /// An emerging hashtag.
+    Emerging {
+        /// Samples the take-off has lasted.
+        samples: usize,
+    },
+    /// A hashtag riding along with watched ones.
+    Discovered {
+        /// Recent videos carrying the tag.
+        videos: usize,
+        /// Watched tags it appears with, most frequent first.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        co_tags: Vec<String>,
+        /// The discovery keywords its name contains.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        keywords: Vec<String>,
+    },
+    /// A creator gaining followers or engagement.
+    RisingCreator {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        tier: Option<Tier>,
+        /// (likes + comments + shares) / plays over recent videos, as a fraction.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        engagement: Option<f64>,
+        /// Latest follower count.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        followers: Option<f64>,
+        /// Samples the follower growth has lasted (none when engagement alone rose).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        samples: Option<usize>,
+    },
+    /// A video far above its creator's usual.
+    BreakoutVideo {
+        video_id: String,
+        /// The creator's handle.
+        author: String,
+        /// `https://www.tiktok.com/@AUTHOR/video/ID`.
+        url: String,
+        plays: u64,
+        /// The creator's tier and followers, when trendwatch follows the creator.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        tier: Option<Tier>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        followers: Option<f64>,
+    },
+}
+
+impl TrendDetails {
+    /// The creator's tier (rising creators, breakout videos).
+    pub fn tier(&self) -> Option<Tier> {
+        match self {
+            Self::RisingCreator { tier, .. } | Self::BreakoutVideo { tier, .. } => *tier,
+            _ => None,
+        }
+    }
+
+    /// The creator's latest follower count (rising creators, breakout videos).
+    pub fn followers(&self) -> Option<f64> {
+        match self {
+            Self::RisingCreator { followers, .. } | Self::BreakoutVideo { followers, .. } => {
+                *followers
+            }
+            _ => None,
+        }
+    }
+
+    /// The engagement of a rising creator's recent videos.
+    pub fn engagement(&self) -> Option<f64> {
+        match self {
+            Self::RisingCreator { engagement, .. } => *engagement,
+            _ => None,
+        }
+    }
+
+    /// The id of a breakout video.
+    pub fn video_id(&self) -> Option<&str> {
+        match self {
+            Self::BreakoutVideo { video_id, .. } => Some(video_id),
+            _ => None,
+        }
+    }
+
+    /// Samples in a row the rise has lasted (emerging tags, rising creators).
+    pub fn samples(&self) -> Option<usize> {
+        match self {
+            Self::Emerging { samples } => Some(*samples),
+            Self::RisingCreator { samples, .. } => *samples,
+            _ => None,
+        }
+    }
+
+    /// The watched tags a discovered tag rides with.
+    pub fn co_tags(&self) -> &[String] {
+        match self {
+            Self::Discovered { co_tags, .. } => co_tags,
+            _ => &[],
+        }
+    }
 }
 
 /// One detected movement, with the numbers that justify it.
@@ -155,7 +225,7 @@ impl Trend {
     /// A key identifying "the same trend" across runs, for digest cooldowns:
     /// `kind|entity` (plus the video id for breakout videos).
     pub fn key(&self) -> String {
-        match &self.details.video_id {
+        match self.details.video_id() {
             Some(v) => format!("{}|{}|{}", self.kind, self.entity, v),
             None => format!("{}|{}", self.kind, self.entity),
         }
@@ -215,4 +285,68 @@ pub fn to_json(trends: &[Trend]) -> serde_json::Value {
         })
         .collect();
     serde_json::Value::Array(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trend(kind: TrendKind, details: TrendDetails) -> Trend {
+        Trend {
+            entity: EntityId::creator(crate::model::TIKTOK, "lea.aroma"),
+            kind,
+            metric: "plays".into(),
+            score: 4.0,
+            rate_now: 90_000.0,
+            rate_baseline: 3_000.0,
+            growth: 30.0,
+            since: Some(1_795_000_000),
+            first_seen: None,
+            evidence: "video 730 has 90000 plays".into(),
+            details,
+        }
+    }
+
+    #[test]
+    fn each_kind_shows_its_own_details_in_json_and_spikes_none() {
+        let video = TrendDetails::BreakoutVideo {
+            video_id: "730".into(),
+            author: "lea.aroma".into(),
+            url: "https://www.tiktok.com/@lea.aroma/video/730".into(),
+            plays: 90_000,
+            tier: None,
+            followers: None,
+        };
+        let json = to_json(&[
+            trend(TrendKind::BreakoutVideo, video),
+            trend(TrendKind::Spike, TrendDetails::None),
+            trend(TrendKind::Emerging, TrendDetails::Emerging { samples: 9 }),
+        ]);
+        let d = &json[0]["details"];
+        assert_eq!(d["video_id"], "730");
+        assert_eq!(d["author"], "lea.aroma");
+        assert_eq!(d["plays"], 90_000);
+        assert!(d.get("tier").is_none(), "{d}");
+        assert!(json[1].get("details").is_none(), "{}", json[1]);
+        assert_eq!(json[2]["details"], serde_json::json!({"samples": 9}));
+    }
+
+    #[test]
+    fn a_breakout_video_is_its_own_trend_for_the_cooldown() {
+        let video = |id: &str| TrendDetails::BreakoutVideo {
+            video_id: id.into(),
+            author: "lea.aroma".into(),
+            url: String::new(),
+            plays: 1,
+            tier: None,
+            followers: None,
+        };
+        let a = trend(TrendKind::BreakoutVideo, video("730"));
+        let b = trend(TrendKind::BreakoutVideo, video("731"));
+        assert_ne!(a.key(), b.key());
+        assert_eq!(
+            trend(TrendKind::Spike, TrendDetails::None).key(),
+            "spike|tiktok:@lea.aroma"
+        );
+    }
 }

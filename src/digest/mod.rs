@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::detect::{self, Tier, Trend, TrendKind};
+use crate::detect::{self, Tier, Trend, TrendDetails, TrendKind};
 use crate::model::{AlertRecord, EntityInfo, StoredVideo};
 use crate::model::{EntityId, EntityKind, UnixSeconds};
 use crate::store::{Store, StoreError};
@@ -203,9 +203,9 @@ fn item(
             t.entity.name(),
             videos,
             at,
-            d.followers,
-            d.engagement,
-            d.tier,
+            d.followers(),
+            d.engagement(),
+            d.tier(),
         ),
         EntityKind::Custom => Facts::default(),
     };
@@ -218,17 +218,19 @@ fn item(
     if chart_metric == t.metric && t.kind != TrendKind::Cooling {
         facts.week = facts::week_volumes(&points, at, t.rate_baseline);
     }
-    let (name, url) = match (&d.video_id, t.kind) {
-        (Some(id), TrendKind::BreakoutVideo) => {
-            let author = d.author.as_deref().unwrap_or("");
+    let (name, url) = match d {
+        TrendDetails::BreakoutVideo {
+            video_id: id,
+            author,
+            url,
+            ..
+        } => {
             let name = if author.is_empty() {
                 format!("video {id}")
             } else {
                 format!("@{author} · {id}")
             };
-            let url = d
-                .url
-                .clone()
+            let url = Some(url.clone())
                 .filter(|u| u.starts_with("https://"))
                 .or_else(|| {
                     (!author.is_empty()).then(|| {
@@ -250,10 +252,10 @@ fn item(
         metric: clean(&t.metric, 40),
         since: t.since,
         evidence: clean(&t.evidence, model::MAX_TEXT),
-        samples: d.samples,
-        tier: d.tier.map(|t| t.as_str().to_owned()),
-        engagement: d.engagement,
-        benchmark: d.tier.map(|t| t.benchmark()),
+        samples: d.samples(),
+        tier: d.tier().map(|t| t.as_str().to_owned()),
+        engagement: d.engagement(),
+        benchmark: d.tier().map(|t| t.benchmark()),
         rates: chart_points,
         chart_metric: chart_metric.to_owned(),
         chart_from: at - CHART_SPAN,

@@ -5,7 +5,9 @@ use trendwatch::config::DetectConfig;
 use trendwatch::detect::synth::{
     default_detect_config, generate, input_of, SeriesKind, SynthConfig,
 };
-use trendwatch::detect::{detect, tags_to_track, to_json, DetectInput, EntitySeries, TrendKind};
+use trendwatch::detect::{
+    detect, tags_to_track, to_json, DetectInput, EntitySeries, TrendDetails, TrendKind,
+};
 use trendwatch::model::{EntityId, UnixSeconds, VideoRecord};
 use trendwatch::store::StoredVideo;
 
@@ -263,8 +265,8 @@ fn engagement_is_judged_against_the_creator_tier() {
         .find(|t| t.entity.as_str() == "tiktok:@nanostar")
         .unwrap();
     assert_eq!(nano.kind, TrendKind::RisingCreator);
-    assert_eq!(nano.details.tier.map(|t| t.as_str()), Some("nano"));
-    assert!((nano.details.engagement.unwrap() - 0.12).abs() < 0.005);
+    assert_eq!(nano.details.tier().map(|t| t.as_str()), Some("nano"));
+    assert!((nano.details.engagement().unwrap() - 0.12).abs() < 0.005);
     assert!(
         nano.evidence.contains("12.0%") && nano.evidence.contains("nano"),
         "{}",
@@ -338,12 +340,18 @@ fn a_video_far_ahead_of_its_creator_is_a_breakout_with_its_url() {
     let t = &trends[0];
     assert_eq!(t.kind, TrendKind::BreakoutVideo);
     assert_eq!(t.entity.as_str(), "tiktok:@lea.aroma");
-    assert_eq!(t.details.video_id.as_deref(), Some("730"));
-    assert_eq!(t.details.author.as_deref(), Some("lea.aroma"));
-    assert_eq!(
-        t.details.url.as_deref(),
-        Some("https://www.tiktok.com/@lea.aroma/video/730")
-    );
+    let TrendDetails::BreakoutVideo {
+        video_id,
+        author,
+        url,
+        ..
+    } = &t.details
+    else {
+        panic!("a breakout video's details: {:?}", t.details)
+    };
+    assert_eq!(video_id, "730");
+    assert_eq!(author, "lea.aroma");
+    assert_eq!(url, "https://www.tiktok.com/@lea.aroma/video/730");
     assert!(t.growth > 20.0);
 }
 
@@ -399,7 +407,7 @@ fn riding_tags_are_discovered_and_tracked_but_generic_and_unrelated_ones_are_not
         .iter()
         .find(|t| t.entity.as_str() == "tiktok:#slugging")
         .unwrap();
-    assert_eq!(slug.details.co_tags, vec!["skincare".to_string()]);
+    assert_eq!(slug.details.co_tags(), ["skincare".to_string()]);
     let tracked = tags_to_track(&inp, 1);
     assert_eq!(tracked.len(), 1);
     let all = tags_to_track(&inp, 20);

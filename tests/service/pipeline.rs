@@ -104,7 +104,7 @@ async fn a_week_of_passes_detects_every_planted_trend_and_stores_every_sample() 
                     (digest_at - START) / DAY,
                     t.kind,
                     t.entity.to_string(),
-                    t.details.video_id.clone(),
+                    t.details.video_id().map(str::to_string),
                 ));
             }
         }
