@@ -6,6 +6,7 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use std::time::Duration;
+use trendwatch::model::Metric;
 use trendwatch::model::{EntityId, EntityOutcome, Observation, Sample};
 use trendwatch::store::Store;
 
@@ -19,7 +20,7 @@ fn history(entities: usize, hours: i64) -> Vec<Sample> {
             out.push(Sample {
                 entity: id.clone(),
                 at: START + h * 3600,
-                metric: "views".into(),
+                metric: Metric::VIEWS,
                 value: (1_000_000 + h * 1234 + e as i64) as f64,
             });
         }
@@ -34,7 +35,7 @@ fn pass(entities: usize, at: i64) -> Vec<EntityOutcome> {
             entity: EntityId::hashtag("tiktok", &format!("tag{e}")),
             observation: Some(Observation {
                 at,
-                metrics: vec![("views".into(), 2e6 + e as f64), ("videos".into(), 300.0)],
+                metrics: vec![(Metric::VIEWS, 2e6 + e as f64), (Metric::VIDEOS, 300.0)],
                 videos: Vec::new(),
             }),
             failure: None,

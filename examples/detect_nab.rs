@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 use trendwatch::detect::synth::{default_detect_config, naive_rule};
 use trendwatch::detect::{detect, DetectInput, EntitySeries, TrendKind};
+use trendwatch::model::Metric;
 use trendwatch::model::{EntityId, UnixSeconds};
 
 fn parse_time(s: &str) -> UnixSeconds {
@@ -167,7 +168,7 @@ fn main() {
                 entities: vec![EntitySeries {
                     entity: entity.clone(),
                     first_seen: Some(first),
-                    metrics: vec![("views".into(), counter.clone())],
+                    metrics: vec![(Metric::VIEWS, counter.clone())],
                 }],
                 ..DetectInput::default()
             };

@@ -7,6 +7,7 @@
 
 use std::time::Instant;
 
+use trendwatch::model::Metric;
 use trendwatch::model::{EntityId, EntityOutcome, Observation, Sample};
 use trendwatch::store::interchange::{self, CsvOut};
 use trendwatch::store::Store;
@@ -40,7 +41,7 @@ fn counters(entities: usize, metrics: &[&str], hours: i64) -> Vec<Sample> {
                 out.push(Sample {
                     entity: id.clone(),
                     at: START + h * 3600 + jitter,
-                    metric: m.to_string(),
+                    metric: Metric::new(m).expect("a metric name"),
                     value: v,
                 });
             }
@@ -178,8 +179,8 @@ fn main() {
                 observation: Some(Observation {
                     at,
                     metrics: vec![
-                        ("views".into(), (1_000_000 + p * 3_000 + e) as f64),
-                        ("videos".into(), (500 + p / 4) as f64),
+                        (Metric::VIEWS, (1_000_000 + p * 3_000 + e) as f64),
+                        (Metric::VIDEOS, (500 + p / 4) as f64),
                     ],
                     videos: Vec::new(),
                 }),

@@ -37,7 +37,7 @@ pub struct EntityStatus {
     pub last_success: Option<String>,
     pub last_sample_at: Option<String>,
     pub last_failure: Option<FailureStatus>,
-    pub metrics: Vec<String>,
+    pub metrics: Vec<crate::model::Metric>,
     /// `http` or `browser`: the fetcher that read the latest outcome; `null` before any.
     #[serde(default)]
     pub fetched_by: Option<String>,
@@ -297,7 +297,7 @@ mod tests {
                     entity: EntityId::hashtag("tiktok", "bienetre"),
                     observation: Some(Observation {
                         at,
-                        metrics: vec![("views".into(), 1_000.0)],
+                        metrics: vec![(crate::model::Metric::VIEWS, 1_000.0)],
                         videos: Vec::new(),
                     }),
                     failure: None,

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Cli, CommandError, CommandResult};
 use crate::collect::{self, Collector, Target};
-use crate::model::{EntityId, EntityOutcome};
+use crate::model::{EntityId, EntityOutcome, Metric};
 
 pub fn collect(cli: &Cli, only: &[String]) -> CommandResult {
     let (cfg, watchlist) = super::load_config(cli)?;
@@ -155,16 +155,16 @@ fn figures(o: &EntityOutcome) -> String {
             .map(|f| f.detail.chars().take(70).collect())
             .unwrap_or_default();
     };
-    let get = |name: &str| obs.metrics.iter().find(|(m, _)| m == name).map(|(_, v)| *v);
+    let get = |name: &Metric| obs.metrics.iter().find(|(m, _)| m == name).map(|(_, v)| *v);
     let mut parts = Vec::new();
     match o.entity.kind() {
         crate::model::EntityKind::Hashtag => {
-            if let Some(v) = get("views") {
+            if let Some(v) = get(&Metric::VIEWS) {
                 parts.push(format!("views {}", figure(v)));
             }
         }
         crate::model::EntityKind::Creator => {
-            if let Some(v) = get("followers") {
+            if let Some(v) = get(&Metric::FOLLOWERS) {
                 parts.push(format!("followers {}", figure(v)));
             }
         }
@@ -227,7 +227,7 @@ fn table(cells: &[[String; 5]]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Failure, FailureKind, Observation, VideoRecord, TIKTOK};
+    use crate::model::{Failure, FailureKind, Metric, Observation, VideoRecord, TIKTOK};
 
     #[test]
     fn figures_are_grouped_and_failures_show_their_kind() {
@@ -239,7 +239,7 @@ mod tests {
             entity: EntityId::creator(TIKTOK, "lea.soinsnaturels"),
             observation: Some(Observation {
                 at: 0,
-                metrics: vec![("followers".into(), 68_259.0), ("likes".into(), 5.0)],
+                metrics: vec![(Metric::FOLLOWERS, 68_259.0), (Metric::LIKES, 5.0)],
                 videos: vec![VideoRecord::default(); 12],
             }),
             failure: None,

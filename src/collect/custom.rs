@@ -11,6 +11,7 @@ use url::Url;
 
 use super::numbers::parse_count;
 use crate::config::HtmlMetric;
+use crate::model::Metric;
 
 /// Why a custom source's URL could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -71,7 +72,7 @@ pub fn expand_url(
 /// What a page gave: the metrics found, and one line per metric that was not.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Extracted {
-    pub metrics: Vec<(String, f64)>,
+    pub metrics: Vec<(Metric, f64)>,
     pub missing: Vec<String>,
 }
 
@@ -85,7 +86,7 @@ fn json_count(v: &Value) -> Option<f64> {
 }
 
 /// Reads each metric at its JSON pointer. `Err` when the body is not JSON at all.
-pub fn extract_json(body: &str, metrics: &[(String, String)]) -> Result<Extracted, String> {
+pub fn extract_json(body: &str, metrics: &[(Metric, String)]) -> Result<Extracted, String> {
     let root: Value =
         serde_json::from_str(body).map_err(|e| format!("the answer is not JSON ({e})"))?;
     let mut out = Extracted::default();
@@ -114,20 +115,12 @@ fn short(v: &Value) -> String {
 
 /// Reads each metric from the first element matching its selector whose text (through the
 /// regex, first capture group or else the whole match) is a count.
-pub fn extract_html(body: &str, metrics: &[(String, HtmlMetric)]) -> Extracted {
+pub fn extract_html(body: &str, metrics: &[(Metric, HtmlMetric)]) -> Extracted {
     let doc = scraper::Html::parse_document(body);
     let mut out = Extracted::default();
     for (name, metric) in metrics {
-        let selector = match scraper::Selector::parse(&metric.selector) {
-            Ok(s) => s,
-            Err(_) => {
-                out.missing
-                    .push(format!("{name}: invalid selector {}", metric.selector));
-                continue;
-            }
-        };
         let mut matched = false;
-        let found = doc.select(&selector).find_map(|el| {
+        let found = doc.select(&metric.selector).find_map(|el| {
             matched = true;
             let text: String = el.text().collect();
             let text = text.trim();
@@ -144,11 +137,12 @@ pub fn extract_html(body: &str, metrics: &[(String, HtmlMetric)]) -> Extracted {
             Some(n) => out.metrics.push((name.clone(), n)),
             None if matched => out.missing.push(format!(
                 "{name}: no count in the text of `{}`",
-                metric.selector
+                metric.selector_text
             )),
-            None => out
-                .missing
-                .push(format!("{name}: `{}` matched nothing", metric.selector)),
+            None => out.missing.push(format!(
+                "{name}: `{}` matched nothing",
+                metric.selector_text
+            )),
         }
     }
     out
@@ -157,6 +151,10 @@ pub fn extract_html(body: &str, metrics: &[(String, HtmlMetric)]) -> Extracted {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn m(name: &str) -> Metric {
+        Metric::new(name).unwrap()
+    }
 
     fn env(name: &str) -> Option<String> {
         (name == "KEY").then(|| "s3cr et/&".to_string())
@@ -196,20 +194,17 @@ mod tests {
         let body = r#"{"items":[{"statistics":{"subscriberCount":"1,2 k","viewCount":123456,"neg":-4,"obj":{}}}]}"#;
         let metrics = vec![
             (
-                "followers".to_string(),
+                Metric::FOLLOWERS,
                 "/items/0/statistics/subscriberCount".to_string(),
             ),
-            (
-                "views".to_string(),
-                "/items/0/statistics/viewCount".to_string(),
-            ),
-            ("neg".to_string(), "/items/0/statistics/neg".to_string()),
-            ("gone".to_string(), "/items/1".to_string()),
+            (Metric::VIEWS, "/items/0/statistics/viewCount".to_string()),
+            (m("neg"), "/items/0/statistics/neg".to_string()),
+            (m("gone"), "/items/1".to_string()),
         ];
         let got = extract_json(body, &metrics).unwrap();
         assert_eq!(
             got.metrics,
-            vec![("followers".into(), 1200.0), ("views".into(), 123_456.0)]
+            vec![(Metric::FOLLOWERS, 1200.0), (Metric::VIEWS, 123_456.0)]
         );
         assert_eq!(got.missing.len(), 2);
         assert!(got.missing[1].contains("missing /items/1"));
@@ -220,40 +215,21 @@ mod tests {
     fn html_counts_by_selector_and_regex() {
         let body = r#"<div class="reviews-count">Avis : 1 234 clients</div>
             <span class="fans">116,9 k abonnés</span><p class="empty">—</p>"#;
+        let html = |selector: &str, regex: Option<&str>| HtmlMetric {
+            selector: scraper::Selector::parse(selector).unwrap(),
+            selector_text: selector.to_string(),
+            regex: regex.map(|r| regex::Regex::new(r).unwrap()),
+        };
         let metrics = vec![
-            (
-                "reviews".to_string(),
-                HtmlMetric {
-                    selector: ".reviews-count".into(),
-                    regex: Some(regex::Regex::new("([0-9 ]+[0-9])").unwrap()),
-                },
-            ),
-            (
-                "fans".to_string(),
-                HtmlMetric {
-                    selector: "span.fans".into(),
-                    regex: Some(regex::Regex::new(r"[0-9][0-9,.]*\s?[kM]?").unwrap()),
-                },
-            ),
-            (
-                "empty".to_string(),
-                HtmlMetric {
-                    selector: ".empty".into(),
-                    regex: None,
-                },
-            ),
-            (
-                "none".to_string(),
-                HtmlMetric {
-                    selector: ".nothing".into(),
-                    regex: None,
-                },
-            ),
+            (m("reviews"), html(".reviews-count", Some("([0-9 ]+[0-9])"))),
+            (m("fans"), html("span.fans", Some(r"[0-9][0-9,.]*\s?[kM]?"))),
+            (m("empty"), html(".empty", None)),
+            (m("none"), html(".nothing", None)),
         ];
         let got = extract_html(body, &metrics);
         assert_eq!(
             got.metrics,
-            vec![("reviews".into(), 1234.0), ("fans".into(), 116_900.0)]
+            vec![(m("reviews"), 1234.0), (m("fans"), 116_900.0)]
         );
         assert_eq!(got.missing.len(), 2);
         assert!(got.missing[1].contains("matched nothing"));

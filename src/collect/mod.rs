@@ -32,7 +32,8 @@ use url::Url;
 
 use crate::config::{BrowserMode, CollectConfig, Source, SourceKind, Watchlist};
 use crate::model::{
-    normalize_name, EntityId, EntityOutcome, Failure, FailureKind, Observation, VideoRecord, TIKTOK,
+    normalize_name, EntityId, EntityOutcome, Failure, FailureKind, Metric, Observation,
+    VideoRecord, TIKTOK,
 };
 
 use browser::BrowserFetcher;
@@ -319,7 +320,7 @@ fn failed(entity: EntityId, kind: FailureKind, detail: String) -> EntityOutcome 
 
 fn observed(
     entity: EntityId,
-    metrics: Vec<(String, f64)>,
+    metrics: Vec<(Metric, f64)>,
     videos: Vec<VideoRecord>,
 ) -> EntityOutcome {
     EntityOutcome {

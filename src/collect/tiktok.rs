@@ -23,7 +23,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
-use crate::model::{normalize_name, FailureKind, UnixSeconds, VideoRecord};
+use crate::model::{normalize_name, FailureKind, Metric, UnixSeconds, VideoRecord};
 
 /// Longest caption kept per video: scraped text is untrusted and bounded.
 const MAX_DESCRIPTION_CHARS: usize = 2000;
@@ -112,15 +112,15 @@ pub struct CreatorPage {
 
 impl CreatorPage {
     /// `followers`, `following`, `likes`, `videos`, the ones the page had.
-    pub fn metrics(&self) -> Vec<(String, f64)> {
+    pub fn metrics(&self) -> Vec<(Metric, f64)> {
         [
-            ("followers", self.followers),
-            ("following", self.following),
-            ("likes", self.likes),
-            ("videos", self.videos),
+            (Metric::FOLLOWERS, self.followers),
+            (Metric::FOLLOWING, self.following),
+            (Metric::LIKES, self.likes),
+            (Metric::VIDEOS, self.videos),
         ]
         .into_iter()
-        .filter_map(|(name, v)| v.map(|v| (name.to_string(), v as f64)))
+        .filter_map(|(name, v)| v.map(|v| (name, v as f64)))
         .collect()
     }
 }
@@ -137,10 +137,10 @@ pub struct TagPage {
 
 impl TagPage {
     /// `views`, plus `videos` when known.
-    pub fn metrics(&self) -> Vec<(String, f64)> {
-        let mut m = vec![("views".to_string(), self.views as f64)];
+    pub fn metrics(&self) -> Vec<(Metric, f64)> {
+        let mut m = vec![(Metric::VIEWS, self.views as f64)];
         if let Some(v) = self.videos {
-            m.push(("videos".to_string(), v as f64));
+            m.push((Metric::VIDEOS, v as f64));
         }
         m
     }

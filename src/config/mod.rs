@@ -294,15 +294,21 @@ pub struct Source {
 #[derive(Debug, Clone)]
 pub enum SourceKind {
     /// Metric name → JSON pointer.
-    Json { metrics: Vec<(String, String)> },
+    Json {
+        metrics: Vec<(crate::model::Metric, String)>,
+    },
     /// Metric name → CSS selector and optional regex (first capture group, else whole match).
-    Html { metrics: Vec<(String, HtmlMetric)> },
+    Html {
+        metrics: Vec<(crate::model::Metric, HtmlMetric)>,
+    },
 }
 
 #[derive(Debug, Clone)]
 pub struct HtmlMetric {
-    /// Already checked to parse as a CSS selector.
-    pub selector: String,
+    /// Parsed once, when the watchlist is loaded.
+    pub selector: scraper::Selector,
+    /// The selector as written, for messages.
+    pub selector_text: String,
     pub regex: Option<regex::Regex>,
 }
 

@@ -28,7 +28,7 @@ use serde::Serialize;
 
 use crate::config::{DetectConfig, Watchlist};
 use crate::model::StoredVideo;
-use crate::model::{EntityId, EntityKind, UnixSeconds};
+use crate::model::{EntityId, EntityKind, Metric, UnixSeconds};
 use crate::store::{Store, StoreError};
 
 pub use rates::{intervals, rates, Interval};
@@ -45,7 +45,7 @@ pub struct EntitySeries {
     /// The entity's first sample.
     pub first_seen: Option<UnixSeconds>,
     /// Metric name → points sorted by time.
-    pub metrics: Vec<(String, Vec<(UnixSeconds, f64)>)>,
+    pub metrics: Vec<(Metric, Vec<(UnixSeconds, f64)>)>,
 }
 
 impl EntitySeries {
@@ -113,7 +113,7 @@ pub fn detect(input: &DetectInput, cfg: &DetectConfig, at: UnixSeconds) -> Vec<T
     let mut out: Vec<Trend> = Vec::new();
     let per_entity = |e: &EntitySeries, out: &mut Vec<Trend>| match e.entity.kind() {
         EntityKind::Hashtag => {
-            let Some(points) = e.metric("views") else {
+            let Some(points) = e.metric(&Metric::VIEWS) else {
                 return;
             };
             let found = series::assess(points, at, baseline, recent, cfg.min_rate);
@@ -121,7 +121,7 @@ pub fn detect(input: &DetectInput, cfg: &DetectConfig, at: UnixSeconds) -> Vec<T
                 out.push(Trend {
                     entity: e.entity.clone(),
                     kind: TrendKind::Emerging,
-                    metric: "views".into(),
+                    metric: Metric::VIEWS,
                     score: g.score,
                     rate_now: g.rate_now,
                     rate_baseline: g.rate_baseline,
@@ -142,7 +142,7 @@ pub fn detect(input: &DetectInput, cfg: &DetectConfig, at: UnixSeconds) -> Vec<T
                 out.push(Trend {
                     entity: e.entity.clone(),
                     kind: TrendKind::Spike,
-                    metric: "views".into(),
+                    metric: Metric::VIEWS,
                     score: s.score,
                     rate_now: s.rate,
                     rate_baseline: s.rate_baseline,
@@ -163,7 +163,7 @@ pub fn detect(input: &DetectInput, cfg: &DetectConfig, at: UnixSeconds) -> Vec<T
                 out.push(Trend {
                     entity: e.entity.clone(),
                     kind: TrendKind::Cooling,
-                    metric: "views".into(),
+                    metric: Metric::VIEWS,
                     score: c.score,
                     rate_now: c.rate_now,
                     rate_baseline: c.peak,
@@ -207,7 +207,7 @@ pub fn detect(input: &DetectInput, cfg: &DetectConfig, at: UnixSeconds) -> Vec<T
             out.push(Trend {
                 entity: EntityId::hashtag(crate::model::TIKTOK, &c.tag),
                 kind: TrendKind::Discovered,
-                metric: "occurrences".into(),
+                metric: Metric::OCCURRENCES,
                 score: c.score,
                 rate_now: c.recent as f64,
                 rate_baseline: c.earlier as f64,
@@ -230,13 +230,13 @@ pub fn detect(input: &DetectInput, cfg: &DetectConfig, at: UnixSeconds) -> Vec<T
             .entities
             .iter()
             .find(|e| e.entity == EntityId::creator(crate::model::TIKTOK, &author))
-            .and_then(|e| e.metric("followers"))
+            .and_then(|e| e.metric(&Metric::FOLLOWERS))
             .and_then(|p| p.iter().rev().find(|x| x.0 <= at))
             .map(|x| x.1);
         out.push(Trend {
             entity: EntityId::creator(crate::model::TIKTOK, &author),
             kind: TrendKind::BreakoutVideo,
-            metric: "plays".into(),
+            metric: Metric::PLAYS,
             score: 3.0 * b.ratio.ln() / videos::BREAKOUT_RATIO.ln(),
             rate_now: v.plays as f64,
             rate_baseline: b.usual,
@@ -312,7 +312,7 @@ fn rising_creator(
     recent: i64,
     base_label: &str,
 ) -> Option<Trend> {
-    let followers_pts = e.metric("followers");
+    let followers_pts = e.metric(&Metric::FOLLOWERS);
     let followers = followers_pts
         .and_then(|p| p.iter().rev().find(|x| x.0 <= at))
         .map(|x| x.1);
@@ -371,7 +371,7 @@ fn rising_creator(
             Some(Trend {
                 entity: e.entity.clone(),
                 kind: TrendKind::RisingCreator,
-                metric: "followers".into(),
+                metric: Metric::FOLLOWERS,
                 score: g.score.max(eng_score.unwrap_or(0.0)),
                 rate_now: g.rate_now,
                 rate_baseline: g.rate_baseline,
@@ -388,7 +388,7 @@ fn rising_creator(
             Some(Trend {
                 entity: e.entity.clone(),
                 kind: TrendKind::RisingCreator,
-                metric: "engagement".into(),
+                metric: Metric::ENGAGEMENT,
                 score: 2.5 * r,
                 rate_now: x,
                 rate_baseline: t.benchmark().1,

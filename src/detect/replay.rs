@@ -22,7 +22,7 @@ impl DetectInput {
             .entities
             .iter()
             .filter_map(|e| {
-                let metrics: Vec<(String, Vec<(UnixSeconds, f64)>)> = e
+                let metrics: Vec<(Metric, Vec<(UnixSeconds, f64)>)> = e
                     .metrics
                     .iter()
                     .filter_map(|(name, pts)| {
@@ -156,17 +156,17 @@ fn read_input(
 ) -> Result<DetectInput, StoreError> {
     let mut entities = Vec::new();
     for info in store.entities()? {
-        let wanted: &[&str] = match info.id.kind() {
-            EntityKind::Hashtag => &["views"],
-            EntityKind::Creator => &["followers"],
+        let wanted: &[Metric] = match info.id.kind() {
+            EntityKind::Hashtag => &[Metric::VIEWS],
+            EntityKind::Creator => &[Metric::FOLLOWERS],
             EntityKind::Custom => &[],
         };
         let mut metrics = Vec::new();
         for m in wanted {
-            if info.metrics.iter().any(|x| x == m) {
+            if info.metrics.contains(m) {
                 let pts = store.series(&info.id, m, from, at)?;
                 if !pts.is_empty() {
-                    metrics.push(((*m).to_string(), pts));
+                    metrics.push((m.clone(), pts));
                 }
             }
         }

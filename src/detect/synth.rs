@@ -21,7 +21,7 @@ use rand::{Rng, SeedableRng};
 
 use super::{detect, DetectInput, EntitySeries, TrendKind};
 use crate::config::DetectConfig;
-use crate::model::{EntityId, UnixSeconds, TIKTOK};
+use crate::model::{EntityId, Metric, UnixSeconds, TIKTOK};
 
 const HOUR: i64 = 3600;
 const DAY: i64 = 86_400;
@@ -310,7 +310,7 @@ pub fn input_of(series: &[SynthSeries], at: UnixSeconds) -> DetectInput {
             .map(|s| EntitySeries {
                 entity: s.entity.clone(),
                 first_seen: s.points.first().map(|p| p.0),
-                metrics: vec![("views".into(), s.points.clone())],
+                metrics: vec![(Metric::VIEWS, s.points.clone())],
             })
             .collect(),
         at,

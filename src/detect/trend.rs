@@ -203,7 +203,7 @@ pub struct Trend {
     pub entity: EntityId,
     pub kind: TrendKind,
     /// The metric the rates are of (`views`, `followers`, `plays`, `occurrences`).
-    pub metric: String,
+    pub metric: crate::model::Metric,
     /// Ranks trends, higher is stronger; each kind documents its scale (see [`detect`]).
     pub score: f64,
     /// Rate per hour now (or the current value the kind compares).
@@ -258,7 +258,7 @@ pub fn to_json(trends: &[Trend]) -> serde_json::Value {
             let mut o = serde_json::Map::new();
             o.insert("entity".into(), t.entity.as_str().into());
             o.insert("kind".into(), t.kind.as_str().into());
-            o.insert("metric".into(), t.metric.clone().into());
+            o.insert("metric".into(), t.metric.as_str().into());
             o.insert("score".into(), round(t.score, 2).into());
             o.insert("rate_now".into(), round(t.rate_now, 1).into());
             o.insert("rate_baseline".into(), round(t.rate_baseline, 1).into());
@@ -295,7 +295,7 @@ mod tests {
         Trend {
             entity: EntityId::creator(crate::model::TIKTOK, "lea.aroma"),
             kind,
-            metric: "plays".into(),
+            metric: crate::model::Metric::PLAYS,
             score: 4.0,
             rate_now: 90_000.0,
             rate_baseline: 3_000.0,

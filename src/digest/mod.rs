@@ -22,7 +22,7 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::detect::{self, Tier, Trend, TrendDetails, TrendKind};
 use crate::model::{AlertRecord, EntityInfo, StoredVideo};
-use crate::model::{EntityId, EntityKind, UnixSeconds};
+use crate::model::{EntityId, EntityKind, Metric, UnixSeconds};
 use crate::store::{Store, StoreError};
 
 pub use facts::Facts;
@@ -162,9 +162,9 @@ fn known_tiers(
 ) -> Result<HashMap<String, Tier>, StoreError> {
     let mut out = HashMap::new();
     for e in health.iter().filter(|e| {
-        e.id.kind() == EntityKind::Creator && e.metrics.iter().any(|m| m == "followers")
+        e.id.kind() == EntityKind::Creator && e.metrics.contains(&Metric::FOLLOWERS)
     }) {
-        if let Some(&(_, f)) = store.series(&e.id, "followers", at - 30 * DAY, at)?.last() {
+        if let Some(&(_, f)) = store.series(&e.id, &Metric::FOLLOWERS, at - 30 * DAY, at)?.last() {
             out.insert(e.id.name().to_owned(), Tier::of_followers(f));
         }
     }
@@ -180,12 +180,14 @@ fn item(
 ) -> Result<Item, StoreError> {
     let d = &t.details;
     // Engagement-only creators have no series of their own to chart: show followers.
-    let chart_metric = match t.metric.as_str() {
-        "engagement" | "plays" | "occurrences" if t.entity.kind() == EntityKind::Creator => {
-            "followers"
+    let measured_only = [Metric::ENGAGEMENT, Metric::PLAYS, Metric::OCCURRENCES];
+    let chart_metric = if measured_only.contains(&t.metric) {
+        match t.entity.kind() {
+            EntityKind::Creator => &Metric::FOLLOWERS,
+            _ => &Metric::VIEWS,
         }
-        "occurrences" => "views",
-        m => m,
+    } else {
+        &t.metric
     };
     let points = store.series(&t.entity, chart_metric, at - VOLUME_SPAN, at)?;
     // A breakout video's creator's followers say nothing about the video: no chart.
@@ -215,7 +217,7 @@ fn item(
             p.best_video = None;
         }
     }
-    if chart_metric == t.metric && t.kind != TrendKind::Cooling {
+    if &t.metric == chart_metric && t.kind != TrendKind::Cooling {
         facts.week = facts::week_volumes(&points, at, t.rate_baseline);
     }
     let (name, url) = match d {
@@ -257,7 +259,7 @@ fn item(
         engagement: d.engagement(),
         benchmark: d.tier().map(|t| t.benchmark()),
         rates: chart_points,
-        chart_metric: chart_metric.to_owned(),
+        chart_metric: chart_metric.to_string(),
         chart_from: at - CHART_SPAN,
         chart_to,
         facts,

@@ -4,7 +4,9 @@
 //! small, plain and free of I/O. Times are unix seconds (UTC) everywhere inside trendwatch;
 //! only the edges (CSV, JSON, the digest) format them.
 
+mod metric;
 mod stored;
+pub use metric::{Metric, MetricNameError};
 pub use stored::{latest_refusals, AlertRecord, EntityInfo, OutboxItem, OutboxState, StoredVideo};
 
 use std::fmt;
@@ -246,7 +248,7 @@ impl std::str::FromStr for EntityId {
 pub struct Sample {
     pub entity: EntityId,
     pub at: UnixSeconds,
-    pub metric: String,
+    pub metric: Metric,
     pub value: f64,
 }
 
@@ -275,7 +277,7 @@ pub struct VideoRecord {
 pub struct Observation {
     pub at: UnixSeconds,
     /// Metric name → value, e.g. `views`, `followers`.
-    pub metrics: Vec<(String, f64)>,
+    pub metrics: Vec<(Metric, f64)>,
     /// Videos seen on the page (recent videos of a creator, videos of a tag).
     pub videos: Vec<VideoRecord>,
 }

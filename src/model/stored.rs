@@ -13,7 +13,7 @@ pub struct EntityInfo {
     pub last_success: Option<UnixSeconds>,
     pub last_failure: Option<Failure>,
     /// Metric names with at least one sample, sorted.
-    pub metrics: Vec<String>,
+    pub metrics: Vec<super::Metric>,
     /// Which fetcher read the latest outcome.
     pub fetched_by: Fetcher,
 }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use crate::model::{EntityId, Sample, UnixSeconds};
+use crate::model::{EntityId, Metric, Sample, UnixSeconds};
 
 /// The header line of the CSV form.
 pub const CSV_HEADER: &str = "entity,timestamp,metric,value";
@@ -68,7 +68,7 @@ pub fn parse_csv(file: &Path, data: &[u8]) -> Result<Vec<Sample>, ImportError> {
     let mut first = true;
     let mut out = Vec::new();
     let mut last_entity: Option<(Vec<u8>, EntityId)> = None;
-    let mut last_metric = String::new();
+    let mut last_metric = Metric::VIEWS;
     loop {
         let line_before = reader.position().line();
         let more = reader
@@ -128,14 +128,8 @@ pub fn parse_csv(file: &Path, data: &[u8]) -> Result<Vec<Sample>, ImportError> {
             )
         })?;
         let metric = field(2)?.trim();
-        if metric.is_empty() || metric.chars().any(char::is_control) {
-            return Err(err(
-                line,
-                format!("metric name `{metric}` is empty or has control characters"),
-            ));
-        }
-        if metric != last_metric {
-            last_metric = metric.to_string();
+        if last_metric != metric {
+            last_metric = Metric::new(metric).map_err(|e| err(line, e.to_string()))?;
         }
         let raw_value = field(3)?.trim();
         let value: f64 = raw_value
@@ -249,6 +243,7 @@ mod tests {
             ("tiktok:#a,0,views,lots\n", "not a finite number"),
             ("tiktok:#a,0,views\n", "expected 4 columns"),
             ("tiktok:#a,0,views,NaN\n", "not a finite number"),
+            ("tiktok:#a,0,vues totales,1\n", "`vues totales` is not a metric name"),
         ];
         for (row, needle) in cases {
             let e = parse(&format!("{head}{row}")).unwrap_err();

@@ -38,7 +38,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use sled::transaction::{TransactionError, Transactional};
 use sled::{Batch, Tree};
 
-use crate::model::{EntityId, EntityOutcome, Sample, UnixSeconds, VideoRecord};
+use crate::model::{EntityId, EntityOutcome, Metric, Sample, UnixSeconds, VideoRecord};
 use codec::DecodeError;
 use records::{EntityRecord, VideoEntry};
 
@@ -102,8 +102,8 @@ use open::dir_size;
 struct Catalog {
     entity_nums: HashMap<EntityId, u32>,
     entities: Vec<EntityRecord>,
-    metric_nums: HashMap<String, u16>,
-    metrics: Vec<String>,
+    metric_nums: HashMap<Metric, u16>,
+    metrics: Vec<Metric>,
 }
 
 struct Inner {
@@ -169,7 +169,7 @@ impl Store {
             .entities
             .iter()
             .map(|r| {
-                let mut metrics: Vec<String> = r
+                let mut metrics: Vec<Metric> = r
                     .metrics
                     .iter()
                     .filter_map(|m| cat.metrics.get(usize::from(*m)).cloned())
@@ -236,7 +236,7 @@ impl Store {
             nums.into_iter()
                 .filter_map(|n| {
                     let rec = cat.entities.get(n as usize)?;
-                    let mut ms: Vec<(String, u16)> = rec
+                    let mut ms: Vec<(Metric, u16)> = rec
                         .metrics
                         .iter()
                         .filter_map(|m| Some((cat.metrics.get(usize::from(*m))?.clone(), *m)))
@@ -375,7 +375,7 @@ impl Store {
 }
 
 /// An entity to scan: its id, number, and metrics (name, number) sorted by name.
-type SeriesPlan = (EntityId, u32, Vec<(String, u16)>);
+type SeriesPlan = (EntityId, u32, Vec<(Metric, u16)>);
 
 fn sled_err(state_dir: &Path, e: sled::Error) -> StoreError {
     let state_dir = state_dir.to_path_buf();

@@ -208,6 +208,7 @@ impl Inner {
             }
             let name = String::from_utf8(v.to_vec())
                 .map_err(|_| corrupt("metric name is not UTF-8".into()))?;
+            let name = Metric::stored(&name);
             cat.metric_nums.insert(name.clone(), i as u16);
             cat.metrics.push(name);
         }

@@ -105,12 +105,12 @@ impl Store {
     fn stage_samples(&self, stage: &mut Stage, samples: &[Sample]) -> Result<Batch, StoreError> {
         let mut groups: HashMap<(u32, u16, u32), Vec<(UnixSeconds, f64)>> = HashMap::new();
         // Imports are usually grouped by entity and metric: skip the lookups when unchanged.
-        let mut last: Option<(&EntityId, &str, u32, u16)> = None;
+        let mut last: Option<(&EntityId, &Metric, u32, u16)> = None;
         for s in samples {
             let bits =
                 block_bits(block::block_of(s.at)).ok_or(StoreError::TimeOutOfRange { at: s.at })?;
             let (e, m) = match last {
-                Some((le, lm, e, m)) if le == &s.entity && lm == s.metric => (e, m),
+                Some((le, lm, e, m)) if le == &s.entity && lm == &s.metric => (e, m),
                 _ => {
                     let e = stage.entity(&s.entity)?;
                     let m = stage.metric(&s.metric)?;
@@ -217,7 +217,7 @@ impl Store {
 pub(super) struct Changes {
     changed: BTreeMap<u32, EntityRecord>,
     new_entities: HashMap<EntityId, u32>,
-    new_metrics: Vec<String>,
+    new_metrics: Vec<Metric>,
 }
 
 /// A write being prepared: looks entities and metrics up in the catalog (borrowed, never
@@ -225,7 +225,7 @@ pub(super) struct Changes {
 /// gathers what the write changes.
 pub(super) struct Stage<'c> {
     cat: &'c Catalog,
-    new_metric_nums: HashMap<String, u16>,
+    new_metric_nums: HashMap<Metric, u16>,
     changes: Changes,
 }
 
@@ -261,7 +261,7 @@ impl<'c> Stage<'c> {
         Ok(n)
     }
 
-    pub(super) fn metric(&mut self, name: &str) -> Result<u16, StoreError> {
+    pub(super) fn metric(&mut self, name: &Metric) -> Result<u16, StoreError> {
         if let Some(n) = self
             .cat
             .metric_nums
@@ -272,8 +272,8 @@ impl<'c> Stage<'c> {
         }
         let n = u16::try_from(self.cat.metrics.len() + self.changes.new_metrics.len())
             .map_err(|_| StoreError::TooManyMetrics)?;
-        self.new_metric_nums.insert(name.to_string(), n);
-        self.changes.new_metrics.push(name.to_string());
+        self.new_metric_nums.insert(name.clone(), n);
+        self.changes.new_metrics.push(name.clone());
         Ok(n)
     }
 

@@ -8,7 +8,7 @@ use regex::Regex;
 use tokio_util::sync::CancellationToken;
 use trendwatch::collect::{targets, Collector, Target};
 use trendwatch::config::{HtmlMetric, Source, SourceKind, Watchlist};
-use trendwatch::model::FailureKind;
+use trendwatch::model::{FailureKind, Metric};
 use wiremock::matchers::{path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -20,7 +20,7 @@ fn json_source(server: &MockServer, url_tail: &str, metrics: &[(&str, &str)]) ->
         kind: SourceKind::Json {
             metrics: metrics
                 .iter()
-                .map(|(m, p)| (m.to_string(), p.to_string()))
+                .map(|(m, p)| (Metric::new(m).unwrap(), p.to_string()))
                 .collect(),
         },
     }
@@ -28,7 +28,8 @@ fn json_source(server: &MockServer, url_tail: &str, metrics: &[(&str, &str)]) ->
 
 fn html_metric(selector: &str, regex: Option<&str>) -> HtmlMetric {
     HtmlMetric {
-        selector: selector.into(),
+        selector: scraper::Selector::parse(selector).unwrap(),
+        selector_text: selector.to_string(),
         regex: regex.map(|r| Regex::new(r).unwrap()),
     }
 }
@@ -90,12 +91,21 @@ async fn html_source_reads_french_counts_by_selector_and_regex() {
         kind: SourceKind::Html {
             metrics: vec![
                 (
-                    "reviews".into(),
+                    Metric::new("reviews").unwrap(),
                     html_metric(".reviews-count", Some(r"([\d\s]+\d)")),
                 ),
-                ("sold".into(), html_metric("p.sold", Some(r"([\d\s]+\d)"))),
-                ("fans".into(), html_metric(".fans", Some(r"[\d,.]+\s?k"))),
-                ("rating".into(), html_metric(".stars", Some(r"^([\d,]+)/"))),
+                (
+                    Metric::new("sold").unwrap(),
+                    html_metric("p.sold", Some(r"([\d\s]+\d)")),
+                ),
+                (
+                    Metric::new("fans").unwrap(),
+                    html_metric(".fans", Some(r"[\d,.]+\s?k")),
+                ),
+                (
+                    Metric::new("rating").unwrap(),
+                    html_metric(".stars", Some(r"^([\d,]+)/")),
+                ),
             ],
         },
     };
@@ -233,10 +243,10 @@ proptest::proptest! {
 
     #[test]
     fn arbitrary_answers_never_panic_the_extractors(body in "\\PC{0,512}", pointer in "(/[a-z0-9~]{0,4}){0,3}") {
-        let _ = trendwatch::collect::custom::extract_json(&body, &[("m".to_string(), pointer)]);
+        let _ = trendwatch::collect::custom::extract_json(&body, &[(Metric::new("m").unwrap(), pointer)]);
         let _ = trendwatch::collect::custom::extract_html(
             &body,
-            &[("m".to_string(), html_metric("div > span, .a", Some(r"(\d+)")))],
+            &[(Metric::new("m").unwrap(), html_metric("div > span, .a", Some(r"(\d+)")))],
         );
     }
 }

@@ -6,6 +6,7 @@ use std::process::{Command, Stdio};
 
 use crate::common::{command, Setup, TestConfig};
 
+use trendwatch::model::Metric;
 use trendwatch::model::{EntityId, EntityOutcome, Failure, FailureKind, Observation};
 use trendwatch::store::Store;
 
@@ -200,7 +201,7 @@ fn an_import_killed_midway_is_all_or_nothing() {
                 .insert_samples(&[trendwatch::model::Sample {
                     entity: EntityId::hashtag("tiktok", "before"),
                     at: 1_700_000_000,
-                    metric: "views".into(),
+                    metric: Metric::VIEWS,
                     value: 1.0,
                 }])
                 .unwrap();
@@ -255,7 +256,7 @@ fn status_shows_health_store_and_outbox() {
                     entity: EntityId::hashtag("tiktok", "skincarenaturel"),
                     observation: Some(Observation {
                         at: 1_795_154_400,
-                        metrics: vec![("views".into(), 48_000_000.0)],
+                        metrics: vec![(Metric::VIEWS, 48_000_000.0)],
                         videos: Vec::new(),
                     }),
                     failure: None,

@@ -296,6 +296,18 @@ fn bad_css_selector_is_refused() {
 }
 
 #[test]
+fn a_metric_name_unsafe_in_a_csv_or_a_digest_is_refused_where_it_is_written() {
+    let m = error_at(
+        "state_dir = \"s\"\n",
+        Some("[[source]]\nname = \"shop\"\nkind = \"json\"\nurl = \"https://boutique.example.org/{id}\"\nids = [\"baume\"]\nmetrics = { \"avis clients\" = \"/n\" }\n"),
+        "watchlist.toml",
+        6,
+        11,
+    );
+    assert!(m.contains("`avis clients` is not a metric name"), "{m}");
+}
+
+#[test]
 fn bad_regex_is_refused() {
     let m = error_at(
         "state_dir = \"s\"\n",

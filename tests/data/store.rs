@@ -1,6 +1,7 @@
 //! The sled store seen through its API: what goes in comes out, across reopen, crashes and
 //! a second process.
 
+use trendwatch::model::Metric;
 use trendwatch::model::{
     EntityId, EntityOutcome, Failure, FailureKind, Observation, Sample, VideoRecord,
 };
@@ -29,7 +30,7 @@ fn sample(e: &EntityId, at: i64, metric: &str, value: f64) -> Sample {
     Sample {
         entity: e.clone(),
         at,
-        metric: metric.into(),
+        metric: Metric::new(metric).unwrap(),
         value,
     }
 }
@@ -77,7 +78,7 @@ fn samples_come_back_sorted_and_later_writes_replace_equal_times() {
     assert_eq!(info.len(), 1);
     assert_eq!(info[0].first_seen, 1_700_000_000);
     assert_eq!(info[0].last_sample_at, Some(1_700_090_000));
-    assert_eq!(info[0].metrics, vec!["views".to_string()]);
+    assert_eq!(info[0].metrics, vec![Metric::VIEWS]);
 }
 
 #[test]
@@ -105,7 +106,7 @@ fn record_pass_writes_samples_videos_and_failures() {
                 entity: a.clone(),
                 observation: Some(Observation {
                     at: 1_700_000_000,
-                    metrics: vec![("views".into(), 1e6), ("videos".into(), 120.0)],
+                    metrics: vec![(Metric::VIEWS, 1e6), (Metric::VIDEOS, 120.0)],
                     videos: vec![video.clone()],
                 }),
                 failure: None,
@@ -128,7 +129,7 @@ fn record_pass_writes_samples_videos_and_failures() {
             entity: c.clone(),
             observation: Some(Observation {
                 at: 1_700_010_000,
-                metrics: vec![("followers".into(), 42.0)],
+                metrics: vec![(Metric::FOLLOWERS, 42.0)],
                 videos: vec![later.clone()],
             }),
             failure: None,
@@ -141,7 +142,7 @@ fn record_pass_writes_samples_videos_and_failures() {
     assert_eq!(ci.last_success, Some(1_700_010_000));
     assert_eq!(ci.last_failure.as_ref().unwrap().kind, FailureKind::Blocked);
     let ai = ents.iter().find(|e| e.id == a).unwrap();
-    assert_eq!(ai.metrics, vec!["videos".to_string(), "views".to_string()]);
+    assert_eq!(ai.metrics, vec![Metric::VIDEOS, Metric::VIEWS]);
     assert_eq!(
         store.series(&a, "views", 0, i64::MAX).unwrap(),
         vec![(1_700_000_000, 1e6)]
@@ -276,7 +277,7 @@ mod round_trip {
             .prop_map(|(e, at, m, value)| Sample {
                 entity: EntityId::parse(e).unwrap(),
                 at,
-                metric: m.to_string(),
+                metric: Metric::new(m).unwrap(),
                 value,
             })
     }
@@ -296,7 +297,7 @@ mod round_trip {
                 store.insert_samples(batch).unwrap();
                 for s in batch {
                     expected.insert(
-                        (s.entity.to_string(), s.metric.clone(), s.at),
+                        (s.entity.to_string(), s.metric.to_string(), s.at),
                         s.value.to_bits(),
                     );
                 }
@@ -305,7 +306,7 @@ mod round_trip {
             let store = reopen(dir.path());
             let got: Vec<((String, String, i64), u64)> = all_samples(&store)
                 .into_iter()
-                .map(|s| ((s.entity.to_string(), s.metric, s.at), s.value.to_bits()))
+                .map(|s| ((s.entity.to_string(), s.metric.to_string(), s.at), s.value.to_bits()))
                 .collect();
             let expected: Vec<_> = expected.into_iter().collect();
             prop_assert_eq!(got, expected);

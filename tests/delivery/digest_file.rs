@@ -11,6 +11,7 @@ use trendwatch::config;
 use trendwatch::detect;
 use trendwatch::digest;
 use trendwatch::mail;
+use trendwatch::model::Metric;
 use trendwatch::model::{EntityId, Failure, FailureKind, Fetcher, TIKTOK};
 use trendwatch::store::{EntityInfo, OutboxState, Store};
 
@@ -320,7 +321,7 @@ fn hostile_text_scraped_from_videos_is_shown_inert() {
     let trend = detect::Trend {
         entity: tag,
         kind: detect::TrendKind::Emerging,
-        metric: "views".into(),
+        metric: Metric::VIEWS,
         score: 9.0,
         rate_now: 80_000.0,
         rate_baseline: 9_000.0,

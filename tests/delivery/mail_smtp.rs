@@ -13,6 +13,7 @@ use trendwatch::config::{self, Config};
 use trendwatch::detect::{Trend, TrendDetails, TrendKind};
 use trendwatch::digest;
 use trendwatch::mail;
+use trendwatch::model::Metric;
 use trendwatch::model::{EntityId, Sample, TIKTOK};
 use trendwatch::store::{OutboxState, Store};
 
@@ -45,7 +46,7 @@ fn trend(entity: EntityId, evidence: &str, score: f64) -> Trend {
     Trend {
         entity,
         kind: TrendKind::Emerging,
-        metric: "views".into(),
+        metric: Metric::VIEWS,
         score,
         rate_now: 1_200_000.0,
         rate_baseline: 90_000.0,
@@ -62,7 +63,7 @@ fn seed(store: &Store, e: &EntityId) {
         .map(|i| Sample {
             entity: e.clone(),
             at: AT - (72 - i) * 3600,
-            metric: "views".into(),
+            metric: Metric::VIEWS,
             value: (i * i * 1000) as f64,
         })
         .collect();

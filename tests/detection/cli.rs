@@ -5,6 +5,7 @@ use crate::common::{Setup, TestConfig};
 
 use trendwatch::detect::synth::{default_detect_config, generate, SeriesKind, SynthConfig};
 use trendwatch::detect::{detect, load_input, load_input_between, TrendKind};
+use trendwatch::model::Metric;
 use trendwatch::model::Sample;
 use trendwatch::store::Store;
 
@@ -29,7 +30,7 @@ fn stored_env() -> Setup {
             s.points.iter().map(|&(at, value)| Sample {
                 entity: s.entity.clone(),
                 at,
-                metric: "views".into(),
+                metric: Metric::VIEWS,
                 value,
             })
         })

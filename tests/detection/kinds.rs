@@ -8,6 +8,7 @@ use trendwatch::detect::synth::{
 use trendwatch::detect::{
     detect, tags_to_track, to_json, DetectInput, EntitySeries, TrendDetails, TrendKind,
 };
+use trendwatch::model::Metric;
 use trendwatch::model::{EntityId, UnixSeconds, VideoRecord};
 use trendwatch::store::StoredVideo;
 
@@ -37,7 +38,7 @@ fn tag(name: &str, points: Vec<(UnixSeconds, f64)>) -> EntitySeries {
     EntitySeries {
         entity: EntityId::hashtag("tiktok", name),
         first_seen: points.first().map(|p| p.0),
-        metrics: vec![("views".into(), points)],
+        metrics: vec![(Metric::VIEWS, points)],
     }
 }
 
@@ -218,7 +219,7 @@ fn creator(handle: &str, followers: f64) -> EntitySeries {
         entity: EntityId::creator("tiktok", handle),
         first_seen: Some(AT - 20 * DAY),
         metrics: vec![(
-            "followers".into(),
+            Metric::FOLLOWERS,
             counter(20, |_| 0.5)
                 .into_iter()
                 .map(|(t, v)| (t, v - 1_000_000.0 + followers))
@@ -291,7 +292,7 @@ fn accelerating_followers_make_a_rising_creator() {
     let inp = input(vec![EntitySeries {
         entity: EntityId::creator("tiktok", "risingstar"),
         first_seen: Some(pts[0].0),
-        metrics: vec![("followers".into(), pts)],
+        metrics: vec![(Metric::FOLLOWERS, pts)],
     }]);
     let trends = detect(&inp, &default_detect_config(), AT);
     assert_eq!(trends.len(), 1, "{trends:?}");
@@ -312,7 +313,7 @@ fn a_handful_of_new_followers_is_not_a_rising_creator() {
     let inp = input(vec![EntitySeries {
         entity: EntityId::creator("tiktok", "quiet"),
         first_seen: Some(pts[0].0),
-        metrics: vec![("followers".into(), pts)],
+        metrics: vec![(Metric::FOLLOWERS, pts)],
     }]);
     assert!(detect(&inp, &default_detect_config(), AT).is_empty());
 }

@@ -189,7 +189,7 @@ async fn a_week_of_passes_detects_every_planted_trend_and_stores_every_sample() 
     let mut stored = HashSet::new();
     store
         .for_each_sample(None, START - DAY, end + DAY, |s| {
-            stored.insert((s.entity.to_string(), s.metric.clone(), s.value as u64));
+            stored.insert((s.entity.to_string(), s.metric.to_string(), s.value as u64));
         })
         .unwrap();
     let served = sim.served();

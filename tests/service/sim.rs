@@ -81,7 +81,7 @@ async fn every_simulated_page_collects_as_the_numbers_served() {
         assert!(o.failure.is_none(), "{}: {:?}", o.entity, o.failure);
         let obs = o.observation.as_ref().unwrap();
         for (m, v) in &obs.metrics {
-            let want = served.get(&(o.entity.to_string(), m.clone()));
+            let want = served.get(&(o.entity.to_string(), m.to_string()));
             assert_eq!(want, Some(v), "{} {m}", o.entity);
         }
     }

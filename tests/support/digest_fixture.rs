@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
+use trendwatch::model::Metric;
 use trendwatch::model::{
     EntityId, EntityOutcome, Failure, FailureKind, Observation, UnixSeconds, VideoRecord,
 };
@@ -230,7 +231,7 @@ fn write_history(store: &Store) {
                 entity: id,
                 observation: Some(Observation {
                     at: t,
-                    metrics: vec![("views".into(), views[i].round())],
+                    metrics: vec![(Metric::VIEWS, views[i].round())],
                     videos: Vec::new(),
                 }),
                 failure: None,
@@ -242,7 +243,7 @@ fn write_history(store: &Store) {
                 entity: EntityId::creator("tiktok", handle),
                 observation: Some(Observation {
                     at: t,
-                    metrics: vec![("followers".into(), followers[i].round())],
+                    metrics: vec![(Metric::FOLLOWERS, followers[i].round())],
                     videos: Vec::new(),
                 }),
                 failure: None,

@@ -217,13 +217,20 @@ impl RawSource {
         if self.metrics.get_ref().is_empty() {
             return Err(file.at(&self.metrics, "`metrics` needs at least one metric"));
         }
+        let mut names = Vec::new();
+        for name in self.metrics.get_ref().keys() {
+            names.push(
+                crate::model::Metric::new(name)
+                    .map_err(|e| file.at(&self.metrics, e.to_string()))?,
+            );
+        }
         let kind = match self.kind.get_ref().trim() {
             "json" => {
                 let mut metrics = Vec::new();
-                for (metric, spec) in self.metrics.get_ref() {
+                for (metric, spec) in names.into_iter().zip(self.metrics.get_ref().values()) {
                     match spec.get_ref() {
                         RawMetric::Pointer(p) if p.is_empty() || p.starts_with('/') => {
-                            metrics.push((metric.clone(), p.clone()))
+                            metrics.push((metric, p.clone()))
                         }
                         RawMetric::Pointer(p) => {
                             return Err(file.at(
@@ -243,16 +250,14 @@ impl RawSource {
             }
             "html" => {
                 let mut metrics = Vec::new();
-                for (metric, spec) in self.metrics.get_ref() {
-                    let (selector, regex) = match spec.get_ref() {
+                for (metric, spec) in names.into_iter().zip(self.metrics.get_ref().values()) {
+                    let (selector_text, regex) = match spec.get_ref() {
                         RawMetric::Html(h) => (h.selector.clone(), h.regex.clone()),
                         RawMetric::Pointer(s) => (s.clone(), None),
                     };
-                    if let Err(e) = scraper::Selector::parse(&selector) {
-                        return Err(
-                            file.at(spec, format!("invalid CSS selector `{selector}`: {e}"))
-                        );
-                    }
+                    let selector = scraper::Selector::parse(&selector_text).map_err(|e| {
+                        file.at(spec, format!("invalid CSS selector `{selector_text}`: {e}"))
+                    })?;
                     let regex = match regex {
                         Some(r) => {
                             let compiled = regex::Regex::new(&r)
@@ -267,7 +272,14 @@ impl RawSource {
                         }
                         None => None,
                     };
-                    metrics.push((metric.clone(), HtmlMetric { selector, regex }));
+                    metrics.push((
+                        metric,
+                        HtmlMetric {
+                            selector,
+                            selector_text,
+                            regex,
+                        },
+                    ));
                 }
                 SourceKind::Html { metrics }
             }
