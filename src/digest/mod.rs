@@ -161,10 +161,14 @@ fn known_tiers(
     at: UnixSeconds,
 ) -> Result<HashMap<String, Tier>, StoreError> {
     let mut out = HashMap::new();
-    for e in health.iter().filter(|e| {
-        e.id.kind() == EntityKind::Creator && e.metrics.contains(&Metric::FOLLOWERS)
-    }) {
-        if let Some(&(_, f)) = store.series(&e.id, &Metric::FOLLOWERS, at - 30 * DAY, at)?.last() {
+    for e in health
+        .iter()
+        .filter(|e| e.id.kind() == EntityKind::Creator && e.metrics.contains(&Metric::FOLLOWERS))
+    {
+        if let Some(&(_, f)) = store
+            .series(&e.id, &Metric::FOLLOWERS, at - 30 * DAY, at)?
+            .last()
+        {
             out.insert(e.id.name().to_owned(), Tier::of_followers(f));
         }
     }

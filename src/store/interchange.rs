@@ -243,7 +243,10 @@ mod tests {
             ("tiktok:#a,0,views,lots\n", "not a finite number"),
             ("tiktok:#a,0,views\n", "expected 4 columns"),
             ("tiktok:#a,0,views,NaN\n", "not a finite number"),
-            ("tiktok:#a,0,vues totales,1\n", "`vues totales` is not a metric name"),
+            (
+                "tiktok:#a,0,vues totales,1\n",
+                "`vues totales` is not a metric name",
+            ),
         ];
         for (row, needle) in cases {
             let e = parse(&format!("{head}{row}")).unwrap_err();

@@ -21,11 +21,7 @@ fn config(base: &str) -> TestConfig {
         .set("collect", "timeout", &quoted("5s"))
         .set("collect", "retries", "1")
         .set("collect", "max_body", &quoted("8MiB"))
-        .set(
-            "collect",
-            "user_agent",
-            &quoted("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"),
-        )
+        .firefox()
         .set("digest", "language", &quoted("fr"))
         .watchlist(
             "[tiktok]\nhashtags = [\"skincarenaturel\"]\n\

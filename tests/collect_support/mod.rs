@@ -3,21 +3,10 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
-use std::time::Duration;
 
-use trendwatch::config::{CollectConfig, Schedule};
-
-pub fn config(base: &str) -> CollectConfig {
-    CollectConfig {
-        per_host_interval: Duration::ZERO,
-        timeout: Duration::from_secs(5),
-        connect_timeout: Duration::from_secs(2),
-        ..CollectConfig::with_defaults(
-            Schedule::parse("0 0 */3 * * *").unwrap(),
-            url::Url::parse(base).unwrap(),
-        )
-    }
-}
+/// The collection settings against a loopback server (one home: `tests/common`).
+#[allow(unused_imports)]
+pub use crate::common::collect_config as config;
 
 pub fn fixture_path(dir: &str, name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -7,6 +7,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use trendwatch::config::{CollectConfig, Schedule};
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_trendwatch");
@@ -82,6 +85,11 @@ impl TestConfig {
         self.set("collect", "tiktok_base_url", &quoted(base))
     }
 
+    /// Sends the user agent of a desktop Firefox, as a user who copied their browser's would.
+    pub fn firefox(self) -> Self {
+        self.set("collect", "user_agent", &quoted(FIREFOX))
+    }
+
     /// Delivers by SMTP to a plain-text server on loopback.
     pub fn smtp(self, port: u16) -> Self {
         self.set("mail", "transport", &quoted("smtp"))
@@ -126,6 +134,23 @@ impl TestConfig {
         let config = dir.join("trendwatch.toml");
         std::fs::write(&config, self.text(&dir.join("state"))).unwrap();
         config
+    }
+}
+
+/// A desktop Firefox's user agent.
+pub const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+
+/// The collection settings of a test that collects in process from a loopback server at
+/// `base`: no wait between requests, short timeouts.
+pub fn collect_config(base: &str) -> CollectConfig {
+    CollectConfig {
+        per_host_interval: Duration::ZERO,
+        timeout: Duration::from_secs(5),
+        connect_timeout: Duration::from_secs(2),
+        ..CollectConfig::with_defaults(
+            Schedule::parse("0 0 */3 * * *").unwrap(),
+            url::Url::parse(base).unwrap(),
+        )
     }
 }
 

@@ -14,9 +14,7 @@ use std::time::Duration;
 use support::sim::{week_scenario, SimPlatform};
 use tokio_util::sync::CancellationToken;
 use trendwatch::collect::{Collector, Target};
-use trendwatch::config::{
-    CollectConfig, DetectConfig, Discovery, Schedule, TiktokWatch, Watchlist,
-};
+use trendwatch::config::{CollectConfig, DetectConfig, Discovery, TiktokWatch, Watchlist};
 use trendwatch::detect::{self, TrendKind};
 use trendwatch::store::Store;
 
@@ -30,15 +28,10 @@ async fn a_week_of_passes_detects_every_planted_trend_and_stores_every_sample() 
     scenario.faults.slow_delay = Duration::from_millis(1200);
     let sim = SimPlatform::start(scenario.clone(), START, 1.0).await;
     let cfg = CollectConfig {
-        per_host_interval: Duration::ZERO,
         timeout: Duration::from_millis(400),
-        connect_timeout: Duration::from_secs(2),
         retries: 1,
         max_body: 2 * 1024 * 1024,
-        ..CollectConfig::with_defaults(
-            Schedule::parse("0 0 */3 * * *").unwrap(),
-            url::Url::parse(&sim.uri()).unwrap(),
-        )
+        ..crate::common::collect_config(&sim.uri())
     };
     let watchlist = Watchlist {
         path: PathBuf::from("watchlist.toml"),

@@ -6,27 +6,20 @@
 use crate::support;
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use support::sim::{week_scenario, SimPlatform};
 use tokio_util::sync::CancellationToken;
 use trendwatch::collect::{Collector, Target};
-use trendwatch::config::{CollectConfig, Schedule};
+use trendwatch::config::CollectConfig;
 
 const START: i64 = 1_794_787_200;
 const DAY: i64 = 86_400;
 
 fn collect_config(base: &str) -> CollectConfig {
     CollectConfig {
-        per_host_interval: Duration::ZERO,
-        timeout: Duration::from_secs(5),
-        connect_timeout: Duration::from_secs(2),
         retries: 0,
         max_body: 2 * 1024 * 1024,
-        ..CollectConfig::with_defaults(
-            Schedule::parse("0 0 */3 * * *").unwrap(),
-            url::Url::parse(base).unwrap(),
-        )
+        ..crate::common::collect_config(base)
     }
 }
 

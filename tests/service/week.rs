@@ -52,11 +52,7 @@ fn config(base: &str, smtp_port: u16, scenario: &support::sim::Scenario) -> Test
         .set("collect", "timeout", &quoted("1s"))
         .set("collect", "retries", "1")
         .set("collect", "max_body", &quoted("2MiB"))
-        .set(
-            "collect",
-            "user_agent",
-            &quoted("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"),
-        )
+        .firefox()
         .set("detect", "baseline", &quoted("3d"))
         .set("detect", "recent", &quoted("24h"))
         .set("detect", "min_rate", "1000.0")
