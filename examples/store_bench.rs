@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use trendwatch::model::Metric;
 use trendwatch::model::{EntityId, EntityOutcome, Observation, Sample};
-use trendwatch::store::interchange::{self, CsvOut};
+use trendwatch::store::interchange::{self, CsvOut, SampleOut};
 use trendwatch::store::Store;
 
 const START: i64 = 1_790_000_000 - 1_790_000_000 % 86_400;

@@ -14,7 +14,7 @@ use anyhow::{anyhow, Context};
 use super::{Cli, CommandError, CommandResult, ExportFormat};
 use crate::model::{EntityId, UnixSeconds};
 use crate::status::{NextRuns, StatusReport};
-use crate::store::interchange::{self, format_time, format_value, CsvOut, JsonOut};
+use crate::store::interchange::{self, format_time, format_value, CsvOut, JsonOut, SampleOut};
 use crate::store::{Store, StoreError};
 
 fn open(state_dir: &Path) -> Result<Store, CommandError> {
@@ -111,37 +111,33 @@ pub(crate) fn export_to(
         .collect::<Result<Vec<_>, _>>()?;
     let filter = (!ids.is_empty()).then_some(ids.as_slice());
     let store = open_to_read(state_dir)?;
-    let mut io_err: Option<std::io::Error> = None;
     match format {
-        ExportFormat::Csv => {
-            let mut w = CsvOut::new(out).map_err(output)?;
-            store
-                .for_each_sample(filter, from, to, |s| {
-                    if io_err.is_none() {
-                        io_err = w.write(s).err();
-                    }
-                })
-                .map_err(CommandError::runtime)?;
-            if let Some(e) = io_err {
-                return Err(output(e));
-            }
-            w.finish().map_err(output)
-        }
-        ExportFormat::Json => {
-            let mut w = JsonOut::new(out).map_err(output)?;
-            store
-                .for_each_sample(filter, from, to, |s| {
-                    if io_err.is_none() {
-                        io_err = w.write(s).err();
-                    }
-                })
-                .map_err(CommandError::runtime)?;
-            if let Some(e) = io_err {
-                return Err(output(e));
-            }
-            w.finish().map_err(output)
-        }
+        ExportFormat::Csv => write_samples(&store, filter, from, to, CsvOut::new(out)),
+        ExportFormat::Json => write_samples(&store, filter, from, to, JsonOut::new(out)),
     }
+}
+
+/// Streams the samples of `filter` (all when `None`) between `from` and `to` into `w`.
+fn write_samples(
+    store: &Store,
+    filter: Option<&[EntityId]>,
+    from: UnixSeconds,
+    to: UnixSeconds,
+    w: std::io::Result<impl SampleOut>,
+) -> CommandResult {
+    let mut w = w.map_err(output)?;
+    let mut io_err: Option<std::io::Error> = None;
+    store
+        .for_each_sample(filter, from, to, |s| {
+            if io_err.is_none() {
+                io_err = w.write(s).err();
+            }
+        })
+        .map_err(CommandError::runtime)?;
+    if let Some(e) = io_err {
+        return Err(output(e));
+    }
+    w.finish().map_err(output)
 }
 
 pub fn status(cli: &Cli, json: bool) -> CommandResult {

@@ -153,6 +153,13 @@ pub fn parse_csv(file: &Path, data: &[u8]) -> Result<Vec<Sample>, ImportError> {
     Ok(out)
 }
 
+/// Where `export` writes samples, one at a time, in one of its formats.
+pub trait SampleOut {
+    fn write(&mut self, s: &Sample) -> std::io::Result<()>;
+    /// Ends the output (the JSON array's bracket) and flushes it.
+    fn finish(self) -> std::io::Result<()>;
+}
+
 /// Writes samples as CSV, header first.
 pub struct CsvOut<W: Write> {
     inner: csv::Writer<W>,
@@ -164,8 +171,10 @@ impl<W: Write> CsvOut<W> {
         inner.write_record(CSV_HEADER.split(','))?;
         Ok(Self { inner })
     }
+}
 
-    pub fn write(&mut self, s: &Sample) -> std::io::Result<()> {
+impl<W: Write> SampleOut for CsvOut<W> {
+    fn write(&mut self, s: &Sample) -> std::io::Result<()> {
         self.inner.write_record([
             s.entity.as_str(),
             &format_time(s.at),
@@ -175,7 +184,7 @@ impl<W: Write> CsvOut<W> {
         Ok(())
     }
 
-    pub fn finish(mut self) -> std::io::Result<()> {
+    fn finish(mut self) -> std::io::Result<()> {
         self.inner.flush()
     }
 }
@@ -191,8 +200,10 @@ impl<W: Write> JsonOut<W> {
         w.write_all(b"[")?;
         Ok(Self { inner: w, count: 0 })
     }
+}
 
-    pub fn write(&mut self, s: &Sample) -> std::io::Result<()> {
+impl<W: Write> SampleOut for JsonOut<W> {
+    fn write(&mut self, s: &Sample) -> std::io::Result<()> {
         let obj = serde_json::json!({
             "entity": s.entity.as_str(),
             "timestamp": format_time(s.at),
@@ -206,7 +217,7 @@ impl<W: Write> JsonOut<W> {
         Ok(())
     }
 
-    pub fn finish(mut self) -> std::io::Result<()> {
+    fn finish(mut self) -> std::io::Result<()> {
         self.inner.write_all(b"\n]\n")?;
         self.inner.flush()
     }

@@ -316,7 +316,7 @@ mod round_trip {
 
 #[test]
 fn export_import_export_is_byte_for_byte() {
-    use trendwatch::store::interchange::{parse_csv, CsvOut};
+    use trendwatch::store::interchange::{parse_csv, CsvOut, SampleOut};
     let input = "entity,timestamp,metric,value\n\
                  tiktok:#BienEtre,2026-11-20T07:00:00+01:00,views,1200\n\
                  tiktok:#bienetre,1795154400,views,1250.5\n\
