@@ -1,73 +1,14 @@
 //! Custom `[[source]]`s: any JSON API read by JSON pointer, any HTML page read by CSS selector
-//! and an optional regex. URLs carry `{id}` and `{env:NAME}` placeholders.
+//! and an optional regex. Their URLs are [`crate::config::UrlTemplate`]s, filled in per id.
 //!
 //! Values are read as numbers, numeric strings or human counts in English and French forms
-//! (see [`super::numbers`]). This module never puts an expanded URL into an error: the
-//! environment supplies API keys there. A missing variable is a typed error on that entity,
-//! never a panic, and the other entities are collected as usual.
+//! (see [`super::numbers`]).
 
 use serde_json::Value;
-use url::Url;
 
 use super::numbers::parse_count;
 use crate::config::HtmlMetric;
 use crate::model::Metric;
-
-/// Why a custom source's URL could not be built.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum UrlError {
-    #[error("environment variable {0} is not set")]
-    MissingEnv(String),
-    #[error("unclosed `{{` in the URL template")]
-    Unclosed,
-    #[error("unknown placeholder `{{{0}}}` (use {{id}} or {{env:NAME}})")]
-    UnknownPlaceholder(String),
-    #[error("the expanded URL is invalid: {0}")]
-    Invalid(String),
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters, so an id or a key can go in
-/// a path segment or a query value alike.
-fn encode_component(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for b in raw.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// Expands `{id}` and `{env:NAME}` in `template`; `env` looks variables up (the process
-/// environment in production, a map in tests).
-pub fn expand_url(
-    template: &str,
-    id: &str,
-    env: impl Fn(&str) -> Option<String>,
-) -> Result<Url, UrlError> {
-    let mut out = String::with_capacity(template.len() + id.len());
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        let close = after.find('}').ok_or(UrlError::Unclosed)?;
-        let name = &after[..close];
-        if name == "id" {
-            out.push_str(&encode_component(id));
-        } else if let Some(var) = name.strip_prefix("env:") {
-            let value = env(var).ok_or_else(|| UrlError::MissingEnv(var.to_string()))?;
-            out.push_str(&encode_component(&value));
-        } else {
-            return Err(UrlError::UnknownPlaceholder(name.to_string()));
-        }
-        rest = &after[close + 1..];
-    }
-    out.push_str(rest);
-    // The parse error never echoes the URL, which may hold a key.
-    Url::parse(&out).map_err(|e| UrlError::Invalid(e.to_string()))
-}
 
 /// What a page gave: the metrics found, and one line per metric that was not.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -154,39 +95,6 @@ mod tests {
 
     fn m(name: &str) -> Metric {
         Metric::new(name).unwrap()
-    }
-
-    fn env(name: &str) -> Option<String> {
-        (name == "KEY").then(|| "s3cr et/&".to_string())
-    }
-
-    #[test]
-    fn placeholders_are_expanded_and_encoded() {
-        let url = expand_url(
-            "https://api.example.org/c?id={id}&key={env:KEY}",
-            "UC a/b",
-            env,
-        )
-        .unwrap();
-        assert_eq!(
-            url.as_str(),
-            "https://api.example.org/c?id=UC%20a%2Fb&key=s3cr%20et%2F%26"
-        );
-    }
-
-    #[test]
-    fn a_missing_variable_is_a_typed_error_naming_it() {
-        let err = expand_url("https://x/{id}?k={env:NOPE}", "a", env).unwrap_err();
-        assert_eq!(err, UrlError::MissingEnv("NOPE".into()));
-        assert_eq!(err.to_string(), "environment variable NOPE is not set");
-        assert_eq!(
-            expand_url("https://x/{name}", "a", env).unwrap_err(),
-            UrlError::UnknownPlaceholder("name".into())
-        );
-        assert_eq!(
-            expand_url("https://x/{id", "a", env).unwrap_err(),
-            UrlError::Unclosed
-        );
     }
 
     #[test]

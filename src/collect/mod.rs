@@ -387,7 +387,9 @@ impl Inner {
         id: &str,
         cancel: &CancellationToken,
     ) -> Result<EntityOutcome, Stop> {
-        let url = custom::expand_url(&source.url, id, |name| std::env::var(name).ok())
+        let url = source
+            .url
+            .expand(id, |name| std::env::var(name).ok())
             .map_err(|e| failure(FailureKind::Network, format!("source {}: {e}", source.name)))?;
         let accept = match source.kind {
             SourceKind::Json { .. } => Accept::Json,
@@ -465,7 +467,7 @@ mod tests {
             },
             sources: vec![Source {
                 name: "shop".into(),
-                url: "https://example.org/p/{id}".into(),
+                url: crate::config::UrlTemplate::parse("https://example.org/p/{id}").unwrap(),
                 ids: vec!["baume".into(), "savon".into()],
                 kind: SourceKind::Json { metrics: vec![] },
             }],

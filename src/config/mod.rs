@@ -16,10 +16,12 @@ use url::Url;
 use crate::model::{EntityId, TIKTOK};
 
 mod load;
+mod url_template;
 pub use load::{
     load, load_for_reading, load_from_texts, load_keeping_texts, load_watchlist,
     remember_watchlist, ConfigError, ConfigTexts, LAST_GOOD_WATCHLIST,
 };
+pub use url_template::{UrlTemplate, UrlTemplateError};
 
 /// Where the config is looked for when `-c` is not given and `$TRENDWATCH_CONFIG` is unset.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/trendwatch/trendwatch.toml";
@@ -286,7 +288,7 @@ impl Default for Discovery {
 pub struct Source {
     pub name: String,
     /// URL with `{id}` and `{env:NAME}` placeholders.
-    pub url: String,
+    pub url: UrlTemplate,
     pub ids: Vec<String>,
     pub kind: SourceKind,
 }

@@ -7,7 +7,7 @@ use collect_support::{config, html, json, metric, source};
 use regex::Regex;
 use tokio_util::sync::CancellationToken;
 use trendwatch::collect::{targets, Collector, Target};
-use trendwatch::config::{HtmlMetric, Source, SourceKind, Watchlist};
+use trendwatch::config::{HtmlMetric, Source, SourceKind, UrlTemplate, Watchlist};
 use trendwatch::model::{FailureKind, Metric};
 use wiremock::matchers::{path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -15,7 +15,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 fn json_source(server: &MockServer, url_tail: &str, metrics: &[(&str, &str)]) -> Source {
     Source {
         name: "chaine".into(),
-        url: format!("{}{url_tail}", server.uri()),
+        url: UrlTemplate::parse(&format!("{}{url_tail}", server.uri())).unwrap(),
         ids: vec!["UCtrendwatchFixture01".into()],
         kind: SourceKind::Json {
             metrics: metrics
@@ -86,7 +86,7 @@ async fn html_source_reads_french_counts_by_selector_and_regex() {
         .await;
     let src = Source {
         name: "boutique".into(),
-        url: format!("{}/produits/{{id}}", server.uri()),
+        url: UrlTemplate::parse(&format!("{}/produits/{{id}}", server.uri())).unwrap(),
         ids: vec!["baume-karite".into()],
         kind: SourceKind::Html {
             metrics: vec![
@@ -223,7 +223,7 @@ async fn env_placeholders_fill_keys_and_a_missing_one_fails_only_its_entity() {
 fn targets_list_every_source_id() {
     let src = Source {
         name: "boutique".into(),
-        url: "https://example.org/{id}".into(),
+        url: UrlTemplate::parse("https://example.org/{id}").unwrap(),
         ids: vec!["baume-karite".into(), "savon-lavande".into()],
         kind: SourceKind::Html { metrics: vec![] },
     };

@@ -2,6 +2,7 @@
 //! the typed [`Watchlist`]: TikTok names, discovery, custom sources and their URL templates.
 
 use super::*;
+use crate::config::{UrlTemplate, UrlTemplateError};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -199,7 +200,7 @@ impl RawSource {
                 "`tiktok` is the built-in source: choose another name",
             ));
         }
-        check_url_template(file, &self.url)?;
+        let url = url_template(file, &self.url)?;
         if self.ids.get_ref().is_empty() {
             return Err(file.at(&self.ids, "`ids` needs at least one id"));
         }
@@ -292,64 +293,33 @@ impl RawSource {
         };
         Ok(Source {
             name,
-            url: self.url.get_ref().trim().to_string(),
+            url,
             ids,
             kind,
         })
     }
 }
 
-/// A source URL must be http(s) and its placeholders must be `{id}` or `{env:NAME}`.
-fn check_url_template(file: &SourceFile, value: &Spanned<String>) -> Result<(), ConfigError> {
-    let template = value.get_ref().trim();
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        let after = &rest[open + 1..];
-        let Some(close) = after.find('}') else {
-            return Err(file.at(value, "unclosed `{` in the URL"));
-        };
-        let placeholder = &after[..close];
-        let ok = placeholder == "id"
-            || placeholder
-                .strip_prefix("env:")
-                .map(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(false);
-        if !ok {
+/// A source URL must be http(s), have an `{id}`, and every `{env:NAME}` it reads must be set.
+fn url_template(file: &SourceFile, value: &Spanned<String>) -> Result<UrlTemplate, ConfigError> {
+    let template =
+        UrlTemplate::parse(value.get_ref()).map_err(|e| file.at(value, e.to_string()))?;
+    if !template.has_id() {
+        return Err(file.at(value, UrlTemplateError::NoId.to_string()));
+    }
+    // Checked with the rest of the config: a key missing from the service's environment is a
+    // mistake to fix before it runs, not a network failure at every pass.
+    for var in template.env_vars() {
+        if std::env::var_os(var).is_none() {
             return Err(file.at(
                 value,
-                format!("unknown placeholder `{{{placeholder}}}`: use {{id}} or {{env:NAME}}"),
+                format!(
+                    "the environment variable `{var}` (for `{{env:{var}}}`) is not set: \
+                     set it where trendwatch runs (for the service: `Environment=` or \
+                     `EnvironmentFile=` in a drop-in)"
+                ),
             ));
         }
-        // Checked with the rest of the config: a key missing from the service's environment
-        // is a mistake to fix before it runs, not a network failure at every pass.
-        if let Some(var) = placeholder.strip_prefix("env:") {
-            if std::env::var_os(var).is_none() {
-                return Err(file.at(
-                    value,
-                    format!(
-                        "the environment variable `{var}` (for `{{env:{var}}}`) is not set: \
-                         set it where trendwatch runs (for the service: `Environment=` or \
-                         `EnvironmentFile=` in a drop-in)"
-                    ),
-                ));
-            }
-        }
-        rest = &after[close + 1..];
     }
-    if !template.contains("{id}") {
-        return Err(file.at(
-            value,
-            "the URL needs an `{id}` placeholder: it is replaced by each of `ids` in turn",
-        ));
-    }
-    let probe = template.replace("{id}", "x");
-    let probe = regex::Regex::new(r"\{env:[A-Za-z0-9_]+\}")
-        .map(|re| re.replace_all(&probe, "x").into_owned())
-        .unwrap_or(probe);
-    match Url::parse(&probe) {
-        Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host_str().is_some() => {
-            Ok(())
-        }
-        _ => Err(file.at(value, format!("`{template}` is not an http(s) URL"))),
-    }
+    Ok(template)
 }
