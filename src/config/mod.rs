@@ -21,6 +21,7 @@ pub use load::{
     load, load_for_reading, load_from_texts, load_keeping_texts, load_watchlist,
     remember_watchlist, ConfigError, ConfigTexts, LAST_GOOD_WATCHLIST,
 };
+pub(crate) use url_template::encode_component;
 pub use url_template::{UrlTemplate, UrlTemplateError};
 
 /// Where the config is looked for when `-c` is not given and `$TRENDWATCH_CONFIG` is unset.

@@ -19,7 +19,7 @@ mod story;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::config::Config;
+use crate::config::{encode_component, Config};
 use crate::detect::{self, Tier, Trend, TrendDetails, TrendKind};
 use crate::model::{AlertRecord, EntityInfo, StoredVideo};
 use crate::model::{EntityId, EntityKind, Metric, UnixSeconds};
@@ -240,7 +240,11 @@ fn item(
                 .filter(|u| u.starts_with("https://"))
                 .or_else(|| {
                     (!author.is_empty()).then(|| {
-                        format!("https://www.tiktok.com/@{}/video/{}", enc(author), enc(id))
+                        format!(
+                            "https://www.tiktok.com/@{}/video/{}",
+                            encode_component(author),
+                            encode_component(id)
+                        )
                     })
                 });
             (name, url)
@@ -285,23 +289,16 @@ pub fn page_url(id: &EntityId) -> Option<String> {
         return None;
     }
     match id.kind() {
-        EntityKind::Hashtag => Some(format!("https://www.tiktok.com/tag/{}", enc(id.name()))),
-        EntityKind::Creator => Some(format!("https://www.tiktok.com/@{}", enc(id.name()))),
+        EntityKind::Hashtag => Some(format!(
+            "https://www.tiktok.com/tag/{}",
+            encode_component(id.name())
+        )),
+        EntityKind::Creator => Some(format!(
+            "https://www.tiktok.com/@{}",
+            encode_component(id.name())
+        )),
         EntityKind::Custom => None,
     }
-}
-
-/// Percent-encodes one path segment (names are scraped: never trust them in a URL).
-fn enc(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 fn secs(d: Duration) -> i64 {
