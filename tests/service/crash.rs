@@ -172,22 +172,27 @@ async fn daemon_on_hanging_pages() -> (MockServer, Setup, tokio::process::Child)
     (server, setup, child)
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn sigterm_during_a_hanging_collection_still_exits_cleanly() {
-    let (_server, setup, mut child) = daemon_on_hanging_pages().await;
+/// SIGTERM, then the exit status within systemd's 15-s stop timeout (a panic past it).
+async fn stop_as_systemd_does(child: &mut tokio::process::Child) -> Option<i32> {
     let pid = child.id().unwrap().to_string();
     assert!(std::process::Command::new("kill")
         .args(["-TERM", &pid])
         .status()
         .unwrap()
         .success());
-    // systemd's stop timeout is 15 s; the daemon gives requests in flight a grace period
-    // and must be gone before that.
-    let status = tokio::time::timeout(Duration::from_secs(15), child.wait())
+    tokio::time::timeout(Duration::from_secs(15), child.wait())
         .await
         .expect("still running 15 s after SIGTERM")
-        .unwrap();
-    assert_eq!(status.code(), Some(0));
+        .unwrap()
+        .code()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_during_a_hanging_collection_still_exits_cleanly() {
+    let (_server, setup, mut child) = daemon_on_hanging_pages().await;
+    // systemd's stop timeout is 15 s; the daemon gives requests in flight a grace period
+    // and must be gone before that.
+    assert_eq!(stop_as_systemd_does(&mut child).await, Some(0));
     // And the store is left usable.
     export(&setup).await;
 }
@@ -307,15 +312,6 @@ async fn a_daemon_stopped_with_sigterm_stops_its_browser() {
         return;
     }
     let (_sim, _setup, mut child, browser) = daemon_in_the_browser().await;
-    assert!(std::process::Command::new("kill")
-        .args(["-TERM", &child.id().unwrap().to_string()])
-        .status()
-        .unwrap()
-        .success());
-    let status = tokio::time::timeout(Duration::from_secs(15), child.wait())
-        .await
-        .expect("still running 15 s after SIGTERM")
-        .unwrap();
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(stop_as_systemd_does(&mut child).await, Some(0));
     assert_group_gone(browser, Duration::from_secs(2), "after the daemon stopped").await;
 }
