@@ -13,10 +13,11 @@ fn lag(m: &MethodScore) -> String {
 }
 
 fn main() {
-    let seeds: Vec<u64> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let seeds: Vec<u64> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    if args.iter().any(|a| a == "--display") {
+        return display_counters(&seeds);
+    }
     let seeds = if seeds.is_empty() {
         vec![1, 2, 3, 4, 5]
     } else {
@@ -53,6 +54,49 @@ fn main() {
                     m.decoys_alerting_in_replay
                 );
             }
+        }
+    }
+}
+
+/// Counters as TikTok displays them (coarse, and tiny tags of 5–100 views an hour): alert
+/// onsets per tag-week when `backtest` replays every 3 hours, and the take-offs caught.
+fn display_counters(seeds: &[u64]) {
+    use trendwatch::detect::synth::display::{evaluate, generate, DisplayConfig};
+    let seeds = if seeds.is_empty() {
+        vec![1, 2, 3]
+    } else {
+        seeds.to_vec()
+    };
+    let mut cfg = default_detect_config();
+    if let Some(score) = std::env::var("MIN_SCORE").ok().and_then(|v| v.parse().ok()) {
+        cfg.min_score = score;
+    }
+    println!("| variant | seed | quiet tag-weeks | emerging / spike / cooling per quiet tag-week | same, all tag-weeks | take-offs (visible) | recall (visible) | precision | F1 | median lag (h) |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    for (variant, synth) in [
+        ("coarse", DisplayConfig::default()),
+        ("tiny", DisplayConfig::tiny()),
+    ] {
+        for &seed in &seeds {
+            let series = generate(seed, &synth);
+            let s = evaluate(&series, &synth, &cfg, 3 * 3600);
+            println!(
+                "| {variant} | {seed} | {:.0} | {:.4} / {:.4} / {:.4} | {:.4} / {:.4} / {:.4} | {} ({}) | {:.3} ({:.3}) | {:.3} | {:.3} | {} |",
+                s.quiet_tag_weeks,
+                s.per_quiet_tag_week(0),
+                s.per_quiet_tag_week(1),
+                s.per_quiet_tag_week(2),
+                s.per_tag_week(0),
+                s.per_tag_week(1),
+                s.per_tag_week(2),
+                s.take_offs,
+                s.visible,
+                s.recall(),
+                s.visible_recall(),
+                s.precision(),
+                s.f1(),
+                s.median_lag_h().map_or("-".into(), |l| format!("{l:.0}")),
+            );
         }
     }
 }

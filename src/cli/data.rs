@@ -320,6 +320,7 @@ mod tests {
             rate,
             step: 1.0,
             moved: true,
+            shown: rate * (end - start) as f64 / 3600.0,
         };
         let line = sparkline(
             &[iv(0, 200, 10.0), iv(200, 400, 80.0), iv(600, 800, 40.0)],

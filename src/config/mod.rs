@@ -162,6 +162,13 @@ impl CollectConfig {
     }
 }
 
+/// The default of `[detect] min_score`: with the searches and replays of a week, a quiet tag
+/// then gets under one false alarm in six months (BENCHMARKS.md, "Counters as TikTok shows
+/// them").
+pub const DEFAULT_MIN_SCORE: f64 = 3.0;
+/// The default of `[detect] min_views`: a few hundred views are one video's worth.
+pub const DEFAULT_MIN_VIEWS: f64 = 500.0;
+
 #[derive(Debug, Clone)]
 pub struct DetectConfig {
     /// How far back the baseline rate looks.
@@ -171,6 +178,9 @@ pub struct DetectConfig {
     /// Per hour: an absolute floor a user may set; 0 (the default) leaves only the floors
     /// relative to each entity's own level, so small niches are watched too.
     pub min_rate: f64,
+    /// The fewest views above usual (below it, for `cooling`) an alert may rest on: fewer
+    /// are one video's worth, not a trend.
+    pub min_views: f64,
     /// Trends scoring below this are not reported.
     pub min_score: f64,
 }

@@ -116,7 +116,11 @@ pub fn detect(input: &DetectInput, cfg: &DetectConfig, at: UnixSeconds) -> Vec<T
             let Some(points) = e.metric(&Metric::VIEWS) else {
                 return;
             };
-            let found = series::assess(points, at, baseline, recent, cfg.min_rate);
+            let floor = series::Floor {
+                rate: cfg.min_rate,
+                excess: cfg.min_views,
+            };
+            let found = series::assess(points, at, baseline, recent, floor);
             if let Some(g) = found.emerging {
                 out.push(Trend {
                     entity: e.entity.clone(),

@@ -29,6 +29,9 @@ pub struct Interval {
     /// Whether the value shown changed over the interval: a rate read from a change, not
     /// spread or bounded from a rounded value that stayed the same.
     pub moved: bool,
+    /// The increase the shown values made over the interval, before any spreading: how
+    /// lumpy the counter really is (0 or whole display steps on a rounded counter).
+    pub shown: f64,
 }
 
 impl Interval {
@@ -143,6 +146,7 @@ pub fn intervals(points: &[(UnixSeconds, f64)]) -> Vec<Interval> {
                 rate,
                 step,
                 moved: increase > 0.0,
+                shown: increase,
             });
             return;
         }
@@ -154,6 +158,7 @@ pub fn intervals(points: &[(UnixSeconds, f64)]) -> Vec<Interval> {
                 rate: 0.0,
                 step,
                 moved: false,
+                shown: 0.0,
             });
             return;
         }
@@ -180,6 +185,7 @@ pub fn intervals(points: &[(UnixSeconds, f64)]) -> Vec<Interval> {
             rate,
             step,
             moved: true,
+            shown: increase,
         });
     };
     let mut i = 0;

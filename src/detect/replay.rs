@@ -69,7 +69,8 @@ impl DetectInput {
 
 /// Replays [`detect`] at `from`, `from + every`, … up to `to`, exactly as `detect --at` would
 /// see each moment, and returns each alert onset in time order: a trend whose key was not
-/// reported at the step before. `input` comes from [`load_input_between`].
+/// reported within the `recent` window before (an alert that blinks off for a replay or two
+/// and back is the same alert to a reader, not a new one). `input` comes from [`load_input_between`].
 pub fn backtest(
     input: &DetectInput,
     cfg: &DetectConfig,
@@ -90,19 +91,21 @@ pub fn backtest_reporting(
     progress: &dyn crate::progress::Progress,
 ) -> Vec<Onset> {
     let every = every.max(1);
+    let blink = secs(cfg.recent);
     let mut onsets = Vec::new();
-    let mut before: std::collections::HashSet<String> = std::collections::HashSet::new();
+    // When each alert was last reported.
+    let mut last_seen: std::collections::HashMap<String, UnixSeconds> =
+        std::collections::HashMap::new();
     let mut at = from;
     while at <= to {
         let trends = detect(&input.as_of(cfg, at), cfg, at);
-        let now: std::collections::HashSet<String> = trends.iter().map(Trend::key).collect();
-        onsets.extend(
-            trends
-                .into_iter()
-                .filter(|t| !before.contains(&t.key()))
-                .map(|trend| Onset { at, trend }),
-        );
-        before = now;
+        for trend in trends {
+            let key = trend.key();
+            let earlier = last_seen.insert(key, at);
+            if earlier.is_none_or(|t| at - t > blink) {
+                onsets.push(Onset { at, trend });
+            }
+        }
         progress.done(false);
         at += every;
     }

@@ -16,6 +16,8 @@
 //! over the previous 14-day rate above 3". Used by tests, the `detect_eval` example, the
 //! bench and end-to-end tests; it never touches the store or the network.
 
+pub mod display;
+
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -470,6 +472,7 @@ pub fn default_detect_config() -> DetectConfig {
         baseline: std::time::Duration::from_secs(14 * DAY as u64),
         recent: std::time::Duration::from_secs(DAY as u64),
         min_rate: 0.0,
-        min_score: 3.0,
+        min_views: crate::config::DEFAULT_MIN_VIEWS,
+        min_score: crate::config::DEFAULT_MIN_SCORE,
     }
 }

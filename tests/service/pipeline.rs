@@ -50,6 +50,7 @@ async fn a_week_of_passes_detects_every_planted_trend_and_stores_every_sample() 
         baseline: Duration::from_secs(3 * DAY as u64),
         recent: Duration::from_secs(DAY as u64),
         min_rate: 1000.0,
+        min_views: trendwatch::config::DEFAULT_MIN_VIEWS,
         min_score: 3.0,
     };
     let targets: Vec<Target> = watchlist

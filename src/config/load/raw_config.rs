@@ -43,6 +43,7 @@ struct RawDetect {
     baseline: Option<Spanned<String>>,
     recent: Option<Spanned<String>>,
     min_rate: Option<Spanned<f64>>,
+    min_views: Option<Spanned<f64>>,
     min_score: Option<Spanned<f64>>,
 }
 
@@ -258,7 +259,8 @@ impl RawDetect {
             baseline,
             recent,
             min_rate: non_negative(&self.min_rate, 0.0)?,
-            min_score: non_negative(&self.min_score, 3.0)?,
+            min_views: non_negative(&self.min_views, crate::config::DEFAULT_MIN_VIEWS)?,
+            min_score: non_negative(&self.min_score, crate::config::DEFAULT_MIN_SCORE)?,
         })
     }
 }

@@ -14,7 +14,13 @@ struct Evidence<'a> {
     /// First index covered.
     first: usize,
     wobble: f64,
+    /// Day-to-day wobble ([`Baseline::daily`]), for stretches of half a day or more.
+    daily: f64,
     step: f64,
+    /// The unit the counter's views arrive in ([`Baseline::unit`]).
+    unit: f64,
+    /// The baseline's mean rate per hour ([`Baseline::mean`]).
+    mean: f64,
     /// The entity's level (median rate per hour).
     level: f64,
 }
@@ -26,7 +32,17 @@ struct Stretch {
     usual: f64,
     hours: f64,
     growth: f64,
+    /// The weaker of the two surprises: against the entity's own wobble, and as a count of
+    /// its units (display steps or clumps of views), less one step of resolution.
     z: f64,
+}
+
+impl Stretch {
+    /// Whether the excess over usual rests on more than the counter's resolution.
+    fn beyond_resolution(&self, step: f64, floor: Floor) -> bool {
+        let excess = self.observed - self.usual;
+        excess >= MIN_EXCESS_STEPS * step && excess >= floor.excess
+    }
 }
 
 impl<'a> Evidence<'a> {
@@ -47,7 +63,10 @@ impl<'a> Evidence<'a> {
             usual,
             first,
             wobble: b.wobble,
+            daily: b.daily,
             step: ivs.last().map_or(1.0, |i| i.step),
+            unit: b.unit,
+            mean: b.mean,
             level: b.median,
         }
     }
@@ -71,14 +90,24 @@ impl<'a> Evidence<'a> {
         } else {
             0.0
         };
-        let variance = self.wobble * self.wobble / averaged + 1.0 / (usual + HALF_EVENT) + rounding;
+        let mut wobble = self.wobble * self.wobble / averaged;
+        if hours >= 12.0 {
+            // Days drift together (a busy week is busy every day): over half a day or more
+            // the wobble no longer averages out.
+            wobble = wobble.max(self.daily.max(self.wobble).powi(2));
+        }
+        let variance = wobble + 1.0 / (usual + HALF_EVENT) + rounding;
         let lr = log_ratio(observed, usual);
+        let unit = self.unit.max(self.step);
+        let usual_count = usual.max(self.mean * hours);
+        let counted =
+            count_significance((observed - self.step).max(0.0) / unit, usual_count / unit);
         Stretch {
             observed,
             usual,
             hours,
             growth: observed / usual.max(1e-9),
-            z: lr / variance.sqrt(),
+            z: (lr / variance.sqrt()).min(counted - COUNT_MARGIN),
         }
     }
 
@@ -90,6 +119,14 @@ impl<'a> Evidence<'a> {
     }
 }
 
+/// The least an alert may rest on: its rate now (`[detect] min_rate`, followers per hour
+/// for creators) and its views beyond usual (`[detect] min_views`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Floor {
+    pub rate: f64,
+    pub excess: f64,
+}
+
 /// Looks for a sustained rise at `at`; `floor` is the least `rate_now` worth reporting.
 pub fn growth_at(
     points: &[(UnixSeconds, f64)],
@@ -98,6 +135,10 @@ pub fn growth_at(
     recent: i64,
     floor: f64,
 ) -> Option<Growth> {
+    let floor = Floor {
+        rate: floor,
+        excess: 0.0,
+    };
     assess(points, at, baseline, recent, floor).emerging
 }
 
@@ -108,7 +149,7 @@ pub fn assess(
     at: UnixSeconds,
     baseline: i64,
     recent: i64,
-    floor: f64,
+    floor: Floor,
 ) -> Assessment {
     let ivs = window(points, at, at - recent - 2 * baseline - DAY);
     assess_in(&ivs, at, baseline, recent, floor)
@@ -119,7 +160,7 @@ fn assess_in(
     at: UnixSeconds,
     baseline: i64,
     recent: i64,
-    floor: f64,
+    floor: Floor,
 ) -> Assessment {
     let Some(last) = ivs.last() else {
         return Assessment::default();
@@ -167,7 +208,7 @@ fn assess_in(
 }
 
 /// The take-off ending now with the strongest evidence, if it is one.
-fn take_off(ev: &Evidence<'_>, floor: f64) -> Option<Growth> {
+fn take_off(ev: &Evidence<'_>, floor: Floor) -> Option<Growth> {
     let n = ev.len();
     let tail_start = ev.suffix_start(MIN_RUN_SPAN)?;
     let tail = ev.stretch(tail_start, n);
@@ -193,7 +234,10 @@ fn take_off(ev: &Evidence<'_>, floor: f64) -> Option<Growth> {
         if s.growth < RUN_RATIO {
             break; // the stretch now reaches well into ordinary times
         }
-        if s.growth < MIN_GROWTH || best.is_some_and(|(_, b)| s.z <= b.z) {
+        if s.growth < MIN_GROWTH
+            || !s.beyond_resolution(ev.step, floor)
+            || best.is_some_and(|(_, b)| s.z <= b.z)
+        {
             continue;
         }
         if sustained(ev, j, n) {
@@ -209,7 +253,7 @@ fn take_off(ev: &Evidence<'_>, floor: f64) -> Option<Growth> {
     }
     let since = ev.iv(first).start;
     let rate_now = tail.observed / tail.hours.max(1e-9);
-    if rate_now < floor {
+    if rate_now < floor.rate {
         return None;
     }
     let growth_since = ev.stretch(first, n).growth;
@@ -258,7 +302,7 @@ fn without_strongest(ev: &Evidence<'_>, j: usize, k: usize) -> Option<f64> {
 }
 
 /// The strongest burst of at most [`SPIKE_MAX_SPAN`] ending after `from`.
-fn burst(ev: &Evidence<'_>, from: UnixSeconds, floor: f64) -> Option<Spike> {
+fn burst(ev: &Evidence<'_>, from: UnixSeconds, floor: Floor) -> Option<Spike> {
     let n = ev.len();
     let mut best: Option<((usize, usize), Spike)> = None;
     for k in (1..=n).rev() {
@@ -277,7 +321,8 @@ fn burst(ev: &Evidence<'_>, from: UnixSeconds, floor: f64) -> Option<Spike> {
             let s = ev.stretch(j, k);
             let rate = s.observed / s.hours.max(1e-9);
             if s.growth >= SPIKE_GROWTH
-                && rate >= floor
+                && s.beyond_resolution(ev.step, floor)
+                && rate >= floor.rate
                 && best.as_ref().is_none_or(|b| s.z > b.1.score)
             {
                 let spike = Spike {
@@ -320,7 +365,7 @@ pub fn cooling_at(
     at: UnixSeconds,
     baseline: i64,
     recent: i64,
-    floor: f64,
+    floor: Floor,
 ) -> Option<Cooling> {
     cooling_in(
         &window(points, at, at - 2 * baseline - recent),
@@ -336,7 +381,7 @@ fn cooling_in(
     at: UnixSeconds,
     baseline: i64,
     recent: i64,
-    floor: f64,
+    floor: Floor,
 ) -> Option<Cooling> {
     if ivs.len() < PEAK_RUN + MIN_BASELINE_SAMPLES {
         return None;
@@ -371,7 +416,7 @@ fn cooling_in(
         }
     }
     let (peak_rate, j, k) = peak?;
-    if peak_rate < floor {
+    if peak_rate < floor.rate {
         return None;
     }
     let peak_at = ivs[k].end;
@@ -392,6 +437,30 @@ fn cooling_in(
     let mut exp: Vec<f64> = ivs[j..=k].iter().map(|i| b.expected(i.mid())).collect();
     let expected = median_in_place(&mut exp)?;
     if peak_rate < MIN_GROWTH * expected || (peak_rate / expected).ln() / b.noise < 3.0 {
+        return None;
+    }
+    // Counted in the counter's own units, the peak must have been a real take-off and the
+    // fall must be more than the resolution: a counter that moves two steps a week never
+    // "cools" because one step came late.
+    let step = last.step;
+    let unit = b.unit.max(step);
+    let peak_seen: f64 = ivs[j..=k].iter().map(Interval::increase).sum();
+    let peak_usual: f64 = ivs[j..=k]
+        .iter()
+        .map(|i| b.expected(i.mid()) * i.hours())
+        .sum();
+    let peak_hours = (ivs[k].end - ivs[j].start) as f64 / 3600.0;
+    let peak_usual = peak_usual.max(b.mean * peak_hours);
+    if peak_seen - peak_usual < (MIN_EXCESS_STEPS * step).max(floor.excess)
+        || count_significance((peak_seen - step).max(0.0) / unit, peak_usual / unit) < 3.0
+    {
+        return None;
+    }
+    let tail_seen: f64 = tail.iter().map(Interval::increase).sum();
+    let tail_hours: f64 = tail.iter().map(Interval::hours).sum();
+    if (peak_rate - rate_now) * 24.0 < (MIN_DROP_STEPS * step).max(floor.excess)
+        || count_significance((tail_seen + step) / unit, peak_rate * tail_hours / unit) > -3.0
+    {
         return None;
     }
     let pre = b.median;
