@@ -2,7 +2,10 @@
 //! (24-hour rate over the previous 14-day rate > 3) on synthetic hashtag counters with
 //! planted emergences and decoys, for several seeds, exact, rounded and small counters.
 //!
-//! `cargo run --release --example detect_eval [SEED…]` (default seeds 1 2 3 4 5).
+//! `cargo run --release --example detect_eval [SEED…]` (default seeds 1 2 3 4 5);
+//! `-- --display [SEED…]`: counters as TikTok displays them (coarse, and tiny tags), alert
+//! onsets per tag-week when `backtest` replays every 3 hours; `-- --display-csv SEED`: one
+//! seed of those counters as CSV for `trendwatch import`.
 
 use trendwatch::detect::synth::{default_detect_config, evaluate, MethodScore, SynthConfig};
 
@@ -15,6 +18,9 @@ fn lag(m: &MethodScore) -> String {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let seeds: Vec<u64> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    if args.iter().any(|a| a == "--display-csv") {
+        return display_csv(seeds.first().copied().unwrap_or(1));
+    }
     if args.iter().any(|a| a == "--display") {
         return display_counters(&seeds);
     }
@@ -23,7 +29,10 @@ fn main() {
     } else {
         seeds
     };
-    let cfg = default_detect_config();
+    let mut cfg = default_detect_config();
+    if let Some(views) = std::env::var("MIN_VIEWS").ok().and_then(|v| v.parse().ok()) {
+        cfg.min_views = views;
+    }
     println!(
         "| variant | seed | method | TP | FP | FN | precision | recall | F1 | median lag (h) | decoy alerts at end (plain/spike/fad/weekly/slow/recount/gap) | decoys alerting in 7-day replay |"
     );
@@ -71,6 +80,9 @@ fn display_counters(seeds: &[u64]) {
     if let Some(score) = std::env::var("MIN_SCORE").ok().and_then(|v| v.parse().ok()) {
         cfg.min_score = score;
     }
+    if let Some(views) = std::env::var("MIN_VIEWS").ok().and_then(|v| v.parse().ok()) {
+        cfg.min_views = views;
+    }
     println!("| variant | seed | quiet tag-weeks | emerging / spike / cooling per quiet tag-week | same, all tag-weeks | take-offs (visible) | recall (visible) | precision | F1 | median lag (h) |");
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for (variant, synth) in [
@@ -97,6 +109,22 @@ fn display_counters(seeds: &[u64]) {
                 s.f1(),
                 s.median_lag_h().map_or("-".into(), |l| format!("{l:.0}")),
             );
+        }
+    }
+}
+
+/// One seed of coarse display counters (40 tags) as CSV for `trendwatch import`, to try
+/// `backtest --summary` on counters like TikTok's.
+fn display_csv(seed: u64) {
+    use trendwatch::detect::synth::display::{generate, DisplayConfig};
+    let synth = DisplayConfig {
+        tags: 40,
+        ..DisplayConfig::default()
+    };
+    println!("entity,timestamp,metric,value");
+    for s in generate(seed, &synth) {
+        for (t, v) in &s.points {
+            println!("{},{t},views,{v}", s.entity);
         }
     }
 }

@@ -192,7 +192,12 @@ pub fn status(cli: &Cli, json: bool) -> CommandResult {
 pub fn show(cli: &Cli, entity: &str) -> CommandResult {
     let (config, _) = super::load_config_to_read(cli)?;
     let id = EntityId::parse(entity).map_err(CommandError::user)?;
-    let text = show_text(&config.state_dir, &id, crate::clock::now())?;
+    let text = show_text(
+        &config.state_dir,
+        &id,
+        crate::clock::now(),
+        config.detect.min_score,
+    )?;
     std::io::stdout()
         .lock()
         .write_all(text.as_bytes())
@@ -203,6 +208,7 @@ pub(crate) fn show_text(
     state_dir: &Path,
     id: &EntityId,
     now: UnixSeconds,
+    min_score: f64,
 ) -> Result<String, CommandError> {
     let store = open_to_read(state_dir)?;
     let info = store
@@ -250,8 +256,33 @@ pub(crate) fn show_text(
         text.push_str(&format!(
             "  {metric}/h, 14 days: {line}\n  now: {current}\n"
         ));
+        if metric == &crate::model::Metric::VIEWS {
+            if let Some(r) = crate::detect::series::resolution(&points, now, min_score) {
+                text.push_str(&format!("  {}\n", resolution_sentence(&r)));
+            }
+        }
     }
     Ok(text)
+}
+
+/// What a counter's coarseness lets trendwatch see, in a sentence.
+fn resolution_sentence(r: &crate::detect::series::Resolution) -> String {
+    let moves = if r.step > 1.0 {
+        format!(
+            "moves {:.1} display steps of {} a week",
+            r.steps_per_week,
+            format_value(r.step)
+        )
+    } else {
+        format!("gains {} a week", format_value(r.steps_per_week))
+    };
+    match r.visible_in_two_days {
+        Some(f) if f < 3.0 => format!("resolution: {moves}: a rise of {f:.1}x is seen within two days"),
+        Some(f) => format!(
+            "resolution: {moves}: too coarse to judge quickly, changes under ~{f:.0}x cannot be seen within two days"
+        ),
+        None => format!("resolution: {moves}: too coarse or too small to judge within days"),
+    }
 }
 
 /// How far back `show` draws rates, and in how many columns (6 hours each).

@@ -30,7 +30,14 @@ pub fn detect(cli: &Cli, at: Option<&str>, json: bool) -> CommandResult {
     print(&out)
 }
 
-pub fn backtest(cli: &Cli, from: &str, to: &str, every: &str, json: bool) -> CommandResult {
+pub fn backtest(
+    cli: &Cli,
+    from: &str,
+    to: &str,
+    every: &str,
+    json: bool,
+    summary: bool,
+) -> CommandResult {
     let (config, watchlist) = super::load_config_to_read(cli)?;
     let time = |flag: &str, raw: &str| {
         crate::store::interchange::parse_time(raw).ok_or_else(|| {
@@ -63,12 +70,62 @@ pub fn backtest(cli: &Cli, from: &str, to: &str, every: &str, json: bool) -> Com
     let progress = crate::progress::Reporter::new("steps", steps);
     let onsets = detect::backtest_reporting(&input, &config.detect, from, to, step, &progress);
     progress.finish();
-    let out = if json {
+    let out = if summary {
+        let volume = detect::AlertVolume::of(&input, &onsets, from, to);
+        if json {
+            pretty(&volume.to_json())?
+        } else {
+            volume_table(&volume)
+        }
+    } else if json {
         pretty(&detect::onsets_to_json(&onsets))?
     } else {
         onset_table(&onsets, from, to)
     };
     print(&out)
+}
+
+/// The alert volume per kind, per entity-week and per week for the whole watchlist.
+fn volume_table(v: &detect::AlertVolume) -> String {
+    let mut s = format!(
+        "Alerts from {} to {} ({:.1} weeks, {} hashtags, {} creators)\n",
+        format_time(v.from),
+        format_time(v.to),
+        v.weeks,
+        v.hashtags,
+        v.creators
+    );
+    s.push_str(&format!(
+        "{:<14}  {:>6}  {:>17}  {:>8}\n",
+        "KIND", "ALERTS", "PER ENTITY-WEEK", "PER WEEK"
+    ));
+    let number = |x: Option<f64>, digits: usize| match x {
+        Some(x) => format!("{x:.digits$}"),
+        None => "-".into(),
+    };
+    let mut total = 0;
+    for &(kind, n) in &v.onsets {
+        total += n;
+        s.push_str(&format!(
+            "{:<14}  {:>6}  {:>17}  {:>8}\n",
+            kind.as_str(),
+            n,
+            number(v.per_entity_week(kind, n), 4),
+            number(v.per_week(n), 1)
+        ));
+    }
+    s.push_str(&format!(
+        "{:<14}  {:>6}  {:>17}  {:>8}\n",
+        "all",
+        total,
+        "",
+        number(v.per_week(total), 1)
+    ));
+    s.push_str(
+        "The defaults aim at one false alarm per tag in about six months (0.04 a week) on \
+         quiet tags; raise [detect] min_score or min_views to receive fewer alerts.\n",
+    );
+    s
 }
 
 fn pretty(v: &serde_json::Value) -> Result<String, CommandError> {

@@ -81,6 +81,10 @@ pub enum Command {
         /// Print a JSON array of onsets.
         #[arg(long)]
         json: bool,
+        /// Print how many alerts each kind would have sent: per tag (or creator) and week,
+        /// and per week for the whole watchlist, to see what a `[detect]` setting sends.
+        #[arg(long)]
+        summary: bool,
     },
     /// Render the digest, preview it or send it.
     Digest {
@@ -223,7 +227,8 @@ pub fn run(cli: Cli) -> CommandResult {
             to,
             every,
             json,
-        } => detect::backtest(&cli, from, to, every, *json),
+            summary,
+        } => detect::backtest(&cli, from, to, every, *json, *summary),
         Command::Digest { preview, send, at } => {
             digest::digest(&cli, preview.as_deref(), *send, at.as_deref())
         }

@@ -167,7 +167,7 @@ impl CollectConfig {
 /// them").
 pub const DEFAULT_MIN_SCORE: f64 = 3.0;
 /// The default of `[detect] min_views`: a few hundred views are one video's worth.
-pub const DEFAULT_MIN_VIEWS: f64 = 500.0;
+pub const DEFAULT_MIN_VIEWS: f64 = 200.0;
 
 #[derive(Debug, Clone)]
 pub struct DetectConfig {

@@ -33,10 +33,13 @@ use crate::store::{Store, StoreError};
 
 pub use rates::{intervals, rates, Interval};
 pub use replay::{
-    backtest, backtest_reporting, load_input, load_input_between, onsets_to_json, Onset,
+    backtest, backtest_reporting, load_input, load_input_between, onsets_to_json, AlertVolume,
+    Onset,
 };
 use trend::rfc3339;
-pub use trend::{to_json, Tier, Trend, TrendDetails, TrendKind};
+pub use trend::{
+    to_json, Confidence, ConfidenceLevel, Tier, Trend, TrendDetails, TrendKind, CLEAR_MARGIN,
+};
 
 /// The series of one entity that detection reads.
 #[derive(Debug, Clone, PartialEq)]
@@ -141,6 +144,7 @@ pub fn detect(input: &DetectInput, cfg: &DetectConfig, at: UnixSeconds) -> Vec<T
                         g.samples
                     ),
                     details: TrendDetails::Emerging { samples: g.samples },
+                    confidence: Some(confidence(cfg, g.score, g.excess, g.step, g.hours)),
                 });
             } else if let Some(s) = found.spike {
                 out.push(Trend {
@@ -162,6 +166,13 @@ pub fn detect(input: &DetectInput, cfg: &DetectConfig, at: UnixSeconds) -> Vec<T
                         rfc3339(s.start)
                     ),
                     details: TrendDetails::default(),
+                    confidence: Some(confidence(
+                        cfg,
+                        s.score,
+                        s.excess,
+                        s.step,
+                        (s.end - s.start) as f64 / 3600.0,
+                    )),
                 });
             } else if let Some(c) = found.cooling {
                 out.push(Trend {
@@ -180,6 +191,7 @@ pub fn detect(input: &DetectInput, cfg: &DetectConfig, at: UnixSeconds) -> Vec<T
                         crate::detect::rfc3339(c.peak_at)
                     ),
                     details: TrendDetails::default(),
+                    confidence: Some(confidence(cfg, c.score, c.shortfall, c.step, c.hours)),
                 });
             }
         }
@@ -224,6 +236,7 @@ pub fn detect(input: &DetectInput, cfg: &DetectConfig, at: UnixSeconds) -> Vec<T
                     co_tags: c.co_tags.into_iter().take(5).collect(),
                     keywords: c.keywords,
                 },
+                confidence: None,
             });
         }
     }
@@ -259,6 +272,7 @@ pub fn detect(input: &DetectInput, cfg: &DetectConfig, at: UnixSeconds) -> Vec<T
                 author,
                 plays: v.plays,
             },
+            confidence: None,
         });
     }
     out.retain(|t| t.score.is_finite() && t.score >= cfg.min_score);
@@ -269,6 +283,21 @@ pub fn detect(input: &DetectInput, cfg: &DetectConfig, at: UnixSeconds) -> Vec<T
             .then_with(|| a.kind.cmp(&b.kind))
     });
     out
+}
+
+/// How sure a counter alert is: clear when its score is [`CLEAR_MARGIN`] above `min_score`.
+fn confidence(cfg: &DetectConfig, score: f64, excess: f64, step: f64, hours: f64) -> Confidence {
+    let level = if score >= cfg.min_score + CLEAR_MARGIN {
+        ConfidenceLevel::Clear
+    } else {
+        ConfidenceLevel::Tentative
+    };
+    Confidence {
+        level,
+        excess,
+        step,
+        hours,
+    }
 }
 
 /// Runs `judge` over every entity, split over the machine's cores (each entity is judged on
@@ -384,6 +413,7 @@ fn rising_creator(
                 first_seen: e.first_seen,
                 evidence,
                 details,
+                confidence: None,
             })
         }
         None => {
@@ -401,6 +431,7 @@ fn rising_creator(
                 first_seen: e.first_seen,
                 evidence: eng_text.unwrap_or_default(),
                 details,
+                confidence: None,
             })
         }
     }

@@ -196,3 +196,92 @@ fn read_input(
         at,
     })
 }
+
+/// How many alerts a setting sends: the onsets of a [`backtest`] per kind, per entity-week
+/// (the volume one watched tag or creator brings) and per week for the whole watchlist.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertVolume {
+    pub from: UnixSeconds,
+    pub to: UnixSeconds,
+    pub weeks: f64,
+    /// Hashtags and creators with at least one sample in the period.
+    pub hashtags: usize,
+    pub creators: usize,
+    /// Onsets per kind, every kind listed (in the order of [`TrendKind::ALL`]).
+    pub onsets: Vec<(TrendKind, usize)>,
+}
+
+impl AlertVolume {
+    /// Counts the onsets of a replay of `input` over `[from, to]`.
+    pub fn of(input: &DetectInput, onsets: &[Onset], from: UnixSeconds, to: UnixSeconds) -> Self {
+        let sampled = |e: &&EntitySeries| {
+            e.metrics
+                .iter()
+                .any(|(_, pts)| pts.iter().any(|p| p.0 >= from && p.0 <= to))
+        };
+        let count = |kind: EntityKind| {
+            input
+                .entities
+                .iter()
+                .filter(|e| e.entity.kind() == kind)
+                .filter(sampled)
+                .count()
+        };
+        AlertVolume {
+            from,
+            to,
+            weeks: (to - from).max(0) as f64 / (7.0 * 86_400.0),
+            hashtags: count(EntityKind::Hashtag),
+            creators: count(EntityKind::Creator),
+            onsets: TrendKind::ALL
+                .iter()
+                .map(|&k| (k, onsets.iter().filter(|o| o.trend.kind == k).count()))
+                .collect(),
+        }
+    }
+
+    /// Entities a kind of alert is about: creators for creator kinds, hashtags otherwise.
+    pub fn entities_for(&self, kind: TrendKind) -> usize {
+        match kind {
+            TrendKind::RisingCreator | TrendKind::BreakoutVideo => self.creators,
+            _ => self.hashtags,
+        }
+    }
+
+    /// Onsets of `kind` per entity and week; `None` when nothing was watched that long.
+    pub fn per_entity_week(&self, kind: TrendKind, onsets: usize) -> Option<f64> {
+        let exposure = self.entities_for(kind) as f64 * self.weeks;
+        (exposure > 0.0).then(|| onsets as f64 / exposure)
+    }
+
+    /// Onsets of every kind per week, for the whole watchlist.
+    pub fn per_week(&self, onsets: usize) -> Option<f64> {
+        (self.weeks > 0.0).then(|| onsets as f64 / self.weeks)
+    }
+
+    /// The `backtest --summary --json` object.
+    pub fn to_json(&self) -> serde_json::Value {
+        let kinds: serde_json::Map<String, serde_json::Value> = self
+            .onsets
+            .iter()
+            .map(|&(k, n)| {
+                (
+                    k.as_str().to_string(),
+                    serde_json::json!({
+                        "onsets": n,
+                        "per_entity_week": self.per_entity_week(k, n),
+                        "per_week": self.per_week(n),
+                    }),
+                )
+            })
+            .collect();
+        serde_json::json!({
+            "from": rfc3339(self.from),
+            "to": rfc3339(self.to),
+            "weeks": self.weeks,
+            "hashtags": self.hashtags,
+            "creators": self.creators,
+            "kinds": kinds,
+        })
+    }
+}

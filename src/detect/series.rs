@@ -354,6 +354,11 @@ pub struct Growth {
     pub since: UnixSeconds,
     /// Intervals since then.
     pub samples: usize,
+    /// The evidence: views beyond usual over the stretch judged, the display step, and the
+    /// stretch's hours.
+    pub excess: f64,
+    pub step: f64,
+    pub hours: f64,
 }
 
 /// A burst of a few hours.
@@ -367,6 +372,9 @@ pub struct Spike {
     pub score: f64,
     pub start: UnixSeconds,
     pub end: UnixSeconds,
+    /// Views beyond usual during the burst, and the display step.
+    pub excess: f64,
+    pub step: f64,
 }
 
 /// What a counter is doing at a time.
@@ -385,6 +393,11 @@ pub struct Cooling {
     pub peak: f64,
     pub peak_at: UnixSeconds,
     pub score: f64,
+    /// Views short of the peak's pace over the latest samples, the display step, and the
+    /// hours those samples cover.
+    pub shortfall: f64,
+    pub step: f64,
+    pub hours: f64,
 }
 
 /// Intervals of the points up to `at` that matter for a decision at `at`.
@@ -399,3 +412,45 @@ pub fn window(points: &[(UnixSeconds, f64)], at: UnixSeconds, from: UnixSeconds)
 mod search;
 
 pub use search::{assess, cooling_at, growth_at, Floor};
+
+/// How finely a counter can be judged: its display step, how many steps it moves in a usual
+/// week, and the smallest rise over two days that would be reported. A tag that moves two
+/// display steps a week cannot show a doubling within days: `show` says so rather than let
+/// a reader think it is watched as closely as a busy tag.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Resolution {
+    pub step: f64,
+    pub steps_per_week: f64,
+    /// The smallest factor over the usual rate, held for two days, that reaches `min_score`;
+    /// `None` beyond a thousandfold.
+    pub visible_in_two_days: Option<f64>,
+}
+
+/// The [`Resolution`] of a counter over the two weeks before `at`.
+pub fn resolution(
+    points: &[(UnixSeconds, f64)],
+    at: UnixSeconds,
+    min_score: f64,
+) -> Option<Resolution> {
+    let ivs = window(points, at, at - 2 * WEEK);
+    let b = Baseline::fit(&ivs, at - 2 * WEEK, at + 1)?;
+    let step = ivs.last()?.step;
+    let usual = b.mean * 48.0;
+    let unit = b.unit.max(step);
+    let mut factor = 1.25f64;
+    let visible = loop {
+        if factor > 1000.0 {
+            break None;
+        }
+        let seen = ((factor * usual - step).max(0.0)) / unit;
+        if count_significance(seen, usual / unit) - COUNT_MARGIN >= min_score {
+            break Some(factor);
+        }
+        factor *= 1.1;
+    };
+    Some(Resolution {
+        step,
+        steps_per_week: b.mean * 168.0 / step.max(1.0),
+        visible_in_two_days: visible,
+    })
+}

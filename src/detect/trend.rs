@@ -23,6 +23,16 @@ pub enum TrendKind {
 }
 
 impl TrendKind {
+    /// Every kind, in the order reports list them.
+    pub const ALL: [TrendKind; 6] = [
+        Self::Emerging,
+        Self::Spike,
+        Self::Cooling,
+        Self::Discovered,
+        Self::RisingCreator,
+        Self::BreakoutVideo,
+    ];
+
     /// The name used in JSON and in alert keys: `emerging`, `rising_creator`, …
     pub fn as_str(self) -> &'static str {
         match self {
@@ -88,6 +98,40 @@ impl Tier {
         }
     }
 }
+
+/// How sure trendwatch is of an `emerging`, `spike` or `cooling`, and the evidence in the
+/// counter's own terms, so a reader can judge it: how many views (and display steps) beyond
+/// usual, over how long.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Confidence {
+    pub level: ConfidenceLevel,
+    /// Views beyond usual over the stretch judged (short of it, for `cooling`).
+    pub excess: f64,
+    /// The counter's display step: 1 for an exact counter, 100 for `12.3K`, 100,000 for
+    /// `13.3M`.
+    pub step: f64,
+    /// Hours the evidence covers.
+    pub hours: f64,
+}
+
+impl Confidence {
+    /// The excess in display steps (views for an exact counter).
+    pub fn steps(&self) -> f64 {
+        self.excess / self.step.max(1.0)
+    }
+}
+
+/// `clear`: the evidence would surprise a quiet counter less than once in years
+/// ([`CLEAR_MARGIN`] above `min_score`); `tentative`: reported, to be confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfidenceLevel {
+    Clear,
+    Tentative,
+}
+
+/// How far above `min_score` a trend's score must be for trendwatch to call it clear.
+pub const CLEAR_MARGIN: f64 = 2.0;
 
 /// What a trend of each kind carries beyond its rates. In JSON (`details` of `detect
 /// --json`) each kind's fields appear by name, empty ones left out; spikes and cooling carry
@@ -219,6 +263,8 @@ pub struct Trend {
     /// One human sentence: "views/hour 13.3x the 14-day baseline, 9.8x since … (9 samples)".
     pub evidence: String,
     pub details: TrendDetails,
+    /// How sure, for the counter kinds (`emerging`, `spike`, `cooling`).
+    pub confidence: Option<Confidence>,
 }
 
 impl Trend {
@@ -276,6 +322,17 @@ pub fn to_json(trends: &[Trend]) -> serde_json::Value {
                     .map_or(serde_json::Value::Null, Into::into),
             );
             o.insert("evidence".into(), t.evidence.clone().into());
+            if let Some(c) = &t.confidence {
+                o.insert(
+                    "confidence".into(),
+                    serde_json::json!({
+                        "level": c.level,
+                        "excess": round(c.excess, 0),
+                        "step": c.step,
+                        "hours": round(c.hours, 1),
+                    }),
+                );
+            }
             if let Ok(serde_json::Value::Object(d)) = serde_json::to_value(&t.details) {
                 if !d.is_empty() {
                     o.insert("details".into(), serde_json::Value::Object(d));
@@ -304,6 +361,7 @@ mod tests {
             first_seen: None,
             evidence: "video 730 has 90000 plays".into(),
             details,
+            confidence: None,
         }
     }
 

@@ -88,6 +88,13 @@ pub fn build(
             items.push(item(t, store, &videos, &tiers, at)?);
             alerts.push((key, AlertRecord { at, score: t.score }));
         }
+        // Clear alerts first, then those to be confirmed; by score within each.
+        items.sort_by(|a, b| {
+            let level = |i: &Item| i.confidence.map(|c| c.level);
+            level(a)
+                .cmp(&level(b))
+                .then_with(|| b.score.total_cmp(&a.score))
+        });
         if !items.is_empty() {
             sections.push(Section { kind, items });
         }
@@ -263,6 +270,7 @@ fn item(
         since: t.since,
         evidence: clean(&t.evidence, model::MAX_TEXT),
         samples: d.samples(),
+        confidence: t.confidence,
         tier: d.tier().map(|t| t.as_str().to_owned()),
         engagement: d.engagement(),
         benchmark: d.tier().map(|t| t.benchmark()),

@@ -70,6 +70,8 @@ pub struct Item {
     pub evidence: String,
     /// Samples behind the figures, when the detector says.
     pub samples: Option<usize>,
+    /// How sure the detector is (counter alerts: emerging, spike, cooling).
+    pub confidence: Option<crate::detect::Confidence>,
     /// Creator tier name, engagement rate and the tier's benchmark range.
     pub tier: Option<String>,
     pub engagement: Option<f64>,

@@ -68,6 +68,7 @@ struct ItemView {
     name: String,
     url: Option<String>,
     headline: String,
+    confidence: Option<String>,
     volumes: Option<String>,
     partner: Vec<String>,
     reading: Option<String>,
@@ -131,6 +132,7 @@ fn render_with(d: &Digest, lang: Language, inline_data: bool) -> Result<Rendered
                 name: it.name.clone(),
                 url: it.url.clone(),
                 headline: story::headline(s.kind, it, lang, tz),
+                confidence: story::confidence(s.kind, it, lang),
                 volumes: f.week.as_ref().map(|v| story::volumes(&it.metric, v, lang)),
                 partner: f
                     .partner

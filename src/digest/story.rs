@@ -14,6 +14,49 @@ use crate::model::UnixSeconds;
 
 use Language::{En, Fr};
 
+/// How sure trendwatch is, with the evidence in the counter's terms: "Net : 12 paliers
+/// d'affichage (+1,2 M de vues) en 2 jours, 5,0× l'habitude" / "To be confirmed: …".
+pub fn confidence(kind: TrendKind, it: &Item, lang: Language) -> Option<String> {
+    let c = it.confidence?;
+    let clear = c.level == crate::detect::ConfidenceLevel::Clear;
+    let label = match (clear, lang) {
+        (true, Fr) => "Net",
+        (false, Fr) => "À confirmer",
+        (true, En) => "Clear",
+        (false, En) => "To be confirmed",
+    };
+    let views = locale::quantity(c.excess.abs(), &it.metric, lang);
+    let steps = c.steps().abs().round() as i64;
+    let amount = if c.step > 1.0 {
+        match lang {
+            Fr => format!(
+                "{} ({views})",
+                locale::plural(steps, "palier d'affichage", "paliers d'affichage")
+            ),
+            En => format!(
+                "{} ({views})",
+                locale::plural(steps, "display step", "display steps")
+            ),
+        }
+    } else {
+        views
+    };
+    let span = locale::duration((c.hours * 3600.0) as i64, lang);
+    let ratio = locale::ratio(it.growth, lang);
+    Some(match (kind, lang) {
+        (TrendKind::Cooling, Fr) => {
+            format!("{label} : {amount} de moins qu'au rythme du pic en {span}")
+        }
+        (TrendKind::Cooling, En) => {
+            format!("{label}: {amount} fewer than at the peak's pace over {span}")
+        }
+        (_, Fr) => {
+            format!("{label} : {amount} de plus que d'habitude en {span}, {ratio} l'habitude")
+        }
+        (_, En) => format!("{label}: {amount} more than usual over {span}, {ratio} usual"),
+    })
+}
+
 /// The first line of an item: the movement in plain words with a percentage and a date.
 pub fn headline(kind: TrendKind, it: &Item, lang: Language, tz: chrono_tz::Tz) -> String {
     let since = it.since.map(|t| locale::short_date(t, tz, lang));

@@ -330,6 +330,7 @@ fn hostile_text_scraped_from_videos_is_shown_inert() {
         first_seen: Some(at - 30 * 86_400),
         evidence: String::new(),
         details: Default::default(),
+        confidence: None,
     };
     let d = digest::build(&[trend], &[], &store, &cfg, at).unwrap();
     let r = digest::render(&d, cfg.digest.language).unwrap();

@@ -55,6 +55,7 @@ fn trend(entity: EntityId, evidence: &str, score: f64) -> Trend {
         first_seen: Some(AT - 20 * 86_400),
         evidence: evidence.into(),
         details: TrendDetails::default(),
+        confidence: None,
     }
 }
 

@@ -321,6 +321,15 @@ pub fn digest12() -> trendwatch::digest::Digest {
                     since: Some(at - 3 * DAY),
                     evidence: "views/hour 13.3x the 14-day baseline for 9 samples".into(),
                     samples: Some(9),
+                    // The longest confidence sentence: many display steps, a clear call.
+                    confidence: (*kind != TrendKind::Discovered).then_some(
+                        trendwatch::detect::Confidence {
+                            level: trendwatch::detect::ConfidenceLevel::Clear,
+                            excess: 2_690_000.0,
+                            step: 100_000.0,
+                            hours: 72.0,
+                        },
+                    ),
                     tier: None,
                     engagement: None,
                     benchmark: None,

@@ -265,6 +265,9 @@ fn take_off(ev: &Evidence<'_>, floor: Floor) -> Option<Growth> {
         score: whole.z,
         since,
         samples: n - first,
+        excess: whole.observed - whole.usual,
+        step: ev.step,
+        hours: whole.hours,
     })
 }
 
@@ -332,6 +335,8 @@ fn burst(ev: &Evidence<'_>, from: UnixSeconds, floor: Floor) -> Option<Spike> {
                     score: s.z,
                     start: iv.start,
                     end,
+                    excess: s.observed - s.usual,
+                    step: ev.step,
                 };
                 best = Some(((j, k), spike));
             }
@@ -352,6 +357,7 @@ fn burst(ev: &Evidence<'_>, from: UnixSeconds, floor: Floor) -> Option<Spike> {
         growth: s.growth,
         start: ev.iv(j).start,
         end: ev.iv(k - 1).end,
+        excess: s.observed - s.usual,
         ..spike
     })
 }
@@ -470,5 +476,8 @@ fn cooling_in(
         peak: peak_rate,
         peak_at,
         score: (peak_rate / rate_now.max(pre * 0.01)).ln() / noise,
+        shortfall: (peak_rate - rate_now) * tail_hours,
+        step,
+        hours: tail_hours,
     })
 }
