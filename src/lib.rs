@@ -2,7 +2,7 @@
 //!
 //! The library follows the pipeline of the product: [`config`] loads and validates the two
 //! TOML files once, [`collect`] fetches public metrics into [`model::Observation`]s, [`store`]
-//! keeps them durably in sled, [`detect`] turns series into ranked trends, [`digest`]
+//! keeps them durably in sled, [`detect`](mod@detect) turns series into ranked trends, [`digest`]
 //! renders them for people and [`mail`] delivers the digest through the outbox.
 //! [`pipeline`] strings these stages together as one collection pass, one digest pass and
 //! one outbox flush: the one-shot commands of [`cli`] and the daemon's workers both call it.

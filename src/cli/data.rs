@@ -257,7 +257,7 @@ pub(crate) fn show_text(
             "  {metric}/h, 14 days: {line}\n  now: {current}\n"
         ));
         if metric == &crate::model::Metric::VIEWS {
-            if let Some(r) = crate::detect::series::resolution(&points, now, min_score) {
+            if let Some(r) = crate::detect::series::resolution(&points, at, min_score) {
                 text.push_str(&format!("  {}\n", resolution_sentence(&r)));
             }
         }

@@ -1,4 +1,4 @@
-//! The command line of the contract (DESIGN.md) and its one-shot commands.
+//! The command line (README, "Commands") and its one-shot commands.
 //!
 //! `main.rs` parses [`Cli`], sets up logging and calls [`run`]; each command lives in a
 //! submodule and returns a [`CommandError`] whose kind decides the exit code: 1 for a user

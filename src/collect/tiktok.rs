@@ -3,7 +3,7 @@
 //!
 //! TikTok renders its pages client-side and ships the data as JSON inside one script tag whose
 //! name changed twice (2021-12, 2023-12); embed pages use a fourth one. The layouts live in
-//! tables ([`CREATOR_LAYOUTS`], [`TAG_LAYOUTS`]) so the next change is a new row, not a new
+//! tables (`CREATOR_LAYOUTS`, `TAG_LAYOUTS`) so the next change is a new row, not a new
 //! parser. The script is found by a plain substring search and sliced to `</script>`: a full
 //! DOM of a 300 KB page is never built, and inside the JSON only the one scope we need is kept
 //! (the translation bundle and the rest are skipped without allocating).

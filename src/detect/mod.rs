@@ -12,6 +12,23 @@
 //! engagement faster than their tier ([`TrendKind::RisingCreator`]), videos far ahead of their
 //! creator's usual ([`TrendKind::BreakoutVideo`]) and trends fading ([`TrendKind::Cooling`]).
 //! [`backtest`] replays it over a period.
+//!
+//! **How it keeps false alarms in check.** An alert is a claim a reader acts on, and a
+//! watchlist of hundreds of tags replayed eight times a day turns rare flukes into weekly
+//! ones; so the budget is set per tag-week, not per test (under 0.01 onsets of each kind per
+//! quiet tag-week on counters shown as TikTok shows them: one false alarm per tag in about
+//! two years; BENCHMARKS.md). Every counter alert must pass two tests of surprise and keeps
+//! the weaker: against the entity's own wobble (a busy week is busy every day, so over half
+//! a day or more the day-to-day wobble counts in full), and as a count in the units the
+//! counter really moves in — its display step (`13.3M` moves by 100,000) or the clumps its
+//! views arrive in (one video's worth), read from its own history — less one display step of
+//! resolution, scored by the Poisson deviance and discounted by [`series::COUNT_MARGIN`]
+//! because real clumps come in every size. The excess must also be at least three display
+//! steps and `min_views` views: one step arriving early, or one video, is never news. An
+//! onset that blinks off for less than the `recent` window and back is the same alert. Each
+//! alert carries its [`Confidence`]: the evidence in steps and views, and whether it is clear
+//! (two points above `min_score`) or to be confirmed.
+//!
 //! Everything here is a pure function of a [`DetectInput`] and a time, so a past moment
 //! replays exactly and the whole module can be tested and benchmarked without a store; only
 //! [`load_input`] reads the store, and nothing here ever writes anywhere.

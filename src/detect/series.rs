@@ -35,7 +35,11 @@
 //! 5. `cooling`: a sustained peak that has fallen to at most [`COOLING_FRACTION`] of itself.
 //!
 //! Scores are z-scores, `ln(observed / usual) / noise`: 3 means "three typical wobbles above
-//! usual". It never looks at a sample after `at`.
+//! usual" — capped by the count's own surprise ([`count_significance`] of the increase less
+//! one display step, in [`Baseline::unit`]s, minus [`COUNT_MARGIN`]), and every stretch must
+//! exceed usual by [`MIN_EXCESS_STEPS`] display steps and the configured floor of views
+//! (cooling: fall short of its peak's pace by [`MIN_DROP_STEPS`] steps a day), so a coarse
+//! or tiny counter cannot alert on its resolution. It never looks at a sample after `at`.
 
 use super::stats::{mad_sigma, median, median_in_place, theil_sen};
 use super::{intervals, Interval};

@@ -296,7 +296,7 @@ fn round(v: f64, digits: i32) -> f64 {
     }
 }
 
-/// The `detect --json` array of DESIGN.md, best first as given; times are RFC 3339 UTC.
+/// The `detect --json` array of the command-line contract, best first as given; times are RFC 3339 UTC.
 pub fn to_json(trends: &[Trend]) -> serde_json::Value {
     let items = trends
         .iter()

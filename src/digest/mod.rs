@@ -3,7 +3,7 @@
 //! English.
 //!
 //! [`build`] decides *what* is said (sections, cooldown, health) and reads the store only to
-//! get chart series and alert history; [`render`] decides *how* (templates, locale, charts).
+//! get chart series and alert history; [`render`](mod@render) decides *how* (templates, locale, charts).
 //! Scraped text is untrusted: it is cleaned and bounded here and auto-escaped by the HTML
 //! template. This module never sends mail and never writes to the store (the alert history is
 //! recorded by [`crate::mail::queue`] once the digest is safely in the outbox).

@@ -1,7 +1,7 @@
 //! What a digest says, independent of language and layout.
 //!
 //! Built from detected trends and collection health; holds only cleaned, length-bounded
-//! text. It never formats for a reader (that is [`super::render`]) and never touches mail.
+//! text. It never formats for a reader (that is [`super::render`](mod@super::render)) and never touches mail.
 
 use super::facts::Facts;
 use crate::detect::TrendKind;

@@ -11,7 +11,7 @@
 //! Layout (schema version 1):
 //! - `samples`: key `entity u32 BE ++ metric u16 BE ++ week i32 BE` (weeks since 1970, sign
 //!   bit flipped so earlier weeks sort first), value: one packed block of every sample of that
-//!   entity, metric and week (see [`block`]). A key per sample costs sled tens of bytes of
+//!   entity, metric and week (see `store::block`). A key per sample costs sled tens of bytes of
 //!   overhead alone; week blocks bring stored hourly counters under 20 bytes per sample on
 //!   disk, and a time range of one series is still one range scan.
 //! - `entities`: key `entity u32 BE` → name, first seen, last sample, last success, last
@@ -42,7 +42,7 @@ use crate::model::{EntityId, EntityOutcome, Metric, Sample, UnixSeconds, VideoRe
 use codec::DecodeError;
 use records::{EntityRecord, VideoEntry};
 
-/// The schema this build writes. Older stores are upgraded by [`migrate`] at open.
+/// The schema this build writes. Older stores are upgraded by the store's migration at open.
 pub const SCHEMA_VERSION: u32 = 1;
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
