@@ -57,6 +57,14 @@ impl Schedule {
             .build()
             .parse(expr.trim())
             .map_err(|e| format!("invalid cron expression `{expr}` (six fields, seconds first, e.g. \"0 0 */3 * * *\"): {e}"))?;
+        // A schedule that can never fire would leave the service silent for good.
+        if cron.iter_after(Utc::now()).next().is_none() {
+            return Err(format!(
+                "the schedule `{}` never fires (a day that does not exist, like 30 February or \
+                 31 April, or a year in the past); e.g. \"0 0 8 * * Mon\" for Mondays at 08:00",
+                expr.trim()
+            ));
+        }
         Ok(Schedule {
             expr: expr.trim().to_string(),
             cron,

@@ -78,6 +78,22 @@ impl Metric {
         .find(|m| m.as_str() == name)
     }
 
+    /// Whether the platform counts this upwards from zero (views, followers, plays, …): a
+    /// negative value of it is a mistake, not a reading.
+    pub fn is_counter(&self) -> bool {
+        [
+            Self::VIEWS,
+            Self::VIDEOS,
+            Self::FOLLOWERS,
+            Self::FOLLOWING,
+            Self::LIKES,
+            Self::PLAYS,
+            Self::OCCURRENCES,
+        ]
+        .iter()
+        .any(|m| m.as_str() == self.as_str())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -89,7 +89,7 @@ pub fn parse_csv(file: &Path, data: &[u8]) -> Result<Vec<Sample>, ImportError> {
                     line,
                     format!(
                         "expected the header `{CSV_HEADER}`, found `{}`",
-                        header.join(",")
+                        quote(&header.join(","))
                     ),
                 ));
             }
@@ -124,7 +124,10 @@ pub fn parse_csv(file: &Path, data: &[u8]) -> Result<Vec<Sample>, ImportError> {
         let at = parse_time(raw_time).ok_or_else(|| {
             err(
                 line,
-                format!("timestamp `{raw_time}` is neither RFC 3339 nor unix seconds"),
+                format!(
+                    "timestamp `{}` is neither RFC 3339 nor unix seconds",
+                    quote(raw_time)
+                ),
             )
         })?;
         let metric = field(2)?.trim();
@@ -136,7 +139,20 @@ pub fn parse_csv(file: &Path, data: &[u8]) -> Result<Vec<Sample>, ImportError> {
             .parse()
             .ok()
             .filter(|v: &f64| v.is_finite())
-            .ok_or_else(|| err(line, format!("value `{raw_value}` is not a finite number")))?;
+            .ok_or_else(|| {
+                err(
+                    line,
+                    format!("value `{}` is not a finite number", quote(raw_value)),
+                )
+            })?;
+        if value < 0.0 && last_metric.is_counter() {
+            return Err(err(
+                line,
+                format!(
+                    "value {value} is below zero, but `{last_metric}` is a counter: fix or remove the row"
+                ),
+            ));
+        }
         out.push(Sample {
             entity,
             at,
@@ -151,6 +167,21 @@ pub fn parse_csv(file: &Path, data: &[u8]) -> Result<Vec<Sample>, ImportError> {
         ));
     }
     Ok(out)
+}
+
+/// A value from the file as a message shows it: at most 80 characters, control characters
+/// escaped, so a 50 MB field or a NUL never reaches the terminal raw.
+fn quote(raw: &str) -> String {
+    const MOST: usize = 80;
+    let mut out: String = raw
+        .chars()
+        .take(MOST)
+        .flat_map(char::escape_debug)
+        .collect();
+    if raw.chars().nth(MOST).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 /// Where `export` writes samples, one at a time, in one of its formats.
@@ -254,6 +285,7 @@ mod tests {
             ("tiktok:#a,0,views,lots\n", "not a finite number"),
             ("tiktok:#a,0,views\n", "expected 4 columns"),
             ("tiktok:#a,0,views,NaN\n", "not a finite number"),
+            ("tiktok:#a,0,views,-5\n", "below zero"),
             (
                 "tiktok:#a,0,vues totales,1\n",
                 "`vues totales` is not a metric name",
@@ -266,6 +298,13 @@ mod tests {
             assert!(e.message.contains(needle), "{e}");
         }
         assert_eq!(parse("entity,time,metric,value\n").unwrap_err().line, 1);
+        // A huge or hostile value is quoted short and escaped.
+        let huge = format!("{head}tiktok:#a,0,views,{}\u{0}x\n", "9".repeat(100_000));
+        let e = parse(&huge).unwrap_err().to_string();
+        assert!(e.len() < 300, "{} bytes", e.len());
+        assert!(!e.contains('\u{0}'), "{e}");
+        let nul = parse(&format!("{head}tiktok:#a,0,views,1\u{0}2\n")).unwrap_err();
+        assert!(nul.message.contains("\\0"), "{}", nul.message);
         assert_eq!(parse("").unwrap_err().line, 1);
     }
 

@@ -166,6 +166,21 @@ fn cron_without_seconds_is_refused_like_the_scheduler_would() {
 }
 
 #[test]
+fn a_schedule_that_never_fires_is_refused_where_it_is_written() {
+    for never in ["0 0 0 30 2 *", "0 0 0 31 4 *"] {
+        let m = error_at(
+            &format!("state_dir = \"s\"\n[digest]\nschedule = \"{never}\"\n"),
+            None,
+            "trendwatch.toml",
+            3,
+            12,
+        );
+        assert!(m.contains("never fires"), "{m}");
+        assert!(m.contains(never), "{m}");
+    }
+}
+
+#[test]
 fn unknown_time_zone_is_refused() {
     let m = error_at(
         "state_dir = \"s\"\ntimezone = \"Europe/Pariss\"\n",
