@@ -48,17 +48,15 @@ impl Store {
     ) -> Result<Store, StoreError> {
         let ephemeral = db_dir.is_none();
         let db_dir = db_dir.unwrap_or_else(|| state_dir.join("store"));
-        // A damaged log can make sled panic while recovering; report it as corruption.
-        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
-        let db = match opened {
-            Ok(Ok(db)) => db,
-            Ok(Err(e)) => return Err(map_open_error(state_dir, e)),
-            Err(_) => {
-                return Err(StoreError::Corrupt {
-                    state_dir: state_dir.to_path_buf(),
-                    detail: "the database could not be recovered".into(),
-                })
+        let db = match open_sled(state_dir, &config) {
+            // A full disk or a crash while sled wrote a snapshot leaves the half-written file
+            // beside the last good one, and sled refuses the store until it is gone. Sled
+            // took its lock before reading snapshots, so no other process is writing one:
+            // set it aside and open again from the last good snapshot and the log.
+            Err(StoreError::Corrupt { .. }) if !ephemeral && remove_half_snapshots(&db_dir) => {
+                open_sled(state_dir, &config)?
             }
+            other => other?,
         };
         let sd = state_dir.to_path_buf();
         let tree = |name: &str| db.open_tree(name).map_err(|e| sled_err(&sd, e));
@@ -87,6 +85,50 @@ impl Store {
             inner: Arc::new(inner),
         })
     }
+}
+
+/// Opens sled; a damaged log can make sled panic while recovering, reported as corruption.
+fn open_sled(state_dir: &Path, config: &sled::Config) -> Result<sled::Db, StoreError> {
+    let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
+    match opened {
+        Ok(Ok(db)) => Ok(db),
+        Ok(Err(e)) => Err(map_open_error(state_dir, e)),
+        Err(_) => Err(StoreError::Corrupt {
+            state_dir: state_dir.to_path_buf(),
+            detail: "the database could not be recovered".into(),
+        }),
+    }
+}
+
+/// Removes the snapshots sled had not finished writing (`snap.<n>.generating`); whether
+/// there were any. Nothing acknowledged is in them: sled renames a snapshot into place only
+/// once it is complete, and the log it summarises stays until then.
+fn remove_half_snapshots(db_dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(db_dir) else {
+        return false;
+    };
+    let mut removed = false;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => {
+                    tracing::warn!(
+                        file = %entry.path().display(),
+                        "removed a snapshot left half-written by a full disk or a crash; \
+                         the store reopens from its last complete snapshot and log"
+                    );
+                    removed = true;
+                }
+                Err(e) => tracing::error!(
+                    file = %entry.path().display(),
+                    "cannot remove a half-written snapshot: {e}"
+                ),
+            }
+        }
+    }
+    removed
 }
 
 /// The first migration step from each older version; version 1 is the first layout, so there

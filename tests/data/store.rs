@@ -258,6 +258,33 @@ fn reopen_after_clean_stop_keeps_everything() {
     assert_eq!(all_samples(&store), samples);
 }
 
+/// What a full disk leaves when it interrupts sled while it writes a snapshot: an empty or
+/// zero-filled `snap.<n>.generating` beside the last good snapshot. The store opens by
+/// itself, every acknowledged sample is still there, and the half-written file is gone.
+#[test]
+fn a_snapshot_half_written_on_a_full_disk_is_set_aside_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = tag("argiledouce");
+    let samples: Vec<Sample> = (0..300)
+        .map(|i| sample(&a, 1_600_000_000 + i * 3600, "views", (i * 11) as f64))
+        .collect();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store.insert_samples(&samples).unwrap();
+    }
+    let db = dir.path().join("store");
+    for (name, len) in [
+        ("snap.00000000FFFFFFF0.generating", 0usize),
+        ("snap.00000000FFFFFFF1.generating", 12_288),
+    ] {
+        std::fs::write(db.join(name), vec![0u8; len]).unwrap();
+        let store = reopen(dir.path());
+        assert_eq!(all_samples(&store), samples, "after {name}");
+        drop(store);
+        assert!(!db.join(name).exists(), "{name} left in place");
+    }
+}
+
 mod round_trip {
     use super::*;
     use proptest::prelude::*;
