@@ -54,6 +54,87 @@ fn short(v: &Value) -> String {
     }
 }
 
+/// The most elements an HTML page may hold before it is refused unparsed.
+pub const MAX_ELEMENTS: usize = 100_000;
+/// The deepest nesting an HTML page may hold before it is refused unparsed.
+pub const MAX_DEPTH: usize = 1_000;
+
+/// Elements that never hold others, and those whose end tag the parser supplies when a
+/// sibling starts: neither makes a page deeper.
+const FLAT: [&str; 28] = [
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+    "track", "wbr", "p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup", "thead",
+    "tbody", "tfoot", "rp", "rt",
+];
+
+/// Checks, in one linear scan, that a page is not built to make the HTML parser slow: at most
+/// [`MAX_ELEMENTS`] elements and [`MAX_DEPTH`] levels of nesting (unclosed elements count, as
+/// the parser keeps them open). 300,000 unclosed elements take html5ever minutes; `max_body`
+/// bounds a page's size, this bounds its shape.
+pub fn check_html_shape(body: &str) -> Result<(), String> {
+    let bytes = body.as_bytes();
+    let (mut elements, mut depth, mut deepest) = (0usize, 0usize, 0usize);
+    let mut i = 0;
+    while let Some(off) = memchr::memchr(b'<', &bytes[i..]) {
+        i += off + 1;
+        let closing = bytes.get(i) == Some(&b'/');
+        let start = if closing { i + 1 } else { i };
+        let name_len = bytes[start..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric())
+            .count();
+        if name_len == 0 || !bytes[start].is_ascii_alphabetic() {
+            continue;
+        }
+        let name = body[start..start + name_len].to_ascii_lowercase();
+        let tag_end = memchr::memchr(b'>', &bytes[start..]).map_or(bytes.len(), |e| start + e);
+        let self_closing = tag_end > 0 && bytes.get(tag_end - 1) == Some(&b'/');
+        if closing {
+            depth = depth.saturating_sub(usize::from(!FLAT.contains(&name.as_str())));
+            continue;
+        }
+        elements += 1;
+        if elements > MAX_ELEMENTS {
+            return Err(format!(
+                "the page holds more than {MAX_ELEMENTS} HTML elements: refused unparsed"
+            ));
+        }
+        if name == "script" || name == "style" {
+            // Their text is not markup: skip to the end tag.
+            i = end_tag(bytes, tag_end.min(bytes.len()), name.as_bytes());
+            continue;
+        }
+        if !self_closing && !FLAT.contains(&name.as_str()) {
+            depth += 1;
+            deepest = deepest.max(depth);
+            if deepest > MAX_DEPTH {
+                return Err(format!(
+                    "the page nests HTML elements more than {MAX_DEPTH} deep: refused unparsed"
+                ));
+            }
+        }
+        i = tag_end.min(bytes.len());
+    }
+    Ok(())
+}
+
+/// Where the end tag `</name` starts at or after `from` (any case), or the end of the page.
+fn end_tag(bytes: &[u8], from: usize, name: &[u8]) -> usize {
+    let mut i = from;
+    while let Some(off) = memchr::memchr(b'<', &bytes[i..]) {
+        let at = i + off;
+        let rest = &bytes[at + 1..];
+        if rest.first() == Some(&b'/')
+            && rest.len() > name.len()
+            && rest[1..=name.len()].eq_ignore_ascii_case(name)
+        {
+            return at;
+        }
+        i = at + 1;
+    }
+    bytes.len()
+}
+
 /// Reads each metric from the first element matching its selector whose text (through the
 /// regex, first capture group or else the whole match) is a count.
 pub fn extract_html(body: &str, metrics: &[(Metric, HtmlMetric)]) -> Extracted {
@@ -92,6 +173,30 @@ pub fn extract_html(body: &str, metrics: &[(Metric, HtmlMetric)]) -> Extracted {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pages_built_to_stall_the_parser_are_refused_in_one_scan() {
+        let unclosed = "<div>".repeat(300_000);
+        assert!(check_html_shape(&unclosed).unwrap_err().contains("deep"));
+        let flat = "<span></span>".repeat(150_000);
+        assert!(check_html_shape(&flat)
+            .unwrap_err()
+            .contains("more than 100000"));
+        let scripts = "<script>x<y</script>".repeat(50_000);
+        assert_eq!(check_html_shape(&scripts), Ok(()));
+        let deep = format!("{}{}", "<div>".repeat(40_000), "</div>".repeat(40_000));
+        assert!(check_html_shape(&deep).unwrap_err().contains("deep"));
+        let formatting = "<b>".repeat(5_000);
+        assert!(check_html_shape(&formatting).is_err());
+        // Ordinary pages pass: many list items and paragraphs whose end tags are implied,
+        // void elements, and a script whose text holds `<` signs.
+        let list = format!(
+            "<html><body><ul>{}</ul><p>a<p>b<br><img src=x>\
+             <script>if (a<b && c<d) {{ x = '<div>'.repeat(9e9) }}</script></body></html>",
+            "<li>x".repeat(5_000)
+        );
+        assert_eq!(check_html_shape(&list), Ok(()));
+    }
 
     fn m(name: &str) -> Metric {
         Metric::new(name).unwrap()

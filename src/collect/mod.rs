@@ -407,7 +407,11 @@ impl Inner {
         let extracted = match &source.kind {
             SourceKind::Json { metrics } => custom::extract_json(&text, metrics)
                 .map_err(|why| failure(FailureKind::UnknownShape, why))?,
-            SourceKind::Html { metrics } => custom::extract_html(&text, metrics),
+            SourceKind::Html { metrics } => {
+                custom::check_html_shape(&text)
+                    .map_err(|why| failure(FailureKind::UnknownShape, why))?;
+                custom::extract_html(&text, metrics)
+            }
         };
         let mut out = if extracted.metrics.is_empty() {
             EntityOutcome {

@@ -119,6 +119,57 @@ async fn html_source_reads_french_counts_by_selector_and_regex() {
     assert_eq!(metric(o, "rating"), Some(4.8)); // "4,8"
 }
 
+/// A page of 300,000 unclosed elements (1.5 MB, under `max_body`) took the HTML parser more
+/// than five minutes: it is refused unparsed as `unknown_shape`, and the ordinary page
+/// beside it in the same pass is read.
+#[tokio::test]
+async fn a_page_built_to_stall_the_parser_fails_alone_and_fast() {
+    let server = MockServer::start().await;
+    Mock::given(path("/produits/piege"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "text/html; charset=utf-8")
+                .set_body_string("<div>".repeat(300_000)),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(path("/produits/baume-karite"))
+        .respond_with(html(source("shop_fr.html")))
+        .mount(&server)
+        .await;
+    let src = Source {
+        name: "boutique".into(),
+        url: UrlTemplate::parse(&format!("{}/produits/{{id}}", server.uri())).unwrap(),
+        ids: vec!["piege".into(), "baume-karite".into()],
+        kind: SourceKind::Html {
+            metrics: vec![(
+                Metric::new("reviews").unwrap(),
+                html_metric(".reviews-count", Some(r"([\d\s]+\d)")),
+            )],
+        },
+    };
+    let out = collect_all(
+        &server,
+        &[
+            Target::Custom(src.clone(), "piege".into()),
+            Target::Custom(src, "baume-karite".into()),
+        ],
+    )
+    .await;
+    let trap = out
+        .iter()
+        .find(|o| o.entity.as_str() == "boutique:piege")
+        .unwrap();
+    let f = trap.failure.as_ref().expect("the trap page fails");
+    assert_eq!(f.kind, FailureKind::UnknownShape);
+    assert!(f.detail.contains("refused unparsed"), "{}", f.detail);
+    let shop = out
+        .iter()
+        .find(|o| o.entity.as_str() == "boutique:baume-karite")
+        .unwrap();
+    assert_eq!(metric(shop, "reviews"), Some(1234.0));
+}
+
 #[tokio::test]
 async fn missing_pieces_are_unknown_shape_naming_them_and_found_ones_kept() {
     let server = MockServer::start().await;
