@@ -26,6 +26,8 @@ use std::time::{Duration, Instant};
 use chromiumoxide::cdp::browser_protocol::network::{
     EventLoadingFinished, EventResponseReceived, GetResponseBodyParams, RequestId,
 };
+use chromiumoxide::cdp::browser_protocol::target::CloseTargetParams;
+use chromiumoxide::cdp::js_protocol::runtime::TerminateExecutionParams;
 use chromiumoxide::{Browser, Page};
 use futures_util::{FutureExt as _, StreamExt as _};
 use tokio::sync::{Mutex, Semaphore};
@@ -39,7 +41,7 @@ mod chromium;
 #[cfg(test)]
 use chromium::chromium_proxy;
 pub use chromium::find_program;
-use chromium::Chromium;
+use chromium::{kill_group, Chromium};
 
 /// Tabs open at once: each costs a renderer process (tens of MB).
 const MAX_TABS: usize = 2;
@@ -296,8 +298,46 @@ impl BrowserFetcher {
                 )
                 .await);
         }
-        let _ = tokio::time::timeout(CLOSE_GRACE, page.close()).await;
+        if matches!(result, Err(BrowserError::Timeout(_))) {
+            // A script that never yields holds the renderer every tab of the site shares:
+            // stop it (V8 handles this command between two instructions).
+            let _ = tokio::time::timeout(
+                CLOSE_GRACE,
+                page.execute(TerminateExecutionParams::default()),
+            )
+            .await;
+        }
+        let target = page.target_id().clone();
+        let closed = matches!(
+            tokio::time::timeout(CLOSE_GRACE, page.close()).await,
+            Ok(Ok(()))
+        ) || matches!(
+            tokio::time::timeout(
+                CLOSE_GRACE,
+                session.browser.execute(CloseTargetParams::new(target)),
+            )
+            .await,
+            Ok(Ok(_))
+        );
+        if !closed {
+            // The tab cannot even be closed: start a fresh browser for the next pages
+            // rather than let one page hold the rest of the pass.
+            self.restart(&session).await;
+        }
         result
+    }
+
+    /// Replaces a wedged browser: the next page starts a new one (a connected one at
+    /// `browser_url` is left to its owner, and used again).
+    async fn restart(&self, session: &Arc<Session>) {
+        let mut slot = self.slot.lock().await;
+        if matches!(&*slot, Slot::Running(s) if Arc::ptr_eq(s, session)) {
+            tracing::warn!("a page left the browser unresponsive; starting a fresh one");
+            *slot = Slot::Idle;
+            if let Some(pid) = session.process.as_ref().map(|p| p.pid) {
+                kill_group(pid);
+            }
+        }
     }
 
     /// The browser of `session` is gone: the rest of the pass gets the same answer at once
@@ -336,6 +376,14 @@ impl BrowserFetcher {
         self.pages_loaded
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let deadline = Instant::now() + self.page_timeout;
+        // Every look at the page is bounded by its deadline: a renderer busy with a script
+        // that never ends answers nothing.
+        let left = || {
+            deadline
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(200))
+        };
+        let hung = || BrowserError::Timeout(self.page_timeout);
         // The page is looked at while it loads: its data often arrives long before the last
         // script or stylesheet lets the load event fire.
         let navigation = page.goto(url.as_str());
@@ -369,9 +417,12 @@ impl BrowserFetcher {
                     tracing::debug!(url = answer_url.path(), "answer over max_body skipped");
                     continue;
                 }
-                let body = page
-                    .execute(GetResponseBodyParams::new(event.request_id.clone()))
-                    .await;
+                let body = tokio::time::timeout(
+                    left(),
+                    page.execute(GetResponseBodyParams::new(event.request_id.clone())),
+                )
+                .await
+                .map_err(|_| hung())?;
                 if let Ok(body) = body {
                     if !body.result.base64_encoded && body.result.body.len() as u64 <= self.max_body
                     {
@@ -384,14 +435,17 @@ impl BrowserFetcher {
             }
             // A script navigation (the challenge's reload) destroys the document for a
             // moment: that look is skipped, not fatal.
-            if let Ok(html) = page.content().await {
+            let content = tokio::time::timeout(left(), page.content())
+                .await
+                .map_err(|_| hung())?;
+            if let Ok(html) = content {
                 if html.len() as u64 > self.max_body {
                     return Err(BrowserError::TooLarge(self.max_body));
                 }
                 loaded.html = html;
-                loaded.final_url = page
-                    .url()
+                loaded.final_url = tokio::time::timeout(left(), page.url())
                     .await
+                    .map_err(|_| hung())?
                     .ok()
                     .flatten()
                     .and_then(|u| Url::parse(&u).ok());

@@ -207,7 +207,9 @@ impl Inner {
     ) -> Result<EntityOutcome, Stop> {
         let url = self.tiktok_url(&["tag", tag])?;
         let shell = match self
-            .tiktok_page(&url, cancel, tiktok::parse_tag_page)
+            .tiktok_page(&url, cancel, |html| {
+                tiktok::parse_tag_page(html).and_then(|p| p.of_tag(tag))
+            })
             .await?
         {
             Ok(page) => return Ok(observed(entity.clone(), page.metrics(), page.recent)),

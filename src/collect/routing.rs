@@ -177,6 +177,22 @@ impl Inner {
             )
             .into());
         }
+        // A script may send the tab anywhere; what another site shows is never stored.
+        if let Some(went) = loaded
+            .final_url
+            .as_ref()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .filter(|u| !super::http::same_site(url, u))
+        {
+            return Err(failure(
+                FailureKind::UnknownShape,
+                format!(
+                    "in the browser, the page went to another site ({}): nothing stored",
+                    went.host_str().unwrap_or("?")
+                ),
+            )
+            .into());
+        }
         read(&loaded).map_err(|e| failure(e.kind(), format!("in the browser: {e}")).into())
     }
 
@@ -221,11 +237,17 @@ impl Inner {
         let url = self.tiktok_url(&["tag", tag])?;
         let page = self
             .browser_page(browser, &url, cancel, |l| {
-                let mut page = tiktok::parse_tag_page(&l.html).or_else(|e| {
-                    l.answers_to("/api/challenge/detail")
-                        .find_map(|body| tiktok::parse_challenge_detail(body).ok())
-                        .ok_or(e)
-                })?;
+                let mut page = tiktok::parse_tag_page(&l.html)
+                    .and_then(|p| p.of_tag(tag))
+                    .or_else(|e| {
+                        l.answers_to("/api/challenge/detail")
+                            .find_map(|body| {
+                                tiktok::parse_challenge_detail(body)
+                                    .and_then(|p| p.of_tag(tag))
+                                    .ok()
+                            })
+                            .ok_or(e)
+                    })?;
                 if page.recent.is_empty() {
                     page.recent = l
                         .answers_to("/api/challenge/item_list")

@@ -74,6 +74,12 @@ pub enum PageError {
     EmptyShell { path: String },
     #[error("missing {path}")]
     UnknownShape { path: String },
+    /// The page is another entity's (a redirect, or a script that moved it): its figures are
+    /// never stored as the one asked for.
+    #[error(
+        "the page shows {shown}, not {asked} (moved by a redirect or a script): nothing stored"
+    )]
+    OtherEntity { asked: String, shown: String },
 }
 
 impl PageError {
@@ -82,7 +88,9 @@ impl PageError {
             Self::NotFound(_) => FailureKind::NotFound,
             Self::Private(_) => FailureKind::Private,
             Self::Blocked(_) | Self::BotWall(_) => FailureKind::Blocked,
-            Self::EmptyShell { .. } | Self::UnknownShape { .. } => FailureKind::UnknownShape,
+            Self::EmptyShell { .. } | Self::UnknownShape { .. } | Self::OtherEntity { .. } => {
+                FailureKind::UnknownShape
+            }
         }
     }
 
@@ -129,6 +137,8 @@ impl CreatorPage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TagPage {
     pub generation: Generation,
+    /// The tag's name as the page spells it, when it says.
+    pub title: Option<String>,
     pub views: u64,
     /// `None` when TikTok says 0, which has meant "unknown" since 2020.
     pub videos: Option<u64>,
@@ -136,6 +146,22 @@ pub struct TagPage {
 }
 
 impl TagPage {
+    /// The page itself, if it is the page of `tag` (normalised) or does not name its tag.
+    pub fn of_tag(self, tag: &str) -> Result<TagPage, PageError> {
+        match &self.title {
+            Some(t) if crate::model::normalize_name(t) != crate::model::normalize_name(tag) => {
+                Err(PageError::OtherEntity {
+                    asked: format!("#{tag}"),
+                    shown: format!(
+                        "#{}",
+                        crate::model::clean_text(t, crate::model::MAX_TAG_CHARS)
+                    ),
+                })
+            }
+            _ => Ok(self),
+        }
+    }
+
     /// `views`, plus `videos` when known.
     pub fn metrics(&self) -> Vec<(Metric, f64)> {
         let mut m = vec![(Metric::VIEWS, self.views as f64)];

@@ -192,6 +192,31 @@ async fn tag_page_with_data_gives_views_and_no_zero_video_count() {
     assert_eq!(metric(&out[0], "videos"), None);
 }
 
+/// `/tag/a` redirected on the same host to another tag's page: that tag's figure is never
+/// stored as the one asked for.
+#[tokio::test]
+async fn a_redirect_to_another_tags_page_stores_nothing() {
+    let server = MockServer::start().await;
+    Mock::given(path("/tag/bienetrenaturel"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", format!("/tag/{TAG}")))
+        .mount(&server)
+        .await;
+    Mock::given(path(format!("/tag/{TAG}")))
+        .respond_with(html(tiktok("tag_universal.html")))
+        .mount(&server)
+        .await;
+    let out = collect(&server, &[Target::TiktokHashtag("bienetrenaturel".into())]).await;
+    assert_eq!(out[0].entity.as_str(), "tiktok:#bienetrenaturel");
+    assert!(out[0].observation.is_none(), "{:?}", out[0]);
+    let f = out[0].failure.as_ref().expect("a typed failure");
+    assert_eq!(f.kind, FailureKind::UnknownShape);
+    assert!(
+        f.detail.contains("#skincarenaturel, not #bienetrenaturel"),
+        "{}",
+        f.detail
+    );
+}
+
 #[tokio::test]
 async fn empty_tag_shell_falls_back_to_the_embed_page() {
     let server = MockServer::start().await;
@@ -752,6 +777,72 @@ async fn a_page_whose_scripts_never_finish_loading_is_read_once_its_data_is_ther
         assert_eq!(o.failure, None, "{o:?}");
         assert_eq!(metric(o, "followers"), Some(expected_value(o)));
     }
+}
+
+/// Pages that attack the browser: a script that never ends, one that allocates without end,
+/// one that sends the tab to another site. Each fails its own entity, typed, within about
+/// the page deadline; the ordinary tags of the same pass are read with their own figures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_pages_in_the_browser_fail_alone_and_in_time() {
+    if !chromium_or_skip("hostile_pages_in_the_browser_fail_alone_and_in_time") {
+        return;
+    }
+    let sim = GuardedTiktok::start_open(GUARDED_TAGS, GUARDED_CREATORS).await;
+    sim.serve_raw(
+        "/tag/boucleinfinie",
+        "<html><body><p>chargement</p><script>while (true) {}</script></body></html>",
+    );
+    sim.serve_raw(
+        "/tag/memoiresansfin",
+        "<html><body><script>const keep = []; \
+         for (;;) { keep.push(new Array(1e6).fill(Math.random())); }</script></body></html>",
+    );
+    let elsewhere = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200).set_body_string("4233130788 vues"))
+        .mount(&elsewhere)
+        .await;
+    sim.serve_raw(
+        "/tag/ailleurs",
+        &format!(
+            "<html><body><script>location.href = '{}/tag/x';</script></body></html>",
+            elsewhere.uri().replace("127.0.0.1", "localhost")
+        ),
+    );
+    let mut cfg = browser_config(&sim.uri(), BrowserMode::Always, Duration::ZERO);
+    cfg.timeout = Duration::from_secs(6);
+    let hostile = ["boucleinfinie", "memoiresansfin", "ailleurs"];
+    let targets: Vec<Target> = hostile
+        .iter()
+        .map(|t| Target::TiktokHashtag((*t).into()))
+        .chain(
+            GUARDED_TAGS
+                .iter()
+                .take(2)
+                .map(|(t, _)| Target::TiktokHashtag((*t).into())),
+        )
+        .collect();
+    let started = std::time::Instant::now();
+    let out = Collector::new(&cfg)
+        .unwrap()
+        .collect(&targets, &CancellationToken::new())
+        .await;
+    let took = started.elapsed();
+    for o in &out {
+        let name = o.entity.name();
+        if hostile.contains(&name) {
+            assert!(o.observation.is_none(), "{name}: {o:?}");
+            assert!(o.failure.is_some(), "{name}: {o:?}");
+        } else {
+            assert_eq!(o.failure, None, "{o:?}");
+            assert_eq!(metric(o, "views"), Some(expected_value(o)));
+        }
+    }
+    let went = out.iter().find(|o| o.entity.name() == "ailleurs").unwrap();
+    let why = &went.failure.as_ref().unwrap().detail;
+    assert!(why.contains("another site") || why.contains("not"), "{why}");
+    // Five pages over at most two tabs, each bounded by its 6 s deadline and a grace.
+    assert!(took < Duration::from_secs(60), "the pass took {took:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

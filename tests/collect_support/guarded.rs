@@ -35,6 +35,8 @@ struct State {
     slow: HashMap<String, Duration>,
     /// TikTok on a good day: every client gets the data in the page, no challenge.
     open: bool,
+    /// Paths answered with this page to every client, whatever it holds.
+    raw: HashMap<String, String>,
     seen: Vec<Seen>,
 }
 
@@ -82,6 +84,15 @@ impl GuardedTiktok {
     /// Makes `path` answer only after `delay`.
     pub fn slow(&self, path: &str, delay: Duration) {
         self.state.lock().unwrap().slow.insert(path.into(), delay);
+    }
+
+    /// Makes `path` answer `page` (HTML) to every client: a hostile page.
+    pub fn serve_raw(&self, path: &str, page: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .raw
+            .insert(path.into(), page.into());
     }
 
     pub fn seen(&self) -> Vec<Seen> {
@@ -136,7 +147,10 @@ impl Respond for Responder {
             user_agent: header("user-agent"),
         });
         let delay = state.slow.get(&path).copied();
-        let response = answer(&state, request, &path, cookie_ok, &expected);
+        let response = match state.raw.get(&path) {
+            Some(page) => html(page),
+            None => answer(&state, request, &path, cookie_ok, &expected),
+        };
         match delay {
             Some(d) => response.set_delay(d),
             None => response,

@@ -59,6 +59,9 @@ impl Chromium {
                 "--disable-features=Translate,MediaRouter,OptimizationHints",
                 "--mute-audio",
                 "--renderer-process-limit=2",
+                // A page's script may not take the machine's memory: V8 stops it (the tab
+                // crashes, that entity fails) past 512 MB of heap.
+                "--js-flags=--max-old-space-size=512",
                 "--hide-scrollbars",
                 // Images are not read: not loading them spares bandwidth and memory.
                 "--blink-settings=imagesEnabled=false",

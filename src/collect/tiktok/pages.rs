@@ -193,8 +193,15 @@ fn tag_from(json: &str, layout: &Layout) -> Result<TagPage, PageError> {
             format!("/{}{}/viewCount", layout.scope.join("/"), layout.stats).replace("//", "/"),
         ));
     };
+    let title = scope
+        .pointer(layout.entity)
+        .and_then(|c| c.get("title"))
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned);
     Ok(TagPage {
         generation: layout.generation,
+        title,
         views,
         videos: stat(stats_v2, stats, &["videoCount"]).filter(|&n| n > 0),
         recent: items_of(&scope, layout),
@@ -255,6 +262,7 @@ pub fn parse_embed_tag_page(html: &str, tag: &str) -> Result<TagPage, PageError>
         .unwrap_or_default();
     Ok(TagPage {
         generation,
+        title: None,
         views,
         videos: info
             .and_then(|i| i.get("videoCount"))
