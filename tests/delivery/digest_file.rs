@@ -286,6 +286,51 @@ fn a_twelve_item_digest_stays_under_gmails_clipping_limit() {
     }
 }
 
+/// Each counter alert says how sure trendwatch is, with the evidence in display steps and
+/// views, in the reader's language; clear items come before those to be confirmed.
+#[test]
+fn each_alert_says_how_sure_in_words() {
+    let mut d = digest_fixture::digest12();
+    for (lang, seen) in [
+        (
+            config::Language::Fr,
+            [
+                "Net : 27 paliers d'affichage (2,7\u{a0}M de vues) de plus que d'habitude en 3 jours, 13,3× l'habitude",
+                "Net : 27 paliers d'affichage (2,7\u{a0}M de vues) de moins qu'au rythme du pic en 3 jours",
+            ],
+        ),
+        (
+            config::Language::En,
+            [
+                "Clear: 27 display steps (2.7M views) more than usual over 3 days, 13.3× usual",
+                "Clear: 27 display steps (2.7M views) fewer than at the peak's pace over 3 days",
+            ],
+        ),
+    ] {
+        let r = digest::render(&d, lang).unwrap();
+        for part in [shown(&r.html), r.text.clone()] {
+            for s in seen {
+                assert!(part.contains(s), "missing {s:?} in\n{part}");
+            }
+        }
+    }
+    // A tentative alert of an exact counter says so, in views.
+    let item = &mut d.sections[0].items[0];
+    item.confidence = Some(detect::Confidence {
+        level: detect::ConfidenceLevel::Tentative,
+        excess: 1_240.0,
+        step: 1.0,
+        hours: 20.0,
+    });
+    let r = digest::render(&d, config::Language::Fr).unwrap();
+    assert!(
+        r.text
+            .contains("À confirmer : 1\u{202f}240 vues de plus que d'habitude en 20 heures"),
+        "{}",
+        r.text
+    );
+}
+
 #[test]
 fn hostile_text_scraped_from_videos_is_shown_inert() {
     let (_dir, cfg, store, _) = demo("fr");

@@ -203,6 +203,28 @@ fn backtest_prints_each_onset_as_detect_at_saw_it() {
         text.contains("emerging") && text.contains("tiktok:#emergence"),
         "{text}"
     );
+    // The summary counts the same onsets per kind, per tag-week and per week.
+    let out = backtest(from, end, &["--summary", "--json"]);
+    assert!(out.status.success());
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let emerging_onsets = onsets.iter().filter(|o| o["kind"] == "emerging").count();
+    assert_eq!(summary["kinds"]["emerging"]["onsets"], emerging_onsets);
+    let tags = summary["hashtags"].as_f64().unwrap();
+    let weeks = summary["weeks"].as_f64().unwrap();
+    assert!(tags > 0.0 && (weeks - 3.0 / 7.0).abs() < 1e-9, "{summary}");
+    let per = summary["kinds"]["emerging"]["per_entity_week"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        (per - emerging_onsets as f64 / (tags * weeks)).abs() < 1e-9,
+        "{summary}"
+    );
+    let out = backtest(from, end, &["--summary"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("PER ENTITY-WEEK") && text.contains("one false alarm per tag"),
+        "{text}"
+    );
     let out = backtest(end, from, &[]);
     assert_eq!(out.status.code(), Some(1));
     let out = backtest(from, end, &["--every", "soon"]);
