@@ -311,19 +311,6 @@ pub async fn flush_outbox(
         .map_err(|e| PipelineError::Mail(e.to_string()))
 }
 
-/// Number of entities whose latest attempt failed.
-pub fn failing_entities(store: &Store) -> Result<usize, StoreError> {
-    Ok(store
-        .entities()?
-        .iter()
-        .filter(|e| match (&e.last_failure, e.last_success) {
-            (Some(f), Some(ok)) => f.at > ok,
-            (Some(_), None) => true,
-            _ => false,
-        })
-        .count())
-}
-
 /// `run --once`: one collection, detection, then a digest queued and flushed. The error
 /// names the stage that failed; when every source failed, the digest (which says so in its
 /// health section) is still made, and the pass is reported as failed.

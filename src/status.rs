@@ -126,7 +126,7 @@ fn entity_status(info: &EntityInfo) -> EntityStatus {
             at: format_time(f.at),
             kind: f.kind.as_str().to_string(),
             detail: f.detail.clone(),
-            recovered: matches!(info.last_success, Some(s) if f.at < s),
+            recovered: !info.is_failing(),
         }),
         metrics: info.metrics.clone(),
         fetched_by: (info.last_success.is_some() || info.last_failure.is_some())

@@ -103,7 +103,7 @@ pub fn build(
         .iter()
         .filter_map(|e| {
             let f = e.last_failure.as_ref()?;
-            if e.last_success.is_some_and(|s| s >= f.at) {
+            if !e.is_failing() {
                 return None;
             }
             Some(HealthItem {

@@ -18,6 +18,19 @@ pub struct EntityInfo {
     pub fetched_by: Fetcher,
 }
 
+impl EntityInfo {
+    /// The one rule for "this entity is failing": its last failure is not followed by a
+    /// success. A failure and a success recorded in the same second (a private account's
+    /// counts and its `private` failure) leave it failing: the latest word was a problem.
+    pub fn is_failing(&self) -> bool {
+        match (&self.last_failure, self.last_success) {
+            (Some(f), Some(ok)) => f.at >= ok,
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
+    }
+}
+
 /// A video with its latest counters and when and where it was seen.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredVideo {
@@ -70,4 +83,35 @@ pub fn latest_refusals(list: &[OutboxItem]) -> &[(String, String)] {
     list.iter()
         .find(|i| matches!(i.state, OutboxState::Sent { .. }))
         .map_or(&[], |i| i.rejected.as_slice())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::FailureKind;
+
+    fn info(failure: Option<UnixSeconds>, success: Option<UnixSeconds>) -> EntityInfo {
+        EntityInfo {
+            id: EntityId::creator(crate::model::TIKTOK, "atelier.savon"),
+            first_seen: 0,
+            last_sample_at: success,
+            last_success: success,
+            last_failure: failure.map(|at| Failure {
+                at,
+                kind: FailureKind::Private,
+                detail: "private account".into(),
+            }),
+            metrics: Vec::new(),
+            fetched_by: Fetcher::default(),
+        }
+    }
+
+    #[test]
+    fn failing_is_one_rule_and_a_same_second_failure_stands() {
+        assert!(!info(None, Some(10)).is_failing());
+        assert!(info(Some(10), None).is_failing());
+        assert!(info(Some(10), Some(10)).is_failing());
+        assert!(info(Some(11), Some(10)).is_failing());
+        assert!(!info(Some(9), Some(10)).is_failing());
+    }
 }

@@ -65,7 +65,7 @@ pub enum StoreError {
         owner: u32,
         me: u32,
     },
-    #[error("the store in {} cannot be read ({detail}). Stop the service, keep a copy of the folder (`cp -a {0}/store {0}/store.damaged`), free some disk space if it is full, and start it again; if it still fails, move `store` aside: trendwatch starts a new one, and the copy keeps the history for a later recovery", state_dir.display())]
+    #[error("the store in {} is corrupt ({detail}). Stop the service, keep a copy of the folder (`cp -a {0}/store {0}/store.damaged`), free some disk space if it is full, and start it again; if it still fails, move `store` aside: trendwatch starts a new one, and the copy keeps the history for a later recovery", state_dir.display())]
     Corrupt { state_dir: PathBuf, detail: String },
     #[error("the store in {} has schema version {found}, newer than this trendwatch understands ({supported}); upgrade trendwatch", state_dir.display())]
     NewerSchema {
