@@ -5,7 +5,8 @@
 //! `cargo run --release --example detect_eval [SEED…]` (default seeds 1 2 3 4 5);
 //! `-- --display [SEED…]`: counters as TikTok displays them (coarse, and tiny tags), alert
 //! onsets per tag-week when `backtest` replays every 3 hours; `-- --display-csv SEED`: one
-//! seed of those counters as CSV for `trendwatch import`.
+//! seed of those counters as CSV for `trendwatch import`. `MIN_SCORE=…` and `MIN_VIEWS=…` in
+//! the environment evaluate another `[detect]` setting.
 
 use trendwatch::detect::synth::{default_detect_config, evaluate, MethodScore, SynthConfig};
 
