@@ -304,6 +304,15 @@ fn one(rng: &mut StdRng, cfg: &SynthConfig, kind: SeriesKind, i: usize) -> Synth
     }
 }
 
+/// The harmonic mean of precision and recall.
+fn f1(precision: f64, recall: f64) -> f64 {
+    if precision + recall == 0.0 {
+        0.0
+    } else {
+        2.0 * precision * recall / (precision + recall)
+    }
+}
+
 /// The whole seed as a [`DetectInput`] (views of hashtags, nothing else).
 pub fn input_of(series: &[SynthSeries], at: UnixSeconds) -> DetectInput {
     DetectInput {
@@ -370,12 +379,7 @@ impl MethodScore {
         }
     }
     pub fn f1(&self) -> f64 {
-        let (p, r) = (self.precision(), self.recall());
-        if p + r == 0.0 {
-            0.0
-        } else {
-            2.0 * p * r / (p + r)
-        }
+        f1(self.precision(), self.recall())
     }
     /// Median lag in hours; `None` when nothing alerted.
     pub fn median_lag_h(&self) -> Option<f64> {

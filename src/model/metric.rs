@@ -81,17 +81,7 @@ impl Metric {
     /// Whether the platform counts this upwards from zero (views, followers, plays, …): a
     /// negative value of it is a mistake, not a reading.
     pub fn is_counter(&self) -> bool {
-        [
-            Self::VIEWS,
-            Self::VIDEOS,
-            Self::FOLLOWERS,
-            Self::FOLLOWING,
-            Self::LIKES,
-            Self::PLAYS,
-            Self::OCCURRENCES,
-        ]
-        .iter()
-        .any(|m| m.as_str() == self.as_str())
+        Self::known(self.as_str()).is_some_and(|m| m.as_str() != Self::ENGAGEMENT.as_str())
     }
 
     pub fn as_str(&self) -> &str {

@@ -310,12 +310,7 @@ impl DisplayScore {
     }
 
     pub fn f1(&self) -> f64 {
-        let (p, r) = (self.precision(), self.recall());
-        if p + r == 0.0 {
-            0.0
-        } else {
-            2.0 * p * r / (p + r)
-        }
+        super::f1(self.precision(), self.recall())
     }
 
     pub fn median_lag_h(&self) -> Option<f64> {
