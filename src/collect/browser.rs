@@ -50,6 +50,9 @@ const LAUNCH_TIMEOUT: Duration = Duration::from_secs(20);
 /// How often a loading page is looked at again.
 const POLL: Duration = Duration::from_millis(200);
 /// How long a browser is given to close before its processes are killed.
+/// How long a look at a tab may go unanswered before the script holding its renderer is
+/// stopped.
+const HUNG_AFTER: Duration = Duration::from_secs(2);
 const CLOSE_GRACE: Duration = Duration::from_secs(3);
 
 /// Why the browser could not read a page.
@@ -376,14 +379,26 @@ impl BrowserFetcher {
         self.pages_loaded
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let deadline = Instant::now() + self.page_timeout;
-        // Every look at the page is bounded by its deadline: a renderer busy with a script
-        // that never ends answers nothing.
-        let left = || {
+        // Every look at the page is bounded: a renderer busy with a script that never yields
+        // answers nothing, and tabs of one site may share that renderer. A look unanswered
+        // for `HUNG_AFTER` stops whatever script holds the renderer (this tab's or another's)
+        // and the page is looked at again until its deadline.
+        let look = || {
             deadline
                 .saturating_duration_since(Instant::now())
-                .max(Duration::from_millis(200))
+                .clamp(Duration::from_millis(200), HUNG_AFTER)
         };
-        let hung = || BrowserError::Timeout(self.page_timeout);
+        let unstick = || async {
+            tracing::debug!(
+                url = url.path(),
+                "the page does not answer; stopping its script"
+            );
+            let _ = tokio::time::timeout(
+                CLOSE_GRACE,
+                page.execute(TerminateExecutionParams::default()),
+            )
+            .await;
+        };
         // The page is looked at while it loads: its data often arrives long before the last
         // script or stylesheet lets the load event fire.
         let navigation = page.goto(url.as_str());
@@ -418,12 +433,14 @@ impl BrowserFetcher {
                     continue;
                 }
                 let body = tokio::time::timeout(
-                    left(),
+                    look(),
                     page.execute(GetResponseBodyParams::new(event.request_id.clone())),
                 )
-                .await
-                .map_err(|_| hung())?;
-                if let Ok(body) = body {
+                .await;
+                if body.is_err() {
+                    unstick().await;
+                }
+                if let Ok(Ok(body)) = body {
                     if !body.result.base64_encoded && body.result.body.len() as u64 <= self.max_body
                     {
                         loaded.answers.push(Answer {
@@ -435,20 +452,22 @@ impl BrowserFetcher {
             }
             // A script navigation (the challenge's reload) destroys the document for a
             // moment: that look is skipped, not fatal.
-            let content = tokio::time::timeout(left(), page.content())
-                .await
-                .map_err(|_| hung())?;
-            if let Ok(html) = content {
+            let content = tokio::time::timeout(look(), page.content()).await;
+            if content.is_err() {
+                unstick().await;
+            }
+            if let Ok(Ok(html)) = content {
                 if html.len() as u64 > self.max_body {
                     return Err(BrowserError::TooLarge(self.max_body));
                 }
                 loaded.html = html;
-                loaded.final_url = tokio::time::timeout(left(), page.url())
-                    .await
-                    .map_err(|_| hung())?
-                    .ok()
-                    .flatten()
-                    .and_then(|u| Url::parse(&u).ok());
+                loaded.final_url = match tokio::time::timeout(look(), page.url()).await {
+                    Ok(url) => url.ok().flatten().and_then(|u| Url::parse(&u).ok()),
+                    Err(_) => {
+                        unstick().await;
+                        loaded.final_url.take()
+                    }
+                };
                 if ready(&loaded) {
                     return Ok(loaded);
                 }
