@@ -213,7 +213,7 @@ pub fn detect(input: &DetectInput, cfg: &DetectConfig, at: UnixSeconds) -> Vec<T
             }
         }
         EntityKind::Creator => {
-            if let Some(t) = rising_creator(input, e, at, baseline, recent, &base_label) {
+            if let Some(t) = rising_creator(input, e, at, cfg, &base_label) {
                 out.push(t);
             }
         }
@@ -358,10 +358,10 @@ fn rising_creator(
     input: &DetectInput,
     e: &EntitySeries,
     at: UnixSeconds,
-    baseline: i64,
-    recent: i64,
+    cfg: &DetectConfig,
     base_label: &str,
 ) -> Option<Trend> {
+    let (baseline, recent) = (secs(cfg.baseline), secs(cfg.recent));
     let followers_pts = e.metric(&Metric::FOLLOWERS);
     let followers = followers_pts
         .and_then(|p| p.iter().rev().find(|x| x.0 <= at))
@@ -418,11 +418,12 @@ fn rising_creator(
                 evidence.push_str("; ");
                 evidence.push_str(t);
             }
+            let score = g.score.max(eng_score.unwrap_or(0.0));
             Some(Trend {
                 entity: e.entity.clone(),
                 kind: TrendKind::RisingCreator,
                 metric: Metric::FOLLOWERS,
-                score: g.score.max(eng_score.unwrap_or(0.0)),
+                score,
                 rate_now: g.rate_now,
                 rate_baseline: g.rate_baseline,
                 growth: g.growth,
@@ -430,7 +431,7 @@ fn rising_creator(
                 first_seen: e.first_seen,
                 evidence,
                 details,
-                confidence: None,
+                confidence: Some(confidence(cfg, score, g.excess, g.step, g.hours)),
             })
         }
         None => {
