@@ -14,11 +14,17 @@ use tokio::io::AsyncBufReadExt as _;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-fn tag_page() -> String {
+/// The fixture tag page, as the page of `tag` (trendwatch stores nothing from a page that
+/// shows another tag).
+fn tag_page(tag: &str) -> String {
     std::fs::read_to_string(
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiktok/tag_universal.html"),
     )
     .unwrap()
+    .replace(
+        "\"title\":\"skincarenaturel\"",
+        &format!("\"title\":\"{tag}\""),
+    )
 }
 
 fn page(body: String) -> ResponseTemplate {
@@ -83,7 +89,7 @@ async fn sigkill_during_a_collection_keeps_every_completed_pass() {
     // A completed pass: every tag answers at once.
     for tag in ["one", "two", "three"] {
         Mock::given(path(format!("/tag/{tag}")))
-            .respond_with(page(tag_page()))
+            .respond_with(page(tag_page(tag)))
             .up_to_n_times(1)
             .with_priority(1)
             .mount(&server)
@@ -102,13 +108,13 @@ async fn sigkill_during_a_collection_keeps_every_completed_pass() {
     // The daemon starts a day later, catches up on the missed collection, and hangs on
     // slow pages until it is killed.
     Mock::given(path("/tag/one"))
-        .respond_with(page(tag_page()))
+        .respond_with(page(tag_page("one")))
         .with_priority(2)
         .mount(&server)
         .await;
     for tag in ["two", "three"] {
         Mock::given(path(format!("/tag/{tag}")))
-            .respond_with(page(tag_page()).set_delay(Duration::from_secs(60)))
+            .respond_with(page(tag_page(tag)).set_delay(Duration::from_secs(60)))
             .with_priority(2)
             .mount(&server)
             .await;
@@ -160,7 +166,7 @@ async fn daemon_on_hanging_pages() -> (MockServer, Setup, tokio::process::Child)
     let server = MockServer::start().await;
     let setup = Setup::new(config(&server.uri()));
     Mock::given(wiremock::matchers::any())
-        .respond_with(page(tag_page()).set_delay(Duration::from_secs(120)))
+        .respond_with(page(tag_page("skincarenaturel")).set_delay(Duration::from_secs(120)))
         .mount(&server)
         .await;
     let child = daemon(&setup).stderr(Stdio::null()).spawn().unwrap();
