@@ -21,6 +21,9 @@ pub struct Seen {
     pub at: Instant,
     /// A browser navigation (`Sec-Fetch-Mode: navigate`), not a script's fetch.
     pub navigation: bool,
+    /// A navigation the browser itself was told to make (`Sec-Fetch-Site: none`, as from
+    /// the address bar or DevTools), not one a page's script made (the challenge's reload).
+    pub typed: bool,
     pub from_browser: bool,
     pub with_cookie: bool,
     pub user_agent: String,
@@ -142,6 +145,7 @@ impl Respond for Responder {
             path: path.clone(),
             at: Instant::now(),
             navigation: header("sec-fetch-mode") == "navigate",
+            typed: header("sec-fetch-mode") == "navigate" && header("sec-fetch-site") == "none",
             from_browser: !header("sec-fetch-mode").is_empty(),
             with_cookie: cookie_ok,
             user_agent: header("user-agent"),
