@@ -259,33 +259,63 @@ fn bookkeep(
     Ok(tally.report(trends.len()))
 }
 
+/// A digest written to the outbox, not sent yet.
+#[derive(Debug, Clone)]
+pub struct QueuedDigest {
+    pub items: usize,
+    pub item: crate::model::OutboxItem,
+}
+
+/// Builds the digest as of now and writes it to the outbox. Queued and recorded as the last
+/// digest in one durable step: this digest is done, and sending is retried from the outbox,
+/// so neither a crash nor a failed send ever makes a second digest.
+pub fn queue_digest(
+    store: &Store,
+    cfg: &Config,
+    watchlist: &Watchlist,
+) -> Result<QueuedDigest, PipelineError> {
+    let at = crate::clock::now();
+    let digest = digest_as_of(store, cfg, watchlist, at)?;
+    let rendered = crate::digest::render(&digest, cfg.digest.language)?;
+    let last = [(LAST_DIGEST_AT, at.to_string().into_bytes())];
+    let item = crate::mail::queue_digest(store, cfg, &digest, &rendered, at, &last)
+        .map_err(|e| PipelineError::Mail(e.to_string()))?;
+    Ok(QueuedDigest {
+        items: digest.item_count(),
+        item,
+    })
+}
+
+impl QueuedDigest {
+    /// Where it went after `report`, or why it is still waiting.
+    pub fn delivered(
+        self,
+        cfg: &Config,
+        report: &crate::mail::FlushReport,
+    ) -> Result<DigestReport, PipelineError> {
+        if let Some((_, why)) = report.failed.iter().find(|(id, _)| *id == self.item.id) {
+            return Err(PipelineError::Mail(format!(
+                "digest {} queued but not sent yet: {why}",
+                self.item.id
+            )));
+        }
+        Ok(DigestReport {
+            items: self.items,
+            delivered_to: crate::mail::delivered_to(cfg, &self.item),
+            message_id: self.item.id,
+        })
+    }
+}
+
 /// Builds the digest as of now, writes it to the outbox, then sends what is due.
 pub async fn digest_pass(
     store: &Store,
     cfg: &Config,
     watchlist: &Watchlist,
 ) -> Result<DigestReport, PipelineError> {
-    let at = crate::clock::now();
-    let digest = digest_as_of(store, cfg, watchlist, at)?;
-    let rendered = crate::digest::render(&digest, cfg.digest.language)?;
-    // Queued and recorded as the last digest in one durable step: this digest is done, and
-    // sending is retried from the outbox, so neither a crash nor a failed send ever makes a
-    // second digest.
-    let last = [(LAST_DIGEST_AT, at.to_string().into_bytes())];
-    let item = crate::mail::queue_digest(store, cfg, &digest, &rendered, at, &last)
-        .map_err(|e| PipelineError::Mail(e.to_string()))?;
+    let queued = queue_digest(store, cfg, watchlist)?;
     let report = flush_outbox(store, cfg).await?;
-    if let Some((_, why)) = report.failed.iter().find(|(id, _)| *id == item.id) {
-        return Err(PipelineError::Mail(format!(
-            "digest {} queued but not sent yet: {why}",
-            item.id
-        )));
-    }
-    Ok(DigestReport {
-        items: digest.item_count(),
-        delivered_to: crate::mail::delivered_to(cfg, &item),
-        message_id: item.id,
-    })
+    queued.delivered(cfg, &report)
 }
 
 /// What the digest as of `at` says: detection over the store, then the digest's own choices.
@@ -303,10 +333,10 @@ pub fn digest_as_of(
 
 /// Sends the outbox items that are due (new digests and retries of failed sends).
 pub async fn flush_outbox(
-    store: &Store,
+    access: &impl crate::mail::OutboxAccess,
     cfg: &Config,
 ) -> Result<crate::mail::FlushReport, PipelineError> {
-    crate::mail::flush(store, cfg, crate::clock::now())
+    crate::mail::flush(access, cfg, crate::clock::now())
         .await
         .map_err(|e| PipelineError::Mail(e.to_string()))
 }

@@ -1,7 +1,7 @@
 //! `trendwatch import`, `export`, `status` and `show`: the store seen from the command line.
 //!
-//! These commands only read and format what the store keeps (import writes it, all rows or
-//! none); they never collect, detect or send anything. A bad input file or argument is a
+//! These commands only read and format what the store keeps (import writes it, once every
+//! row is checked); they never collect, detect or send anything. A bad input file or argument is a
 //! user error (exit 1); a store that cannot be opened — another trendwatch holds it — is a
 //! runtime error (exit 2).
 
@@ -52,18 +52,74 @@ pub fn import(cli: &Cli, file: &Path) -> CommandResult {
     Ok(())
 }
 
-/// Validates the whole file, then stores it in one transaction. Returns (samples, entities).
+/// Rows stored per transaction: a few tens of MB of staged blocks at most, whatever the
+/// file's size (BENCHMARKS.md, "Import").
+const IMPORT_CHUNK: usize = 200_000;
+
+/// Meta key of an import that was stopped (killed, a full disk) after some of its chunks:
+/// `FILE` tab `ROWS`.
+const IMPORT_UNFINISHED: &str = "import.unfinished";
+
+/// Reads the whole file once to check every row (nothing is stored if one is bad), then again
+/// to store it in chunks of [`IMPORT_CHUNK`] rows; memory stays bounded by a chunk, not by
+/// the file. An import stopped while storing leaves whole chunks and a note that the next
+/// import reads out; importing the file again completes it, since a row already stored is
+/// simply written again. Returns (samples, entities).
 pub(crate) fn import_file(state_dir: &Path, file: &Path) -> Result<(usize, usize), CommandError> {
-    let data = std::fs::read(file)
-        .with_context(|| format!("cannot read {}", file.display()))
-        .map_err(CommandError::user)?;
-    let samples = interchange::parse_csv(file, &data).map_err(CommandError::user)?;
-    let entities: BTreeSet<&EntityId> = samples.iter().map(|s| &s.entity).collect();
+    let rows = || -> Result<_, CommandError> {
+        let input = std::fs::File::open(file)
+            .with_context(|| format!("cannot read {}", file.display()))
+            .map_err(CommandError::user)?;
+        interchange::CsvSamples::new(file, std::io::BufReader::new(input))
+            .map_err(CommandError::user)
+    };
+    let mut entities: BTreeSet<EntityId> = BTreeSet::new();
+    let mut samples = 0usize;
+    for row in rows()? {
+        let sample = row.map_err(CommandError::user)?;
+        samples += 1;
+        if !entities.contains(&sample.entity) {
+            entities.insert(sample.entity);
+        }
+    }
     let store = open(state_dir)?;
+    if let Some(note) = store
+        .meta_get(IMPORT_UNFINISHED)
+        .map_err(CommandError::runtime)?
+    {
+        let note = String::from_utf8_lossy(&note).into_owned();
+        let (earlier, rows) = note.split_once('\t').unwrap_or((&note, "?"));
+        eprintln!(
+            "note: an earlier import of {earlier} ({rows} rows) was stopped before its end; \
+             import that file again to store the rest"
+        );
+    }
+    let chunked = samples > IMPORT_CHUNK;
+    if chunked {
+        let note = format!("{}\t{samples}", file.display());
+        store
+            .meta_set(IMPORT_UNFINISHED, note.as_bytes())
+            .map_err(CommandError::runtime)?;
+    }
+    let mut chunk = Vec::with_capacity(IMPORT_CHUNK.min(samples));
+    for row in rows()? {
+        chunk.push(row.map_err(CommandError::user)?);
+        if chunk.len() == IMPORT_CHUNK {
+            store
+                .insert_samples(&chunk)
+                .map_err(CommandError::runtime)?;
+            chunk.clear();
+        }
+    }
     store
-        .insert_samples(&samples)
+        .insert_samples(&chunk)
         .map_err(CommandError::runtime)?;
-    Ok((samples.len(), entities.len()))
+    if chunked {
+        store
+            .meta_remove(IMPORT_UNFINISHED)
+            .map_err(CommandError::runtime)?;
+    }
+    Ok((samples, entities.len()))
 }
 
 pub fn export(

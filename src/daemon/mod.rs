@@ -125,6 +125,10 @@ struct Shared {
     current: RwLock<Running>,
     collecting: Arc<JobFlag>,
     digesting: Arc<JobFlag>,
+    mailing: Arc<JobFlag>,
+    /// A job ended while the mail worker was sending: it goes round once more, so what that
+    /// job queued is not left for the next one.
+    mail_again: AtomicBool,
     /// Milliseconds since `started` when the loop last went round: the watchdog pings only
     /// while this is fresh.
     heartbeat_ms: AtomicU64,
@@ -181,6 +185,8 @@ pub async fn serve(
         }),
         collecting: Arc::default(),
         digesting: Arc::default(),
+        mailing: Arc::default(),
+        mail_again: AtomicBool::new(false),
         heartbeat_ms: AtomicU64::new(0),
         started: Instant::now(),
         failing: AtomicU64::new(0),
@@ -246,7 +252,7 @@ pub async fn serve(
                 let current = match job {
                     WorkerJob::Collect => next_collect,
                     WorkerJob::Digest => next_digest,
-                    WorkerJob::CatchUp => None,
+                    WorkerJob::CatchUp | WorkerJob::Mail => None,
                 };
                 if current != Some(planned_at) {
                     // Planned before a reload moved the schedule: that run no longer exists.
@@ -268,7 +274,7 @@ pub async fn serve(
                         next_digest = schedule::next_after(&run.cfg.digest.schedule, tz, after);
                         next_digest
                     }
-                    WorkerJob::CatchUp => None,
+                    WorkerJob::CatchUp | WorkerJob::Mail => None,
                 };
                 start_job(&shared, &tracker, job);
                 replan(&mut ticker, job, next).await;
@@ -424,19 +430,31 @@ fn read_failing(shared: &Shared) {
     }
 }
 
-/// Starts `job` in a worker process unless the same kind of job is still running.
+/// Starts `job` in a worker process unless the same kind of job is still running. Every job
+/// but sending ends by starting the mail worker: the others write to the outbox and let go
+/// of the store, the mail worker sends what is due, so a slow mail server holds back no
+/// collection.
 fn start_job(shared: &Arc<Shared>, tracker: &TaskTracker, job: WorkerJob) {
     let flag = match job {
         WorkerJob::Collect | WorkerJob::CatchUp => &shared.collecting,
         WorkerJob::Digest => &shared.digesting,
+        WorkerJob::Mail => &shared.mailing,
     };
     let Some(guard) = flag.try_start() else {
-        tracing::warn!("{job:?} tick skipped: the previous one is still running");
+        if job == WorkerJob::Mail {
+            shared.mail_again.store(true, Ordering::Release);
+        } else {
+            tracing::warn!("{job:?} tick skipped: the previous one is still running");
+        }
         return;
     };
     let s = shared.clone();
+    let tracker_again = tracker.clone();
     tracker.spawn(async move {
         let texts = s.running().texts;
+        if job == WorkerJob::Mail {
+            s.mail_again.store(false, Ordering::Release);
+        }
         if let Err(e) =
             worker::run_in_child(&s.config_path, &texts, s.log_format, job, &s.work_cancel).await
         {
@@ -449,5 +467,12 @@ fn start_job(shared: &Arc<Shared>, tracker: &TaskTracker, job: WorkerJob) {
         };
         publish_status(&s, next_collect, next_digest);
         drop(guard);
+        let mail_next = match job {
+            WorkerJob::Mail => s.mail_again.swap(false, Ordering::AcqRel),
+            _ => true,
+        };
+        if mail_next && !s.work_cancel.is_cancelled() && !tracker_again.is_closed() {
+            start_job(&s, &tracker_again, WorkerJob::Mail);
+        }
     });
 }

@@ -41,8 +41,10 @@ pub enum WorkerJob {
     CatchUp,
     /// One collection pass, detection, then a retry of pending digests.
     Collect,
-    /// Build, queue and send the digest.
+    /// Build the digest and write it to the outbox.
     Digest,
+    /// Send what the outbox holds that is due: new digests and retries.
+    Mail,
 }
 
 impl WorkerJob {
@@ -51,6 +53,7 @@ impl WorkerJob {
             Self::CatchUp => "catch-up",
             Self::Collect => "collect",
             Self::Digest => "digest",
+            Self::Mail => "mail",
         }
     }
 }
@@ -178,26 +181,15 @@ fn cancel_on_stop(mut stdin: tokio::io::BufReader<tokio::io::Stdin>, token: Canc
 }
 
 /// Opens the store, waiting a while for another process to let go of it (not past a stop
-/// request).
+/// request). A simulated clock (the end-to-end tests) shortens the wait with everything else
+/// it schedules, never below a second.
 async fn open_store(
     state_dir: &Path,
     cancel: &CancellationToken,
     wait: Duration,
 ) -> Result<Store, StoreError> {
-    // A simulated clock (the end-to-end tests) shortens the wait with everything else it
-    // schedules, never below a second.
     let wait = crate::clock::real_duration(wait).max(Duration::from_secs(1));
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        match Store::open(state_dir) {
-            Err(StoreError::Locked { .. })
-                if tokio::time::Instant::now() < deadline && !cancel.is_cancelled() =>
-            {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            other => return other,
-        }
-    }
+    Store::open_waiting(state_dir, wait, cancel).await
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -233,6 +225,9 @@ async fn work_on(
     job: WorkerJob,
     cancel: &CancellationToken,
 ) -> Result<(), pipeline::PipelineError> {
+    if job == WorkerJob::Mail {
+        return send_outbox(cfg, cancel).await;
+    }
     let wait = match job {
         WorkerJob::Digest => DIGEST_STORE_WAIT,
         _ => STORE_WAIT,
@@ -252,22 +247,49 @@ async fn work_on(
                     job.as_arg(),
                     STOP_GRACE.as_secs()
                 );
-                Ok(())
+                Ok(None)
             }
         }
     };
     write_status_snapshot(&store, cfg, watchlist);
     store.flush()?;
-    outcome
+    if let Some(queued) = outcome? {
+        tracing::info!(
+            "digest with {} items ({}) queued for {}",
+            queued.items,
+            queued.item.id,
+            cfg.digest.recipients()
+        );
+    }
+    Ok(())
 }
 
+/// The mail worker: sends what is due without holding the store while it waits on the
+/// network; the store is opened for each short write (what was delivered, to whom).
+async fn send_outbox(
+    cfg: &Config,
+    cancel: &CancellationToken,
+) -> Result<(), pipeline::PipelineError> {
+    let access = crate::mail::Reopening {
+        state_dir: &cfg.state_dir,
+        wait: crate::clock::real_duration(DIGEST_STORE_WAIT).max(Duration::from_secs(1)),
+        send_lock_wait: crate::mail::outbox::SEND_LOCK_WAIT,
+        cancel,
+    };
+    // Each sent or failed item is logged by the flush itself.
+    pipeline::flush_outbox(&access, cfg).await?;
+    Ok(())
+}
+
+/// Does `job` on the open store; returns the digest it wrote to the outbox, if any. Sending
+/// is the caller's, once the store is let go.
 async fn run_job(
     store: &Store,
     cfg: &Config,
     watchlist: &Watchlist,
     job: WorkerJob,
     cancel: &CancellationToken,
-) -> Result<(), pipeline::PipelineError> {
+) -> Result<Option<pipeline::QueuedDigest>, pipeline::PipelineError> {
     match job {
         WorkerJob::Collect => {
             collect(store, cfg, watchlist, cancel).await?;
@@ -275,19 +297,21 @@ async fn run_job(
             // made now, once: never later than one pass after its time.
             if digest_due(store, cfg, false)? && !cancel.is_cancelled() {
                 tracing::info!("the last digest tick made no digest: sending it now");
-                digest(store, cfg, watchlist).await?;
+                return Ok(Some(pipeline::queue_digest(store, cfg, watchlist)?));
             }
-            Ok(())
+            Ok(None)
         }
         WorkerJob::Digest => {
-            // The collection before this (which held the store) may have sent it already.
+            // The collection before this (which held the store) may have made it already.
             if digest_due(store, cfg, true)? {
-                digest(store, cfg, watchlist).await
+                Ok(Some(pipeline::queue_digest(store, cfg, watchlist)?))
             } else {
                 tracing::info!("the digest of this tick was already made");
-                Ok(())
+                Ok(None)
             }
         }
+        // Never opens the store here: see `send_outbox`.
+        WorkerJob::Mail => Ok(None),
         WorkerJob::CatchUp => {
             let now = crate::clock::now();
             let tz = cfg.timezone;
@@ -303,14 +327,12 @@ async fn run_job(
             if missed_collect {
                 tracing::info!("a collection was missed while stopped: collecting now");
                 collect(store, cfg, watchlist, cancel).await?;
-            } else if let Err(e) = pipeline::flush_outbox(store, cfg).await {
-                tracing::warn!("outbox flush failed: {e}");
             }
             if missed_digest && !cancel.is_cancelled() {
                 tracing::info!("a digest was missed while stopped: sending one catch-up digest");
-                digest(store, cfg, watchlist).await?;
+                return Ok(Some(pipeline::queue_digest(store, cfg, watchlist)?));
             }
-            Ok(())
+            Ok(None)
         }
     }
 }
@@ -331,10 +353,6 @@ async fn collect(
         started.elapsed().as_secs_f64(),
         r.trends
     );
-    // Retries of digests a mail outage left in the outbox ride on collection ticks.
-    if let Err(e) = pipeline::flush_outbox(store, cfg).await {
-        tracing::warn!("outbox flush failed: {e}");
-    }
     Ok(())
 }
 
@@ -346,21 +364,6 @@ fn digest_due(store: &Store, cfg: &Config, unrecorded: bool) -> Result<bool, Sto
         Some(last) => schedule::missed(&cfg.digest.schedule, cfg.timezone, Some(last), now),
         None => unrecorded,
     })
-}
-
-async fn digest(
-    store: &Store,
-    cfg: &Config,
-    watchlist: &Watchlist,
-) -> Result<(), pipeline::PipelineError> {
-    let d = pipeline::digest_pass(store, cfg, watchlist).await?;
-    tracing::info!(
-        "digest with {} items ({}) delivered to {}",
-        d.items,
-        d.message_id,
-        d.delivered_to
-    );
-    Ok(())
 }
 
 /// Writes what `trendwatch status` shows while a worker holds the store.

@@ -116,30 +116,107 @@ pub fn queue_digest(
     Ok(item)
 }
 
+/// How a flush reaches the store. Sending waits on the network (an SMTP server may take up
+/// to `[mail] timeout` for each answer), and a store held meanwhile would stop the collection
+/// due in that time; so the daemon's workers let go of the store while they send and open it
+/// again for each short write ([`Reopening`]). A command that holds the store for its whole
+/// run passes the [`Store`] itself.
+pub trait OutboxAccess {
+    /// Runs `f` on the store.
+    fn with<R, F>(&self, f: F) -> impl std::future::Future<Output = Result<R, MailError>> + Send
+    where
+        F: FnOnce(&Store) -> Result<R, StoreError> + Send,
+        R: Send;
+    /// The state directory, home of the outbox lock and the `.eml` files.
+    fn state_dir(&self) -> &std::path::Path;
+    /// How long to wait for another process that is sending the outbox.
+    fn send_lock_wait(&self) -> Duration {
+        outbox::SEND_LOCK_WAIT
+    }
+}
+
+impl OutboxAccess for Store {
+    async fn with<R, F>(&self, f: F) -> Result<R, MailError>
+    where
+        F: FnOnce(&Store) -> Result<R, StoreError> + Send,
+        R: Send,
+    {
+        Ok(f(self)?)
+    }
+
+    fn state_dir(&self) -> &std::path::Path {
+        Store::state_dir(self)
+    }
+}
+
+/// The store opened for each step and closed right after, waiting up to `wait` each time
+/// for another process (a collection pass) to let go of it.
+pub struct Reopening<'a> {
+    pub state_dir: &'a std::path::Path,
+    pub wait: Duration,
+    /// How long to wait for another process sending the outbox: a job with no digest of its
+    /// own to send does not wait at all.
+    pub send_lock_wait: Duration,
+    pub cancel: &'a tokio_util::sync::CancellationToken,
+}
+
+impl OutboxAccess for Reopening<'_> {
+    async fn with<R, F>(&self, f: F) -> Result<R, MailError>
+    where
+        F: FnOnce(&Store) -> Result<R, StoreError> + Send,
+        R: Send,
+    {
+        let store = Store::open_waiting(self.state_dir, self.wait, self.cancel).await?;
+        let r = f(&store)?;
+        store.flush()?;
+        Ok(r)
+    }
+
+    fn state_dir(&self) -> &std::path::Path {
+        self.state_dir
+    }
+
+    fn send_lock_wait(&self) -> Duration {
+        self.send_lock_wait
+    }
+}
+
 /// Sends every pending item due at `at`.
-pub async fn flush(store: &Store, cfg: &Config, at: UnixSeconds) -> Result<FlushReport, MailError> {
-    flush_with(store, cfg, at, false).await
+pub async fn flush(
+    access: &impl OutboxAccess,
+    cfg: &Config,
+    at: UnixSeconds,
+) -> Result<FlushReport, MailError> {
+    flush_with(access, cfg, at, false).await
 }
 
 /// Sends every pending item now, due or not (`outbox --flush`).
 pub async fn flush_all(
-    store: &Store,
+    access: &impl OutboxAccess,
     cfg: &Config,
     at: UnixSeconds,
 ) -> Result<FlushReport, MailError> {
-    flush_with(store, cfg, at, true).await
+    flush_with(access, cfg, at, true).await
 }
 
 async fn flush_with(
-    store: &Store,
+    access: &impl OutboxAccess,
     cfg: &Config,
     at: UnixSeconds,
     force: bool,
 ) -> Result<FlushReport, MailError> {
     let envelope = envelope(cfg)?;
     let mut report = FlushReport::default();
+    // One sender at a time: the store is let go while sending, so without this lock a
+    // command and a worker could both find an item pending and send it twice.
+    let Some(_sending) =
+        outbox::SendLock::take(access.state_dir(), access.send_lock_wait()).await?
+    else {
+        tracing::info!("another trendwatch is sending the outbox: leaving it to it");
+        return Ok(report);
+    };
     // Oldest first: digests arrive in the order they were written.
-    let mut items = store.outbox_list()?;
+    let mut items = access.with(|s| s.outbox_list()).await?;
     items.reverse();
     for item in items {
         let OutboxState::Pending {
@@ -154,17 +231,9 @@ async fn flush_with(
             report.pending += 1;
             continue;
         }
-        // Re-read: another flush (daemon and CLI) may have sent it meanwhile.
-        match store.outbox_get(&item.id)? {
-            Some(OutboxItem {
-                state: OutboxState::Pending { .. },
-                ..
-            }) => {}
-            _ => continue,
-        }
         let result = match &cfg.mail.transport {
             crate::config::Transport::Smtp(smtp) => {
-                deliver_smtp(store, cfg, smtp, &item, &mut report).await?
+                deliver_smtp(access, cfg, smtp, &item, &mut report).await?
             }
             other => transport::send(
                 other,
@@ -182,7 +251,8 @@ async fn flush_with(
                 updated.state = OutboxState::Sent {
                     at: crate::clock::now(),
                 };
-                store.outbox_put(&updated)?;
+                let record = updated.clone();
+                access.with(move |s| s.outbox_put(&record)).await?;
                 if updated.delivered_to.is_empty() && !updated.rejected.is_empty() {
                     // Nobody left to try: not retried, and said plainly.
                     tracing::error!(id = %item.id, "digest refused for every recipient");
@@ -195,18 +265,24 @@ async fn flush_with(
                 }
             }
             Err(e) => {
-                // What was delivered before the failure stays delivered.
-                let mut updated = store.outbox_get(&item.id)?.unwrap_or_else(|| item.clone());
                 let attempts = attempts.saturating_add(1);
                 let msg = e.to_string();
-                updated.state = OutboxState::Pending {
-                    attempts,
-                    next_attempt_at: outbox::next_attempt(at, attempts),
-                    last_error: Some(msg.clone()),
-                };
-                store.outbox_put(&updated)?;
-                tracing::warn!(id = %item.id, attempts, error = %msg, "digest not sent, will retry");
-                report.failed.push((item.id, msg));
+                let id = item.id.clone();
+                let last_error = msg.clone();
+                // What was delivered before the failure stays delivered.
+                access
+                    .with(move |s| {
+                        let mut updated = s.outbox_get(&item.id)?.unwrap_or(item);
+                        updated.state = OutboxState::Pending {
+                            attempts,
+                            next_attempt_at: outbox::next_attempt(at, attempts),
+                            last_error: Some(last_error),
+                        };
+                        s.outbox_put(&updated)
+                    })
+                    .await?;
+                tracing::warn!(id = %id, attempts, error = %msg, "digest not sent, will retry");
+                report.failed.push((id, msg));
                 report.pending += 1;
             }
         }
@@ -220,7 +296,7 @@ async fn flush_with(
 /// Message-ID stays the same on every retry. `Ok` once every recipient is delivered or
 /// refused; `Err` on the first failure worth a retry.
 async fn deliver_smtp(
-    store: &Store,
+    access: &impl OutboxAccess,
     cfg: &Config,
     smtp: &crate::config::SmtpConfig,
     item: &OutboxItem,
@@ -247,16 +323,16 @@ async fn deliver_smtp(
         match transport::smtp_send_one(&client, smtp, &envelope, &item.raw).await {
             Ok(()) => {
                 updated.delivered_to.push(addr);
-                store.outbox_put(&updated)?;
             }
             Err(transport::SmtpRefusal::Recipient(why)) => {
                 tracing::error!(id = %item.id, recipient = %addr, "recipient refused for good: {why}");
                 report.rejected.push((addr.clone(), why.clone()));
                 updated.rejected.push((addr, why));
-                store.outbox_put(&updated)?;
             }
             Err(transport::SmtpRefusal::Failed(e)) => return Ok(Err(e)),
         }
+        let record = updated.clone();
+        access.with(move |s| s.outbox_put(&record)).await?;
     }
     Ok(Ok(updated))
 }

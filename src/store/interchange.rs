@@ -51,88 +51,140 @@ pub fn format_value(v: f64) -> String {
     format!("{v}")
 }
 
-/// Parses a whole import file. Every row is checked before any is returned, and the first bad
-/// one is reported with its line number.
+/// Parses a whole import file held in memory (tests, benches). Every row is checked before
+/// any is returned, and the first bad one is reported with its line number.
 pub fn parse_csv(file: &Path, data: &[u8]) -> Result<Vec<Sample>, ImportError> {
-    let err = |line: u64, message: String| ImportError {
-        file: file.to_path_buf(),
-        line,
-        message,
-    };
-    let data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(data);
-    let mut record = csv::ByteRecord::new();
-    let mut first = true;
-    let mut out = Vec::new();
-    let mut last_entity: Option<(Vec<u8>, EntityId)> = None;
-    let mut last_metric = Metric::VIEWS;
-    loop {
-        let line_before = reader.position().line();
-        let more = reader
-            .read_byte_record(&mut record)
-            .map_err(|e| err(line_before, format!("unreadable CSV: {e}")))?;
-        if !more {
-            break;
+    CsvSamples::new(file, data)?.collect()
+}
+
+/// The samples of an import file read as a stream, one row at a time: a file of any size is
+/// read in constant memory. Yields the first bad row as an error, then nothing more.
+pub struct CsvSamples<R: std::io::Read> {
+    file: PathBuf,
+    reader: csv::Reader<R>,
+    record: csv::ByteRecord,
+    header_seen: bool,
+    done: bool,
+    last_entity: Option<(Vec<u8>, EntityId)>,
+    last_metric: Metric,
+}
+
+impl<R: std::io::BufRead> CsvSamples<R> {
+    /// Starts reading `input` (the contents of `file`, which names it in messages); a UTF-8
+    /// byte-order mark is skipped.
+    pub fn new(file: &Path, mut input: R) -> Result<Self, ImportError> {
+        let head = input.fill_buf().map_err(|e| ImportError {
+            file: file.to_path_buf(),
+            line: 1,
+            message: format!("cannot read: {e}"),
+        })?;
+        if head.starts_with(b"\xEF\xBB\xBF") {
+            input.consume(3);
         }
-        let line = record.position().map_or(line_before, |p| p.line());
-        if first {
-            first = false;
-            let header: Vec<String> = record
-                .iter()
-                .map(|f| String::from_utf8_lossy(f).trim().to_string())
-                .collect();
-            if header.join(",") != CSV_HEADER {
-                return Err(err(
-                    line,
-                    format!(
-                        "expected the header `{CSV_HEADER}`, found `{}`",
-                        quote(&header.join(","))
-                    ),
-                ));
+        Ok(CsvSamples {
+            file: file.to_path_buf(),
+            reader: csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(input),
+            record: csv::ByteRecord::new(),
+            header_seen: false,
+            done: false,
+            last_entity: None,
+            last_metric: Metric::VIEWS,
+        })
+    }
+}
+
+impl<R: std::io::Read> CsvSamples<R> {
+    fn err(&self, line: u64, message: String) -> ImportError {
+        ImportError {
+            file: self.file.clone(),
+            line,
+            message,
+        }
+    }
+
+    /// The next sample, `None` at the end of the file.
+    fn next_sample(&mut self) -> Result<Option<Sample>, ImportError> {
+        loop {
+            let line_before = self.reader.position().line();
+            let more = self
+                .reader
+                .read_byte_record(&mut self.record)
+                .map_err(|e| self.err(line_before, format!("unreadable CSV: {e}")))?;
+            if !more {
+                if !self.header_seen {
+                    return Err(
+                        self.err(1, format!("empty file: expected the header `{CSV_HEADER}`"))
+                    );
+                }
+                return Ok(None);
             }
-            continue;
+            let line = self.record.position().map_or(line_before, |p| p.line());
+            if !self.header_seen {
+                self.header_seen = true;
+                let header: Vec<String> = self
+                    .record
+                    .iter()
+                    .map(|f| String::from_utf8_lossy(f).trim().to_string())
+                    .collect();
+                if header.join(",") != CSV_HEADER {
+                    return Err(self.err(
+                        line,
+                        format!(
+                            "expected the header `{CSV_HEADER}`, found `{}`",
+                            quote(&header.join(","))
+                        ),
+                    ));
+                }
+                continue;
+            }
+            let record = &self.record;
+            if record.len() == 1 && record.get(0).is_some_and(|f| f.trim_ascii().is_empty()) {
+                continue; // blank line
+            }
+            return self.row(line).map(Some);
         }
-        if record.len() == 1 && record.get(0).is_some_and(|f| f.trim_ascii().is_empty()) {
-            continue; // blank line
-        }
+    }
+
+    /// Checks the record just read, at `line`.
+    fn row(&mut self, line: u64) -> Result<Sample, ImportError> {
+        let record = &self.record;
+        let err = |message: String| ImportError {
+            file: self.file.clone(),
+            line,
+            message,
+        };
         if record.len() != 4 {
-            return Err(err(
-                line,
-                format!(
-                    "expected 4 columns (entity,timestamp,metric,value), found {}",
-                    record.len()
-                ),
-            ));
+            return Err(err(format!(
+                "expected 4 columns (entity,timestamp,metric,value), found {}",
+                record.len()
+            )));
         }
         let field = |i: usize| -> Result<&str, ImportError> {
             std::str::from_utf8(record.get(i).unwrap_or_default())
-                .map_err(|_| err(line, format!("column {} is not valid UTF-8", i + 1)))
+                .map_err(|_| err(format!("column {} is not valid UTF-8", i + 1)))
         };
         let raw_entity = record.get(0).unwrap_or_default();
-        let entity = match &last_entity {
+        let entity = match &self.last_entity {
             Some((raw, id)) if raw.as_slice() == raw_entity => id.clone(),
             _ => {
-                let id = EntityId::parse(field(0)?).map_err(|e| err(line, e.to_string()))?;
-                last_entity = Some((raw_entity.to_vec(), id.clone()));
+                let id = EntityId::parse(field(0)?).map_err(|e| err(e.to_string()))?;
+                self.last_entity = Some((raw_entity.to_vec(), id.clone()));
                 id
             }
         };
         let raw_time = field(1)?;
         let at = parse_time(raw_time).ok_or_else(|| {
-            err(
-                line,
-                format!(
-                    "timestamp `{}` is neither RFC 3339 nor unix seconds",
-                    quote(raw_time)
-                ),
-            )
+            err(format!(
+                "timestamp `{}` is neither RFC 3339 nor unix seconds",
+                quote(raw_time)
+            ))
         })?;
         let metric = field(2)?.trim();
-        if last_metric != metric {
-            last_metric = Metric::new(metric).map_err(|e| err(line, e.to_string()))?;
+        if self.last_metric != metric {
+            self.last_metric = Metric::new(metric).map_err(|e| err(e.to_string()))?;
         }
         let raw_value = field(3)?.trim();
         let value: f64 = raw_value
@@ -140,33 +192,39 @@ pub fn parse_csv(file: &Path, data: &[u8]) -> Result<Vec<Sample>, ImportError> {
             .ok()
             .filter(|v: &f64| v.is_finite())
             .ok_or_else(|| {
-                err(
-                    line,
-                    format!("value `{}` is not a finite number", quote(raw_value)),
-                )
+                err(format!(
+                    "value `{}` is not a finite number",
+                    quote(raw_value)
+                ))
             })?;
-        if value < 0.0 && last_metric.is_counter() {
-            return Err(err(
-                line,
-                format!(
-                    "value {value} is below zero, but `{last_metric}` is a counter: fix or remove the row"
-                ),
-            ));
+        if value < 0.0 && self.last_metric.is_counter() {
+            return Err(err(format!(
+                "value {value} is below zero, but `{}` is a counter: fix or remove the row",
+                self.last_metric
+            )));
         }
-        out.push(Sample {
+        Ok(Sample {
             entity,
             at,
-            metric: last_metric.clone(),
+            metric: self.last_metric.clone(),
             value,
-        });
+        })
     }
-    if first {
-        return Err(err(
-            1,
-            format!("empty file: expected the header `{CSV_HEADER}`"),
-        ));
+}
+
+impl<R: std::io::Read> Iterator for CsvSamples<R> {
+    type Item = Result<Sample, ImportError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let next = self.next_sample();
+        if !matches!(next, Ok(Some(_))) {
+            self.done = true;
+        }
+        next.transpose()
     }
-    Ok(out)
 }
 
 /// A value from the file as a message shows it: at most 80 characters, control characters
@@ -206,13 +264,18 @@ impl<W: Write> CsvOut<W> {
 
 impl<W: Write> SampleOut for CsvOut<W> {
     fn write(&mut self, s: &Sample) -> std::io::Result<()> {
-        self.inner.write_record([
-            s.entity.as_str(),
-            &format_time(s.at),
-            &s.metric,
-            &format_value(s.value),
-        ])?;
-        Ok(())
+        self.inner
+            .write_record([
+                s.entity.as_str(),
+                &format_time(s.at),
+                &s.metric,
+                &format_value(s.value),
+            ])
+            .map_err(|e| match e.into_kind() {
+                // The reader went away (`| head`): the caller tells it from other failures.
+                csv::ErrorKind::Io(io) => io,
+                other => std::io::Error::other(format!("{other:?}")),
+            })
     }
 
     fn finish(mut self) -> std::io::Result<()> {

@@ -24,6 +24,26 @@ impl Store {
         Self::open_with(state_dir, None, config)
     }
 
+    /// [`Store::open`], waiting up to `wait` for another trendwatch process to let go of the
+    /// store (a pass, an export), and never past `cancel`.
+    pub async fn open_waiting(
+        state_dir: &Path,
+        wait: std::time::Duration,
+        cancel: &tokio_util::sync::CancellationToken,
+    ) -> Result<Store, StoreError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match Self::open(state_dir) {
+                Err(StoreError::Locked { .. })
+                    if tokio::time::Instant::now() < deadline && !cancel.is_cancelled() =>
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
     pub fn open(state_dir: &Path) -> Result<Store, StoreError> {
         let db_dir = state_dir.join("store");
         check_owner(state_dir)?;

@@ -121,6 +121,15 @@ impl Store {
         self.flush()
     }
 
+    /// Removes a bookkeeping value; durable when this returns.
+    pub fn meta_remove(&self, key: &str) -> Result<(), StoreError> {
+        self.inner
+            .meta
+            .remove(key.as_bytes())
+            .map_err(|e| self.err(e))?;
+        self.flush()
+    }
+
     /// Discovered hashtags that are now collected automatically.
     pub fn tracked_discovered(&self) -> Result<Vec<String>, StoreError> {
         match self.inner.sys.get(TRACKED_KEY).map_err(|e| self.err(e))? {

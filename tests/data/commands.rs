@@ -170,7 +170,7 @@ fn a_second_process_is_refused_with_a_clear_message() {
 }
 
 #[test]
-fn an_import_killed_midway_is_all_or_nothing() {
+fn an_import_killed_midway_keeps_whole_chunks_and_the_next_import_completes_it() {
     let env = setup();
     let big = env.path().join("big.csv");
     let mut text = String::from("entity,timestamp,metric,value\n");
@@ -229,17 +229,40 @@ fn an_import_killed_midway_is_all_or_nothing() {
         store
             .for_each_sample(None, i64::MIN, i64::MAX, |_| n += 1)
             .unwrap();
+        // Nothing, whole chunks of 200,000 rows, or all: never a torn chunk.
         assert!(
-            n == 1 || n == rows + 1,
-            "round {round}: {n} samples visible: a partial import"
+            n == 1 || n == rows + 1 || (n - 1) % 200_000 == 0,
+            "round {round}: {n} samples visible: a torn chunk"
         );
-        outcomes.push(if n == 1 { "none" } else { "all" });
+        outcomes.push(if n == 1 {
+            "none"
+        } else if n == rows + 1 {
+            "all"
+        } else {
+            "chunks"
+        });
         assert_eq!(
             store
                 .series(&EntityId::hashtag("tiktok", "before"), "views", 0, i64::MAX)
                 .unwrap(),
             vec![(1_700_000_000, 1.0)]
         );
+        drop(store);
+        if n != 1 && n != rows + 1 {
+            // The next import says what happened and completes it.
+            let out = command(&config, &["import", big.to_str().unwrap()])
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{stderr}");
+            assert!(stderr.contains("was stopped before its end"), "{stderr}");
+            let store = Store::open(&state).unwrap();
+            let mut n = 0;
+            store
+                .for_each_sample(None, i64::MIN, i64::MAX, |_| n += 1)
+                .unwrap();
+            assert_eq!(n, rows + 1);
+        }
     }
     eprintln!("killed imports (full run {full:?}): {outcomes:?}");
 }
@@ -571,4 +594,35 @@ fn hostile_entity_names_are_refused_at_the_door_with_an_escaped_message() {
     }
     // Nothing was stored.
     assert!(!env.state().join("store").exists() || env.ok(&["export"]).lines().count() <= 1);
+}
+
+#[test]
+fn export_into_a_reader_that_stops_early_ends_quietly() {
+    // `trendwatch export | head`: the reader closes the pipe after a few lines.
+    let env = setup();
+    let mut csv = String::from("entity,timestamp,metric,value\n");
+    for h in 0..20_000 {
+        csv.push_str(&format!(
+            "tiktok:#skincarenaturel,{},views,{}\n",
+            1_767_225_600 + h * 3600,
+            1000 + h
+        ));
+    }
+    let file = env.path().join("long.csv");
+    std::fs::write(&file, csv).unwrap();
+    env.ok(&["import", file.to_str().unwrap()]);
+    for format in ["csv", "json"] {
+        let mut child = env
+            .cmd(&["export", "--format", format])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 64];
+        std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{format}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{format}");
+    }
 }

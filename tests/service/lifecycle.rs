@@ -394,7 +394,7 @@ fn run_once_does_a_full_cycle_and_catch_up_sends_one_digest_not_a_burst() {
     );
     d.wait_for(|m| has(m, "READY=1"));
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !d.log_text().contains("digest with") {
+    while eml_count(setup.path()) < 2 {
         assert!(Instant::now() < deadline, "no catch-up:\n{}", d.log_text());
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -457,4 +457,51 @@ fn a_digest_tick_while_the_store_is_busy_is_sent_once_right_after() {
     d.signal("TERM");
     assert_eq!(d.wait_exit(), Some(0));
     assert_eq!(eml_count(setup.path()), 1, "{}", d.log_text());
+}
+
+#[test]
+fn a_mail_server_that_never_answers_holds_back_no_collection() {
+    // Accepts every connection and never greets: each send waits out `[mail] timeout`.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().flatten() {
+            held.push(conn);
+        }
+    });
+    // Collections every 2 s, a digest every 10 s whose send waits 20 s.
+    let setup = Setup::new(
+        config()
+            .smtp(port)
+            .set("mail", "timeout", &quoted("20s"))
+            .set("collect", "schedule", &quoted("*/2 * * * * *"))
+            .set("digest", "schedule", &quoted("*/10 * * * * *")),
+    );
+    let mut d = Daemon::start(&setup, &[]);
+    d.wait_for(|m| has(m, "READY=1"));
+    // A digest tick comes within 10 s and its send waits 20 s on the server; meanwhile the
+    // collections go on at every tick.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !d.log_text().contains("digest not sent") {
+        assert!(
+            Instant::now() < deadline,
+            "no digest tick reached the mail server:\n{}",
+            d.log_text()
+        );
+        d.drain();
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let log = d.log_text();
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(), Some(0));
+    assert!(
+        !log.contains("Collect tick skipped"),
+        "a collection waited for the mail server:\n{log}"
+    );
+    // 20 s of waiting on the server span ten collection ticks.
+    assert!(
+        log.matches("collected").count() >= 8,
+        "collections stopped while a digest waited on the mail server:\n{log}"
+    );
 }
