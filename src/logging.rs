@@ -30,10 +30,12 @@ fn stderr_is_journal() -> bool {
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     // The scheduler logs each job it creates at info: one line per planned run is noise.
-    let filter = match "tokio_cron_scheduler=warn".parse() {
-        Ok(quiet) => filter.add_directive(quiet),
-        Err(_) => filter,
-    };
+    // The browser driver warns of every DevTools event it has no type for (new Chromium
+    // releases add some): nothing a user can act on; its errors still show.
+    let filter = ["tokio_cron_scheduler=warn", "chromiumoxide=error"]
+        .into_iter()
+        .filter_map(|d| d.parse().ok())
+        .fold(filter, |f, quiet| f.add_directive(quiet));
     let registry = tracing_subscriber::registry().with(filter);
     if stderr_is_journal() {
         if let Ok(journald) = tracing_journald::layer() {

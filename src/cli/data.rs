@@ -52,9 +52,9 @@ pub fn import(cli: &Cli, file: &Path) -> CommandResult {
     Ok(())
 }
 
-/// Rows stored per transaction: a few tens of MB of staged blocks at most, whatever the
-/// file's size (BENCHMARKS.md, "Import").
-const IMPORT_CHUNK: usize = 200_000;
+/// Rows stored per transaction: sled copies what a transaction touches, so memory follows the
+/// entities of a chunk, not the file (BENCHMARKS.md, "Import").
+const IMPORT_CHUNK: usize = 50_000;
 
 /// Meta key of an import that was stopped (killed, a full disk) after some of its chunks:
 /// `FILE` tab `ROWS`.

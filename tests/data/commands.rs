@@ -229,9 +229,9 @@ fn an_import_killed_midway_keeps_whole_chunks_and_the_next_import_completes_it()
         store
             .for_each_sample(None, i64::MIN, i64::MAX, |_| n += 1)
             .unwrap();
-        // Nothing, whole chunks of 200,000 rows, or all: never a torn chunk.
+        // Nothing, whole chunks of 50,000 rows, or all: never a torn chunk.
         assert!(
-            n == 1 || n == rows + 1 || (n - 1) % 200_000 == 0,
+            n == 1 || n == rows + 1 || (n - 1) % 50_000 == 0,
             "round {round}: {n} samples visible: a torn chunk"
         );
         outcomes.push(if n == 1 {

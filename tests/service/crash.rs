@@ -321,3 +321,94 @@ async fn a_daemon_stopped_with_sigterm_stops_its_browser() {
     assert_eq!(stop_as_systemd_does(&mut child).await, Some(0));
     assert_group_gone(browser, Duration::from_secs(2), "after the daemon stopped").await;
 }
+
+/// The daemon with real Chromium reading a page that loops forever, a page that allocates
+/// without end and a custom source of 300,000 unclosed elements, beside normal tags: every
+/// collection tick stores the normal ones, the hostile ones fail alone, and the digests go
+/// out on their schedule.
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_pages_under_the_daemon_stop_neither_collections_nor_digests() {
+    if !chromium_or_skip("hostile_pages_under_the_daemon_stop_neither_collections_nor_digests") {
+        return;
+    }
+    let sim = GuardedTiktok::start_open(&[("calme", 1_000_000), ("serein", 2_000_000)], &[]).await;
+    sim.serve_raw(
+        "/tag/boucleinfinie",
+        "<html><body><p>chargement</p><script>while (true) {}</script></body></html>",
+    );
+    sim.serve_raw(
+        "/tag/memoiresansfin",
+        "<html><body><script>const keep = []; \
+         for (;;) { keep.push(new Array(1e6).fill(Math.random())); }</script></body></html>",
+    );
+    let shop = MockServer::start().await;
+    Mock::given(path("/produits/baume"))
+        .respond_with(page("<div>".repeat(300_000)))
+        .mount(&shop)
+        .await;
+    let setup = Setup::new(
+        config(&sim.uri())
+            .set("collect", "browser", &quoted("always"))
+            .set("collect", "timeout", &quoted("5s"))
+            .set("collect", "schedule", &quoted("*/20 * * * * *"))
+            .set("digest", "schedule", &quoted("30 * * * * *"))
+            .watchlist(&format!(
+                "[tiktok]\nhashtags = [\"boucleinfinie\", \"calme\", \"memoiresansfin\", \"serein\"]\n\n\
+                 [[source]]\nname = \"boutique\"\nkind = \"html\"\n\
+                 url = \"{}/produits/{{id}}\"\nids = [\"baume\"]\n\
+                 metrics = {{ reviews = {{ selector = \".avis\" }} }}\n",
+                shop.uri()
+            )),
+    );
+    let log_path = setup.path().join("daemon.log");
+    let mut child = daemon(&setup)
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    // The start-up pass, then three ticks 20 s apart, and a digest at second 30 of a minute.
+    let deadline = Instant::now() + Duration::from_secs(150);
+    while log().matches("collected ").count() < 4 || eml_files(&setup) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "collections or digests stopped:\n{}",
+            log()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let _ = stop_as_systemd_does(&mut child).await;
+    let text = log();
+    // (The start-up pass may still run at the first tick.)
+    let after_first = text.split_once("collected ").map_or("", |(_, rest)| rest);
+    assert!(!after_first.contains("tick skipped"), "{text}");
+    assert!(!text.contains("WS Invalid message"), "{text}");
+    for line in text.lines().filter(|l| l.contains("collected ")) {
+        // 5 entities, the 3 hostile ones failing: the other two stored every time.
+        assert!(line.contains("collected 5 entities (3 failed)"), "{line}");
+    }
+    let rows = export(&setup).await;
+    for tag in ["calme", "serein"] {
+        let n = rows
+            .iter()
+            .filter(|r| r.starts_with(&format!("tiktok:#{tag},")))
+            .count();
+        assert!(n >= 4, "#{tag}: {n} samples after 4 passes\n{text}");
+    }
+    assert!(
+        !rows.iter().any(|r| r.contains("boucleinfinie")
+            || r.contains("memoiresansfin")
+            || r.contains("baume")),
+        "a hostile page gave a number: {rows:?}"
+    );
+}
+
+/// `.eml` files the digest left in the outbox folder.
+fn eml_files(setup: &Setup) -> usize {
+    std::fs::read_dir(setup.state().join("outbox"))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                .count()
+        })
+        .unwrap_or(0)
+}

@@ -76,7 +76,20 @@ fn creator_from(json: &str, layout: &Layout, handle: &str) -> Result<CreatorPage
             format!("{}/followerCount", at(base)),
         ));
     }
-    Ok(page)
+    // A profile that answers for another account (a renamed handle now someone else's, a
+    // redirect) is not the creator asked for: its numbers are never stored as theirs.
+    match &page.handle {
+        Some(shown) if normalize_name(shown) != normalize_name(handle) => {
+            Err(PageError::OtherEntity {
+                asked: format!("@{handle}"),
+                shown: format!(
+                    "@{}",
+                    crate::model::clean_text(shown, crate::model::MAX_TAG_CHARS)
+                ),
+            })
+        }
+        _ => Ok(page),
+    }
 }
 
 /// SIGI keys users by the handle as the page spells it; find it whatever its case.

@@ -32,6 +32,28 @@ fn stats_v2_wins_over_rounded_and_overflowed_stats() {
 }
 
 #[test]
+fn a_profile_of_another_account_is_refused_whatever_the_case_of_the_handle() {
+    let html = universal(
+        r#""webapp.user-detail":{"statusCode":0,"userInfo":{"user":{"uniqueId":"quelquun.dautre"},
+        "stats":{"followerCount":10,"followingCount":1,"heartCount":3,"videoCount":2}}}"#,
+    );
+    match parse_creator_page(&html, "lea") {
+        Err(PageError::OtherEntity { asked, shown }) => {
+            assert_eq!(
+                (asked.as_str(), shown.as_str()),
+                ("@lea", "@quelquun.dautre")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let same = html.replace("quelquun.dautre", "LEA");
+    assert_eq!(
+        parse_creator_page(&same, "lea").unwrap().followers,
+        Some(10)
+    );
+}
+
+#[test]
 fn negative_stats_without_v2_are_refused_not_stored() {
     let html = universal(
         r#""webapp.user-detail":{"statusCode":0,"userInfo":{"user":{},
