@@ -18,6 +18,7 @@ pub mod collect;
 pub mod config;
 pub mod detect;
 pub mod digest;
+pub mod error;
 pub mod logging;
 pub mod mail;
 pub mod model;

@@ -19,14 +19,17 @@ pub const LAST_DIGEST_AT: &str = "daemon.last_digest_at";
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
-    #[error("collect: {0}")]
+    #[error("collect")]
     Collect(#[from] CollectError),
-    #[error("store: {0}")]
+    #[error("store")]
     Store(#[from] StoreError),
-    #[error("digest: {0}")]
+    #[error("digest")]
     Digest(#[from] crate::digest::DigestError),
-    #[error("mail: {0}")]
-    Mail(String),
+    #[error("mail")]
+    Mail(#[from] crate::mail::MailError),
+    /// The digest was made and waits in the outbox: the send will be tried again.
+    #[error("digest {id} queued but not sent yet: {why}")]
+    NotSentYet { id: String, why: String },
 }
 
 /// What a collection pass gave.
@@ -278,8 +281,7 @@ pub fn queue_digest(
     let digest = digest_as_of(store, cfg, watchlist, at)?;
     let rendered = crate::digest::render(&digest, cfg.digest.language)?;
     let last = [(LAST_DIGEST_AT, at.to_string().into_bytes())];
-    let item = crate::mail::queue_digest(store, cfg, &digest, &rendered, at, &last)
-        .map_err(|e| PipelineError::Mail(e.to_string()))?;
+    let item = crate::mail::queue_digest(store, cfg, &digest, &rendered, at, &last)?;
     Ok(QueuedDigest {
         items: digest.item_count(),
         item,
@@ -294,10 +296,10 @@ impl QueuedDigest {
         report: &crate::mail::FlushReport,
     ) -> Result<DigestReport, PipelineError> {
         if let Some((_, why)) = report.failed.iter().find(|(id, _)| *id == self.item.id) {
-            return Err(PipelineError::Mail(format!(
-                "digest {} queued but not sent yet: {why}",
-                self.item.id
-            )));
+            return Err(PipelineError::NotSentYet {
+                id: self.item.id,
+                why: why.clone(),
+            });
         }
         Ok(DigestReport {
             items: self.items,
@@ -338,7 +340,7 @@ pub async fn flush_outbox(
 ) -> Result<crate::mail::FlushReport, PipelineError> {
     crate::mail::flush(access, cfg, crate::clock::now())
         .await
-        .map_err(|e| PipelineError::Mail(e.to_string()))
+        .map_err(PipelineError::from)
 }
 
 /// `run --once`: one collection, detection, then a digest queued and flushed. The error

@@ -87,12 +87,12 @@ pub struct NextRuns {
 /// Why the daemon's snapshot could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{} is not a status snapshot: {source}", path.display())]
+    #[error("{} is not a status snapshot", path.display())]
     Parse {
         path: PathBuf,
         source: serde_json::Error,

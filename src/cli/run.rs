@@ -70,7 +70,7 @@ pub fn run(cli: &Cli, once: bool, worker: Option<WorkerJob>) -> CommandResult {
         .map_err(|e| match e {
             // A config the HTTP client cannot use is the user's to fix (exit 1), so the unit's
             // RestartPreventExitStatus=1 stops systemd from restarting into the same error.
-            crate::daemon::DaemonError::Collector(_) => CommandError::user(anyhow::anyhow!("{e}")),
-            _ => CommandError::runtime(anyhow::anyhow!("{e}")),
+            crate::daemon::DaemonError::Collector(_) => CommandError::user(anyhow::Error::new(e)),
+            _ => CommandError::runtime(anyhow::Error::new(e)),
         })
 }

@@ -181,6 +181,7 @@ impl Http {
             .map_err(|e| HttpError::UserAgent(e.to_string()))?;
         let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
+            .dns_resolver(std::sync::Arc::new(SystemResolver))
             .user_agent(user_agent)
             .default_headers(headers)
             .cookie_provider(Arc::clone(&jar))
@@ -421,6 +422,35 @@ pub fn retry_limit(err: &FetchError, retries: u32) -> u32 {
     }
 }
 
+/// A host name the system cannot resolve, said by trendwatch's own resolver so that it is
+/// recognised by its type, not by the words of the system's message.
+#[derive(Debug, thiserror::Error)]
+#[error("the name {host} does not resolve")]
+struct UnresolvedHost {
+    host: String,
+    #[source]
+    source: std::io::Error,
+}
+
+/// The system's resolver (`getaddrinfo`, as reqwest's own), failing with [`UnresolvedHost`].
+struct SystemResolver;
+
+impl reqwest::dns::Resolve for SystemResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            // The port is the URL's: the connector sets it on each address.
+            let found = tokio::net::lookup_host((host.as_str(), 0))
+                .await
+                .map(|addrs| addrs.collect::<Vec<std::net::SocketAddr>>());
+            match found {
+                Ok(addrs) => Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs),
+                Err(source) => Err(Box::new(UnresolvedHost { host, source }) as _),
+            }
+        })
+    }
+}
+
 /// Whether a connect error is "nothing there" (refused, unresolvable) rather than a
 /// connection that went wrong (reset, TLS), which backoff may cure.
 fn unreachable(e: &reqwest::Error) -> bool {
@@ -431,8 +461,7 @@ fn unreachable(e: &reqwest::Error) -> bool {
                 return true;
             }
         }
-        let text = s.to_string();
-        if text.contains("dns error") || text.contains("failed to lookup address") {
+        if s.downcast_ref::<UnresolvedHost>().is_some() {
             return true;
         }
         source = s.source();

@@ -38,11 +38,11 @@ const MAX_IDLE_WAKE: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
-    #[error("cannot install signal handlers: {0}")]
-    Signals(std::io::Error),
-    #[error("cannot build the HTTP client: {0}")]
+    #[error("cannot install signal handlers")]
+    Signals(#[source] std::io::Error),
+    #[error("cannot build the HTTP client")]
     Collector(#[from] crate::collect::CollectError),
-    #[error("the scheduler failed: {0}")]
+    #[error("the scheduler failed")]
     Scheduler(#[from] tokio_cron_scheduler::JobSchedulerError),
 }
 
@@ -57,7 +57,7 @@ pub struct DaemonLock {
 pub enum LockError {
     #[error("another trendwatch is already running on the state directory {}; stop it first", .0.display())]
     Held(PathBuf),
-    #[error("cannot lock {}: {source}", path.display())]
+    #[error("cannot lock {}", path.display())]
     Io {
         path: PathBuf,
         source: std::io::Error,
@@ -458,7 +458,7 @@ fn start_job(shared: &Arc<Shared>, tracker: &TaskTracker, job: WorkerJob) {
         if let Err(e) =
             worker::run_in_child(&s.config_path, &texts, s.log_format, job, &s.work_cancel).await
         {
-            tracing::error!("{e}");
+            tracing::error!("{}", crate::error::Chain(&e));
         }
         read_failing(&s);
         let (next_collect, next_digest) = match s.next_runs.lock() {

@@ -60,8 +60,10 @@ impl WorkerJob {
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
-    #[error("cannot start a worker process: {0}")]
-    Spawn(std::io::Error),
+    #[error("cannot start a worker process")]
+    Spawn(#[source] std::io::Error),
+    #[error("cannot hand the config to a worker process")]
+    Handover(#[source] serde_json::Error),
     #[error("the {job} worker failed (exit status {code})")]
     Failed { job: &'static str, code: String },
     #[error("the {0} worker did not stop in time and was killed")]
@@ -119,7 +121,7 @@ pub async fn run_in_child(
     let mut stdin = child.stdin.take();
     // The last good config first, as one JSON line; then stdin stays open until we stop.
     if let Some(pipe) = stdin.as_mut() {
-        let mut line = serde_json::to_vec(texts).map_err(|e| WorkerError::Spawn(e.into()))?;
+        let mut line = serde_json::to_vec(texts).map_err(WorkerError::Handover)?;
         line.push(b'\n');
         pipe.write_all(&line).await.map_err(WorkerError::Spawn)?;
         pipe.flush().await.map_err(WorkerError::Spawn)?;
@@ -194,11 +196,11 @@ async fn open_store(
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkError {
-    #[error("cannot read the config from the daemon: {0}")]
-    Handover(String),
-    #[error("{0}")]
+    #[error("cannot read the config from the daemon")]
+    Handover(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
-    #[error("{0}")]
+    #[error(transparent)]
     Cycle(#[from] pipeline::PipelineError),
 }
 
@@ -210,9 +212,9 @@ pub async fn work(config_path: &Path, job: WorkerJob) -> Result<(), WorkError> {
     stdin
         .read_line(&mut line)
         .await
-        .map_err(|e| WorkError::Handover(e.to_string()))?;
+        .map_err(|e| WorkError::Handover(e.into()))?;
     let texts: ConfigTexts =
-        serde_json::from_str(&line).map_err(|e| WorkError::Handover(e.to_string()))?;
+        serde_json::from_str(&line).map_err(|e| WorkError::Handover(e.into()))?;
     let (cfg, watchlist) = crate::config::load_from_texts(config_path, &texts)?;
     let cancel = CancellationToken::new();
     cancel_on_stop(stdin, cancel.clone());
@@ -369,8 +371,11 @@ fn digest_due(store: &Store, cfg: &Config, unrecorded: bool) -> Result<bool, Sto
 /// Writes what `trendwatch status` shows while a worker holds the store.
 fn write_status_snapshot(store: &Store, cfg: &Config, watchlist: &Watchlist) {
     let written = crate::status::StatusReport::build(store, cfg, watchlist, crate::clock::now())
-        .map_err(|e| e.to_string())
-        .and_then(|r| r.save_snapshot(&cfg.state_dir).map_err(|e| e.to_string()));
+        .map_err(|e| crate::error::Chain(&e).to_string())
+        .and_then(|r| {
+            r.save_snapshot(&cfg.state_dir)
+                .map_err(|e| crate::error::Chain(&e).to_string())
+        });
     if let Err(e) = written {
         tracing::warn!("cannot write the status snapshot: {e}");
     }

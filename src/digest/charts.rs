@@ -21,7 +21,7 @@ const MARGIN: u32 = 4;
 pub enum ChartError {
     #[error("cannot draw the chart: {0}")]
     Draw(String),
-    #[error("cannot encode the chart as PNG: {0}")]
+    #[error("cannot encode the chart as PNG")]
     Encode(#[from] png::EncodingError),
 }
 

@@ -32,11 +32,11 @@ pub use render::{render, render_preview, InlineImage, Rendered};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DigestError {
-    #[error("cannot read the store for the digest: {0}")]
+    #[error("cannot read the store for the digest")]
     Store(#[from] StoreError),
     #[error(transparent)]
     Chart(#[from] charts::ChartError),
-    #[error("cannot render the digest template: {0}")]
+    #[error("cannot render the digest template")]
     Template(#[from] minijinja::Error),
 }
 

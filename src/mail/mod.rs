@@ -28,7 +28,7 @@ pub use transport::{Secret, TransportError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
-    #[error("outbox: {0}")]
+    #[error("outbox")]
     Store(#[from] StoreError),
     #[error("cannot build the message: {0}")]
     Build(String),
@@ -266,7 +266,7 @@ async fn flush_with(
             }
             Err(e) => {
                 let attempts = attempts.saturating_add(1);
-                let msg = e.to_string();
+                let msg = crate::error::Chain(&e).to_string();
                 let id = item.id.clone();
                 let last_error = msg.clone();
                 // What was delivered before the failure stays delivered.

@@ -44,7 +44,7 @@ impl fmt::Display for Secret {
 pub enum TransportError {
     #[error("cannot read the SMTP password from {0}")]
     Password(String),
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     File {
         path: PathBuf,
         source: std::io::Error,

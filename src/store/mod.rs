@@ -73,7 +73,7 @@ pub enum StoreError {
         found: u32,
         supported: u32,
     },
-    #[error("cannot use the store in {}: {source}", state_dir.display())]
+    #[error("cannot use the store in {}", state_dir.display())]
     Io {
         state_dir: PathBuf,
         source: std::io::Error,

@@ -8,13 +8,19 @@ impl Store {
     /// [`Store::open`] for commands that only read: a store that does not exist yet is
     /// [`StoreError::Missing`], and nothing is created (a typo in `state_dir` leaves no
     /// empty store behind).
+    /// A folder that cannot be looked into (another user's, a file in the way) is said as
+    /// such, not as a missing store.
     pub fn open_existing(state_dir: &Path) -> Result<Store, StoreError> {
-        if !state_dir.join("store").is_dir() {
-            return Err(StoreError::Missing {
+        match std::fs::metadata(state_dir.join("store")) {
+            Ok(meta) if meta.is_dir() => Self::open(state_dir),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::Io {
                 state_dir: state_dir.to_path_buf(),
-            });
+                source: e,
+            }),
+            _ => Err(StoreError::Missing {
+                state_dir: state_dir.to_path_buf(),
+            }),
         }
-        Self::open(state_dir)
     }
 
     /// An empty store in memory, for reports on a state directory that has none yet: it

@@ -626,3 +626,31 @@ fn export_into_a_reader_that_stops_early_ends_quietly() {
         assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{format}");
     }
 }
+
+#[test]
+fn a_store_that_cannot_open_is_said_once_by_every_command() {
+    // `state_dir` names a file: nothing can be opened or created under it.
+    let env = setup();
+    std::fs::write(env.state(), "not a folder").unwrap();
+    for args in [
+        &["digest"][..],
+        &["detect"],
+        &["export"],
+        &["status"],
+        &["show", "tiktok:#skincarenaturel"],
+        &["import", fixture("samples.csv").to_str().unwrap()],
+    ] {
+        let out = env.run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert_eq!(
+            stderr.matches("os error").count(),
+            1,
+            "{args:?}: the cause must be said once:\n{stderr}"
+        );
+        assert!(
+            stderr.contains(&env.state().display().to_string()),
+            "{args:?}: {stderr}"
+        );
+    }
+}

@@ -48,6 +48,31 @@ async fn a_refused_connection_is_unreachable_and_retried_once_at_most() {
     assert_eq!(retry_limit(&err, 0), 0);
 }
 
+#[tokio::test]
+async fn a_name_that_does_not_resolve_is_unreachable_by_its_type() {
+    let cfg = CollectConfig {
+        retries: 0,
+        per_host_interval: Duration::ZERO,
+        ..CollectConfig::with_defaults(
+            crate::config::Schedule::parse("0 0 * * * *").unwrap(),
+            Url::parse("http://127.0.0.1:9").unwrap(),
+        )
+    };
+    let http = Http::new(&cfg).unwrap();
+    // `.invalid` never resolves (RFC 2606), with or without a network.
+    let url = Url::parse("http://trendwatch-test.invalid/").unwrap();
+    let err = http
+        .get(&url, Accept::Html, &CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, FetchError::Unreachable(_)), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("the name trendwatch-test.invalid does not resolve"),
+        "{err}"
+    );
+}
+
 #[test]
 fn pages_are_decoded_in_the_charset_they_declare() {
     let page = |body: &[u8], charset: Option<&str>| Page {
