@@ -19,6 +19,7 @@ pub mod config;
 pub mod detect;
 pub mod digest;
 pub mod error;
+mod files;
 pub mod logging;
 pub mod mail;
 pub mod model;

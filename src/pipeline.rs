@@ -330,7 +330,54 @@ pub fn digest_as_of(
     let input = crate::detect::load_input(store, watchlist, &cfg.detect, at)?;
     let trends = crate::detect::detect(&input, &cfg.detect, at);
     let health = store.entities()?;
-    Ok(crate::digest::build(&trends, &health, store, cfg, at)?)
+    build_digest(trends, health, store, cfg, at)
+}
+
+/// The digest of `trends` and `health` as of `at`: [`digest_inputs`], then the digest.
+pub fn build_digest(
+    trends: Vec<crate::detect::Trend>,
+    health: Vec<crate::model::EntityInfo>,
+    store: &Store,
+    cfg: &Config,
+    at: UnixSeconds,
+) -> Result<crate::digest::Digest, PipelineError> {
+    let inputs = digest_inputs(trends, health, store, at)?;
+    Ok(crate::digest::build(&inputs, cfg, at)?)
+}
+
+/// The digest's one load step: everything it shows ([`crate::digest::wanted`]) read from the
+/// store here, so the digest stage itself never reads it.
+pub fn digest_inputs(
+    trends: Vec<crate::detect::Trend>,
+    health: Vec<crate::model::EntityInfo>,
+    store: &Store,
+    at: UnixSeconds,
+) -> Result<crate::digest::Inputs, StoreError> {
+    let wanted = crate::digest::wanted(&trends, &health, at);
+    let mut series: std::collections::HashMap<_, Vec<(UnixSeconds, f64)>> = Default::default();
+    let mut from_of: std::collections::HashMap<_, UnixSeconds> = Default::default();
+    for (id, metric, from) in wanted.series {
+        let earliest = from_of.entry((id, metric)).or_insert(from);
+        *earliest = (*earliest).min(from);
+    }
+    for ((id, metric), from) in from_of {
+        let points = store.series(&id, &metric, from, at)?;
+        series.insert((id, metric), points);
+    }
+    let mut sent = std::collections::HashMap::new();
+    for key in wanted.alert_keys {
+        if let Some(last) = store.alert_last(&key)? {
+            sent.insert(key, last);
+        }
+    }
+    Ok(crate::digest::Inputs {
+        videos: store.videos_seen_since(wanted.videos_since)?,
+        refused: crate::model::latest_refusals(&store.outbox_list()?).to_vec(),
+        series,
+        sent,
+        trends,
+        health,
+    })
 }
 
 /// Sends the outbox items that are due (new digests and retries of failed sends).

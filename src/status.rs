@@ -242,11 +242,8 @@ impl StatusReport {
 
     /// Replaces the snapshot under `state_dir` whole.
     pub fn save_snapshot(&self, state_dir: &Path) -> std::io::Result<()> {
-        let path = state_dir.join(SNAPSHOT_FILE);
-        let tmp = state_dir.join(format!("{SNAPSHOT_FILE}.tmp"));
         let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        std::fs::write(&tmp, json)?;
-        std::fs::rename(&tmp, &path)
+        crate::files::write_atomically(&state_dir.join(SNAPSHOT_FILE), &json)
     }
 
     /// The snapshot the running daemon last wrote under `state_dir`.

@@ -380,18 +380,7 @@ fn human_rate(v: f64) -> String {
     if v.abs() < 100.0 {
         return format!("{v:.1}");
     }
-    let digits = format!("{:.0}", v.abs());
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    if v < 0.0 {
-        out.insert(0, '-');
-    }
-    out
+    crate::digest::locale::group_digits(v.round() as i64, ',')
 }
 
 #[cfg(test)]

@@ -179,11 +179,7 @@ pub const LAST_GOOD_WATCHLIST: &str = "watchlist.last-good.toml";
 /// logged (the running config is unaffected).
 pub fn remember_watchlist(state_dir: &Path, text: &str) {
     let path = state_dir.join(LAST_GOOD_WATCHLIST);
-    let tmp = state_dir.join(format!("{LAST_GOOD_WATCHLIST}.tmp"));
-    let written = std::fs::create_dir_all(state_dir)
-        .and_then(|()| std::fs::write(&tmp, text))
-        .and_then(|()| std::fs::rename(&tmp, &path));
-    if let Err(e) = written {
+    if let Err(e) = crate::files::write_atomically(&path, text.as_bytes()) {
         tracing::warn!(
             "cannot keep the last good watchlist in {}: {e}",
             path.display()

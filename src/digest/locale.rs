@@ -343,11 +343,19 @@ fn decimal(v: f64, digits: usize, lang: Language) -> String {
 }
 
 fn group(v: i64, lang: Language) -> String {
+    group_digits(
+        v,
+        match lang {
+            Language::Fr => '\u{202f}',
+            Language::En => ',',
+        },
+    )
+}
+
+/// `v` with its thousands set apart by `sep`: the one digit-grouping rule of what
+/// trendwatch prints (the digest's numbers, `show`'s rates).
+pub fn group_digits(v: i64, sep: char) -> String {
     let digits = v.unsigned_abs().to_string();
-    let sep = match lang {
-        Language::Fr => '\u{202f}',
-        Language::En => ',',
-    };
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i).is_multiple_of(3) {

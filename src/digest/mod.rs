@@ -2,8 +2,9 @@
 //! Monday morning — HTML with inline PNG charts, a plain-text alternative, in French or
 //! English.
 //!
-//! [`build`] decides *what* is said (sections, cooldown, health) and reads the store only to
-//! get chart series and alert history; [`render`](mod@render) decides *how* (templates, locale, charts).
+//! [`build`] decides *what* is said (sections, cooldown, health) from [`Inputs`] that one load
+//! step of the pipeline read from the store ([`wanted`] names them); it never reads the store
+//! itself. [`render`](mod@render) decides *how* (templates, locale, charts).
 //! Scraped text is untrusted: it is cleaned and bounded here and auto-escaped by the HTML
 //! template. This module never sends mail and never writes to the store (the alert history is
 //! recorded by [`crate::mail::queue`] once the digest is safely in the outbox).
@@ -23,7 +24,6 @@ use crate::config::{encode_component, Config};
 use crate::detect::{self, Tier, Trend, TrendDetails, TrendKind};
 use crate::model::{AlertRecord, EntityInfo, StoredVideo};
 use crate::model::{EntityId, EntityKind, Metric, UnixSeconds};
-use crate::store::{Store, StoreError};
 
 pub use facts::Facts;
 pub use health::{group_health, HealthGroup};
@@ -32,8 +32,6 @@ pub use render::{render, render_preview, InlineImage, Rendered};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DigestError {
-    #[error("cannot read the store for the digest")]
-    Store(#[from] StoreError),
     #[error(transparent)]
     Chart(#[from] charts::ChartError),
     #[error("cannot render the digest template")]
@@ -58,34 +56,80 @@ const VOLUME_SPAN: i64 = 15 * DAY;
 /// Videos older than this (by when trendwatch last saw them) say nothing about now.
 const VIDEO_SPAN: i64 = 14 * DAY;
 
-/// What the digest as of `at` says. `trends` come best first from [`detect::detect`];
-/// `health` from [`Store::entities`].
-pub fn build(
-    trends: &[Trend],
-    health: &[EntityInfo],
-    store: &Store,
-    cfg: &Config,
-    at: UnixSeconds,
-) -> Result<Digest, DigestError> {
+/// What the digest shows, gathered from the store by one load step
+/// ([`crate::pipeline::digest_inputs`], from what [`wanted`] names): the digest itself never
+/// reads the store, and can be built and tested from these facts alone.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    /// Best first, from [`detect::detect`].
+    pub trends: Vec<Trend>,
+    /// Every entity's record ([`crate::store::Store::entities`]).
+    pub health: Vec<EntityInfo>,
+    /// Videos seen since [`Wanted::videos_since`].
+    pub videos: Vec<StoredVideo>,
+    /// The series [`Wanted::series`] names, each from its own start to `at`.
+    pub series: HashMap<(EntityId, Metric), Vec<(UnixSeconds, f64)>>,
+    /// The last time each alert key of [`Wanted::alert_keys`] was sent, if ever.
+    pub sent: HashMap<String, AlertRecord>,
+    /// Recipients the mail server refused for good, with its answer.
+    pub refused: Vec<(String, String)>,
+}
+
+/// What the digest as of `at` needs from the store, for the load step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Wanted {
+    /// Each series with the time it is needed from.
+    pub series: Vec<(EntityId, Metric, UnixSeconds)>,
+    pub videos_since: UnixSeconds,
+    pub alert_keys: Vec<String>,
+}
+
+/// The series, videos and alert history that a digest of `trends` at `at` shows.
+pub fn wanted(trends: &[Trend], health: &[EntityInfo], at: UnixSeconds) -> Wanted {
+    let mut series: Vec<(EntityId, Metric, UnixSeconds)> = trends
+        .iter()
+        .map(|t| (t.entity.clone(), chart_metric(t).clone(), at - VOLUME_SPAN))
+        .collect();
+    // Every followed creator's tier, from their latest follower count.
+    series.extend(
+        health
+            .iter()
+            .filter(|e| {
+                e.id.kind() == EntityKind::Creator && e.metrics.contains(&Metric::FOLLOWERS)
+            })
+            .map(|e| (e.id.clone(), Metric::FOLLOWERS, at - TIER_SPAN)),
+    );
+    Wanted {
+        series,
+        videos_since: at - VIDEO_SPAN,
+        alert_keys: trends.iter().map(Trend::key).collect(),
+    }
+}
+
+/// How far back a creator's latest follower count is looked for, to know their tier.
+const TIER_SPAN: i64 = 30 * DAY;
+
+/// What the digest as of `at` says.
+pub fn build(inputs: &Inputs, cfg: &Config, at: UnixSeconds) -> Result<Digest, DigestError> {
     let cooldown = secs(cfg.digest.cooldown);
-    let videos = store.videos_seen_since(at - VIDEO_SPAN)?;
-    let tiers = known_tiers(health, store, at)?;
+    let health = &inputs.health;
+    let tiers = known_tiers(inputs, at);
     let mut sections = Vec::new();
     let mut alerts = Vec::new();
     for kind in SECTION_ORDER {
         let mut items = Vec::new();
-        for t in trends.iter().filter(|t| t.kind == kind) {
+        for t in inputs.trends.iter().filter(|t| t.kind == kind) {
             if items.len() >= cfg.digest.max_items {
                 break;
             }
             let key = t.key();
-            if let Some(last) = store.alert_last(&key)? {
+            if let Some(last) = inputs.sent.get(&key) {
                 // Already told within the cooldown: only an escalation is worth repeating.
                 if at - last.at < cooldown && t.score < 2.0 * last.score {
                     continue;
                 }
             }
-            items.push(item(t, store, &videos, &tiers, at)?);
+            items.push(item(t, inputs, &tiers, at));
             alerts.push((key, AlertRecord { at, score: t.score }));
         }
         // Clear alerts first, then those to be confirmed; by score within each.
@@ -129,7 +173,8 @@ pub fn build(
             .iter()
             .filter(|e| e.fetched_by == crate::model::Fetcher::Browser && e.last_success.is_some())
             .count(),
-        refused: crate::model::latest_refusals(&store.outbox_list()?)
+        refused: inputs
+            .refused
             .iter()
             .map(|(to, why)| (clean(to, model::MAX_NAME), clean(why, model::MAX_TEXT)))
             .collect(),
@@ -162,45 +207,57 @@ fn warmup(health: &[EntityInfo], at: UnixSeconds, baseline: i64) -> Option<Warmu
 }
 
 /// The tier of every followed creator, from their latest follower count.
-fn known_tiers(
-    health: &[EntityInfo],
-    store: &Store,
-    at: UnixSeconds,
-) -> Result<HashMap<String, Tier>, StoreError> {
+fn known_tiers(inputs: &Inputs, at: UnixSeconds) -> HashMap<String, Tier> {
     let mut out = HashMap::new();
-    for e in health
+    for e in inputs
+        .health
         .iter()
-        .filter(|e| e.id.kind() == EntityKind::Creator && e.metrics.contains(&Metric::FOLLOWERS))
+        .filter(|e| e.id.kind() == EntityKind::Creator)
     {
-        if let Some(&(_, f)) = store
-            .series(&e.id, &Metric::FOLLOWERS, at - 30 * DAY, at)?
-            .last()
-        {
+        let last = inputs
+            .series
+            .get(&(e.id.clone(), Metric::FOLLOWERS))
+            .and_then(|points| {
+                points
+                    .iter()
+                    .rev()
+                    .find(|p| p.0 >= at - TIER_SPAN && p.0 <= at)
+            });
+        if let Some(&(_, f)) = last {
             out.insert(e.id.name().to_owned(), Tier::of_followers(f));
         }
     }
-    Ok(out)
+    out
 }
 
-fn item(
-    t: &Trend,
-    store: &Store,
-    videos: &[StoredVideo],
-    tiers: &HashMap<String, Tier>,
-    at: UnixSeconds,
-) -> Result<Item, StoreError> {
-    let d = &t.details;
-    // Engagement-only creators have no series of their own to chart: show followers.
+/// The counter an item's chart shows: engagement-only measures have no series of their own,
+/// so a creator's followers or a tag's views stand in.
+fn chart_metric(t: &Trend) -> &Metric {
     let measured_only = [Metric::ENGAGEMENT, Metric::PLAYS, Metric::OCCURRENCES];
-    let chart_metric = if measured_only.contains(&t.metric) {
+    if measured_only.contains(&t.metric) {
         match t.entity.kind() {
             EntityKind::Creator => &Metric::FOLLOWERS,
             _ => &Metric::VIEWS,
         }
     } else {
         &t.metric
-    };
-    let points = store.series(&t.entity, chart_metric, at - VOLUME_SPAN, at)?;
+    }
+}
+
+fn item(t: &Trend, inputs: &Inputs, tiers: &HashMap<String, Tier>, at: UnixSeconds) -> Item {
+    let d = &t.details;
+    let videos = &inputs.videos;
+    let chart_metric = chart_metric(t);
+    let points: Vec<(UnixSeconds, f64)> = inputs
+        .series
+        .get(&(t.entity.clone(), chart_metric.clone()))
+        .map(|all| {
+            all.iter()
+                .copied()
+                .filter(|p| p.0 >= at - VOLUME_SPAN && p.0 <= at)
+                .collect()
+        })
+        .unwrap_or_default();
     // A breakout video's creator's followers say nothing about the video: no chart.
     let chart_points: Vec<(UnixSeconds, f64)> = if t.kind == TrendKind::BreakoutVideo {
         Vec::new()
@@ -259,7 +316,7 @@ fn item(
         _ => (display_name(&t.entity), page_url(&t.entity)),
     };
     let chart_to = chart_points.last().map_or(at, |p| p.0.max(at - 6 * 3600));
-    Ok(Item {
+    Item {
         name: clean(&name, model::MAX_NAME),
         url,
         score: t.score,
@@ -279,7 +336,7 @@ fn item(
         chart_from: at - CHART_SPAN,
         chart_to,
         facts,
-    })
+    }
 }
 
 /// `#tag`, `@handle`, or `source:id`.

@@ -103,43 +103,5 @@ pub const MAX_NAME: usize = 80;
 /// Longest evidence or failure detail kept.
 pub const MAX_TEXT: usize = 300;
 
-/// Scraped text made safe to place anywhere: control characters (line breaks included)
-/// become spaces, runs of whitespace collapse, the length is bounded in characters.
-pub fn clean(s: &str, max: usize) -> String {
-    let mut out = String::with_capacity(s.len().min(max * 4));
-    let mut last_space = true;
-    let mut n = 0;
-    for c in s.chars() {
-        let c = if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
-            ' '
-        } else {
-            c
-        };
-        if c.is_whitespace() {
-            if last_space {
-                continue;
-            }
-            last_space = true;
-        } else {
-            last_space = false;
-        }
-        if n == max {
-            out.push('…');
-            break;
-        }
-        out.push(c);
-        n += 1;
-    }
-    out.trim_end().to_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn clean_removes_line_breaks_and_bounds_length() {
-        assert_eq!(clean("a\r\nBcc: x@y", 80), "a Bcc: x@y");
-        assert_eq!(clean(&"x".repeat(200), 10).chars().count(), 11);
-    }
-}
+/// Scraped text made safe to place anywhere: [`crate::model::clean_text`], the one rule.
+pub use crate::model::clean_text as clean;

@@ -133,20 +133,9 @@ pub fn eml_path(dir: &Path, id: &str, created_at: i64) -> PathBuf {
 }
 
 fn write_eml(dir: &Path, id: &str, created_at: i64, raw: &[u8]) -> Result<(), TransportError> {
-    use std::io::Write;
     let path = eml_path(dir, id, created_at);
-    let err = |source| TransportError::File {
-        path: path.clone(),
-        source,
-    };
-    std::fs::create_dir_all(dir).map_err(err)?;
-    let tmp = path.with_extension("eml.tmp");
-    let mut f = std::fs::File::create(&tmp).map_err(err)?;
-    f.write_all(raw).map_err(err)?;
-    f.sync_all().map_err(err)?;
-    drop(f);
-    std::fs::rename(&tmp, &path).map_err(err)?;
-    Ok(())
+    crate::files::write_atomically(&path, raw)
+        .map_err(|source| TransportError::File { path, source })
 }
 
 /// Why one recipient's SMTP delivery did not happen.

@@ -64,26 +64,40 @@ fn is_combining_mark(c: char) -> bool {
     matches!(c as u32, 0x0300..=0x036F | 0x0900..=0x0DFF | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F)
 }
 
-/// Scraped free text (captions) as it may be kept: control, invisible and bidi-override
-/// characters dropped, white space folded to single spaces, at most `max` characters.
+/// Text from outside (scraped names and captions, error details, subjects) made safe to
+/// keep and to place anywhere, the one rule for all of it: control characters (line breaks
+/// included) count as white space, runs of white space fold to one space, invisible and
+/// bidi-override characters are dropped, and at most `max` characters are kept, a cut marked
+/// with `…`.
 pub fn clean_text(raw: &str, max: usize) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(raw.len().min(max.saturating_mul(4)));
     let mut space = false;
+    let mut kept = 0;
     for c in raw.chars() {
-        if c.is_whitespace() {
+        if c.is_whitespace() || c.is_control() {
             space = !out.is_empty();
             continue;
         }
-        if c.is_control() || is_invisible(c) {
+        if is_invisible(c) {
             continue;
         }
         if space {
             out.push(' ');
             space = false;
+            kept += 1;
         }
         out.push(c);
+        kept += 1;
+        if kept > max {
+            // Cut: the first `max` characters, no trailing space, and a mark.
+            let end = out.char_indices().nth(max).map_or(out.len(), |(i, _)| i);
+            out.truncate(end);
+            out.truncate(out.trim_end().len());
+            out.push('…');
+            break;
+        }
     }
-    out.chars().take(max).collect()
+    out
 }
 
 /// Zero-width, bidi embedding/override/isolate and other format characters.
@@ -422,8 +436,11 @@ mod tests {
 
     #[test]
     fn scraped_text_loses_control_and_invisible_characters() {
-        assert_eq!(clean_text("  a\u{7}b \t\n c\u{200f}d ", 100), "ab cd");
-        assert_eq!(clean_text("abcdef", 3), "abc");
+        assert_eq!(clean_text("  a\u{7}b \t\n c\u{200f}d ", 100), "a b cd");
+        assert_eq!(clean_text("abcdef", 3), "abc…");
+        assert_eq!(clean_text("a\r\nBcc: x@y", 80), "a Bcc: x@y");
+        assert_eq!(clean_text("ab cd", 3), "ab…");
+        assert_eq!(clean_text(&"x".repeat(200), 10).chars().count(), 11);
     }
 
     use super::*;

@@ -48,7 +48,9 @@ async fn file_transport_writes_one_eml_and_health_lists_failures() {
         fetched_by: Fetcher::Browser,
         ..failing.clone()
     };
-    let d = digest::build(&[], &[failing, recovered], &store, &cfg, AT).unwrap();
+    let d =
+        trendwatch::pipeline::build_digest(Vec::new(), vec![failing, recovered], &store, &cfg, AT)
+            .unwrap();
     assert_eq!(d.health.len(), 1);
     assert_eq!(d.read_by_browser, 1);
     let r = digest::render(&d, cfg.digest.language).unwrap();
@@ -123,7 +125,8 @@ fn demo(lang: &str) -> (tempfile::TempDir, config::Config, Store, digest::Digest
     let input = detect::load_input(&store, &watchlist, &cfg.detect, at).unwrap();
     let trends = detect::detect(&input, &cfg.detect, at);
     let health = store.entities().unwrap();
-    let d = digest::build(&trends, &health, &store, &cfg, at).unwrap();
+    let d = trendwatch::pipeline::build_digest(trends.to_vec(), health.to_vec(), &store, &cfg, at)
+        .unwrap();
     (dir, cfg, store, d)
 }
 
@@ -245,7 +248,8 @@ fn a_short_history_says_when_trends_can_appear() {
     // Four days into the month of history: ten more days before a full baseline.
     let at = digest_fixture::DEMO_AT - 26 * 86_400;
     let health = store.entities().unwrap();
-    let d = digest::build(&[], &health, &store, &cfg, at).unwrap();
+    let d =
+        trendwatch::pipeline::build_digest(Vec::new(), health.to_vec(), &store, &cfg, at).unwrap();
     let w = d.warmup.unwrap();
     assert_eq!(w.baseline_days, 14);
     let r = digest::render(&d, cfg.digest.language).unwrap();
@@ -377,7 +381,7 @@ fn hostile_text_scraped_from_videos_is_shown_inert() {
         details: Default::default(),
         confidence: None,
     };
-    let d = digest::build(&[trend], &[], &store, &cfg, at).unwrap();
+    let d = trendwatch::pipeline::build_digest(vec![trend], Vec::new(), &store, &cfg, at).unwrap();
     let r = digest::render(&d, cfg.digest.language).unwrap();
     // The most viewed video is the hostile one: shown, escaped, without a link.
     assert!(r.text.contains("9\u{a0}M lectures"), "{}", r.text);
@@ -395,4 +399,61 @@ fn hostile_text_scraped_from_videos_is_shown_inert() {
             "{part}"
         );
     }
+}
+
+/// The digest stage is handed its facts: built from [`digest::Inputs`] alone, no store open,
+/// it charts the series it was given, holds back what was sent within the cooldown, and names
+/// the refused recipient.
+#[test]
+fn a_digest_is_built_from_its_facts_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = TestConfig::new()
+        .set("digest", "language", &quoted("en"))
+        .watchlist("[tiktok]\nhashtags = [\"a\"]\n")
+        .write_in(dir.path());
+    let (cfg, _) = config::load(&path).unwrap();
+    let tag = |name: &str| EntityId::hashtag(TIKTOK, name);
+    let trend = |name: &str, score: f64| detect::Trend {
+        entity: tag(name),
+        kind: detect::TrendKind::Emerging,
+        metric: Metric::VIEWS,
+        score,
+        rate_now: 80_000.0,
+        rate_baseline: 9_000.0,
+        growth: 8.9,
+        since: Some(AT - 2 * 86_400),
+        first_seen: Some(AT - 30 * 86_400),
+        evidence: String::new(),
+        details: Default::default(),
+        confidence: None,
+    };
+    let series: Vec<(i64, f64)> = (0..14 * 8)
+        .map(|i| (AT - 14 * 86_400 + i * 10_800, 1e6 + (i * i) as f64 * 1000.0))
+        .collect();
+    let inputs = digest::Inputs {
+        trends: vec![trend("huileessentielle", 9.0), trend("dejadit", 6.0)],
+        series: [((tag("huileessentielle"), Metric::VIEWS), series)].into(),
+        sent: [(
+            trend("dejadit", 6.0).key(),
+            trendwatch::model::AlertRecord {
+                at: AT - 86_400,
+                score: 5.0,
+            },
+        )]
+        .into(),
+        refused: vec![("b@example.org".into(), "550 no such user".into())],
+        ..Default::default()
+    };
+    assert!(!cfg.state_dir.exists(), "nothing touched the state folder");
+    let d = digest::build(&inputs, &cfg, AT).unwrap();
+    let items: Vec<_> = d.sections.iter().flat_map(|s| &s.items).collect();
+    assert_eq!(
+        items.len(),
+        1,
+        "the tag sent yesterday waits for its cooldown"
+    );
+    assert_eq!(items[0].name, "#huileessentielle");
+    assert!(items[0].rates.len() > 50, "{}", items[0].rates.len());
+    assert_eq!(d.refused[0].0, "b@example.org");
+    assert!(!cfg.state_dir.exists());
 }

@@ -206,7 +206,8 @@ async fn digest_arrives_with_charts_escaped_text_and_a_safe_subject() {
             trend(good, "views/hour 13.3x the 14-day baseline", 8.0),
             trend(script, "description <script>alert(1)</script>", 7.0),
         ];
-        let d = digest::build(&trends, &[], &store, &cfg, AT).unwrap();
+        let d = trendwatch::pipeline::build_digest(trends.to_vec(), Vec::new(), &store, &cfg, AT)
+            .unwrap();
         let r = digest::render(&d, cfg.digest.language).unwrap();
         mail::queue_digest(&store, &cfg, &d, &r, AT, &[]).unwrap();
         let report = mail::flush(&store, &cfg, AT).await.unwrap();
@@ -294,7 +295,8 @@ async fn an_outage_delays_the_digest_once_and_never_duplicates_it() {
     let (cfg, _) = write_config(dir.path(), port, "en");
     {
         let store = Store::open(&cfg.state_dir).unwrap();
-        let d = digest::build(&[], &[], &store, &cfg, AT).unwrap();
+        let d =
+            trendwatch::pipeline::build_digest(Vec::new(), Vec::new(), &store, &cfg, AT).unwrap();
         let r = digest::render(&d, cfg.digest.language).unwrap();
         assert!(
             r.text.contains("Nothing could be collected yet"),
@@ -353,7 +355,7 @@ async fn a_server_that_accepts_and_never_answers_is_a_retryable_failure() {
     std::fs::write(&path, text).unwrap();
     let (cfg, _) = config::load(&path).unwrap();
     let store = Store::open(&cfg.state_dir).unwrap();
-    let d = digest::build(&[], &[], &store, &cfg, AT).unwrap();
+    let d = trendwatch::pipeline::build_digest(Vec::new(), Vec::new(), &store, &cfg, AT).unwrap();
     let r = digest::render(&d, cfg.digest.language).unwrap();
     let item = mail::queue(&store, &cfg, &r, AT).unwrap();
     // The flush ends by itself (the outer bound only guards the test), fails, and keeps the
@@ -403,15 +405,43 @@ async fn cooldown_holds_back_a_trend_already_sent_unless_it_doubled() {
     let (cfg, _) = write_config(dir.path(), 1, "en");
     let store = Store::open(&cfg.state_dir).unwrap();
     let e = EntityId::hashtag(TIKTOK, "mushroomcoffee");
-    let d = digest::build(&[trend(e.clone(), "x", 5.0)], &[], &store, &cfg, AT).unwrap();
+    let d = trendwatch::pipeline::build_digest(
+        vec![trend(e.clone(), "x", 5.0)],
+        Vec::new(),
+        &store,
+        &cfg,
+        AT,
+    )
+    .unwrap();
     assert_eq!(d.item_count(), 1);
     store.alerts_record(&d.alerts).unwrap();
     let later = AT + 86_400;
-    let d = digest::build(&[trend(e.clone(), "x", 9.0)], &[], &store, &cfg, later).unwrap();
+    let d = trendwatch::pipeline::build_digest(
+        vec![trend(e.clone(), "x", 9.0)],
+        Vec::new(),
+        &store,
+        &cfg,
+        later,
+    )
+    .unwrap();
     assert_eq!(d.item_count(), 0, "within cooldown, not doubled");
-    let d = digest::build(&[trend(e.clone(), "x", 10.0)], &[], &store, &cfg, later).unwrap();
+    let d = trendwatch::pipeline::build_digest(
+        vec![trend(e.clone(), "x", 10.0)],
+        Vec::new(),
+        &store,
+        &cfg,
+        later,
+    )
+    .unwrap();
     assert_eq!(d.item_count(), 1, "escalated");
-    let d = digest::build(&[trend(e, "x", 5.0)], &[], &store, &cfg, AT + 8 * 86_400).unwrap();
+    let d = trendwatch::pipeline::build_digest(
+        vec![trend(e, "x", 5.0)],
+        Vec::new(),
+        &store,
+        &cfg,
+        AT + 8 * 86_400,
+    )
+    .unwrap();
     assert_eq!(d.item_count(), 1, "cooldown over");
 }
 
@@ -424,7 +454,8 @@ fn a_queued_digest_its_alerts_and_the_last_digest_time_are_one_durable_step() {
         let e = EntityId::hashtag(TIKTOK, "skincare");
         seed(&store, &e);
         let trends = [trend(e, "views/hour 13.3x", 8.0)];
-        let d = digest::build(&trends, &[], &store, &cfg, AT).unwrap();
+        let d = trendwatch::pipeline::build_digest(trends.to_vec(), Vec::new(), &store, &cfg, AT)
+            .unwrap();
         assert_eq!(d.alerts.len(), 1);
         let r = digest::render(&d, cfg.digest.language).unwrap();
         let last = [("daemon.last_digest_at", AT.to_string().into_bytes())];
@@ -468,7 +499,7 @@ async fn one_refused_recipient_does_not_hold_back_the_others_and_is_reported() {
         ],
     );
     let store = Store::open(&cfg.state_dir).unwrap();
-    let d = digest::build(&[], &[], &store, &cfg, AT).unwrap();
+    let d = trendwatch::pipeline::build_digest(Vec::new(), Vec::new(), &store, &cfg, AT).unwrap();
     let r = digest::render(&d, cfg.digest.language).unwrap();
     let item = mail::queue(&store, &cfg, &r, AT).unwrap();
 
@@ -499,7 +530,9 @@ async fn one_refused_recipient_does_not_hold_back_the_others_and_is_reported() {
     assert!(status
         .render_text()
         .contains("refused for good: typo@exemple.org"));
-    let next = digest::build(&[], &[], &store, &cfg, AT + 7 * 86_400).unwrap();
+    let next =
+        trendwatch::pipeline::build_digest(Vec::new(), Vec::new(), &store, &cfg, AT + 7 * 86_400)
+            .unwrap();
     let text = digest::render(&next, cfg.digest.language).unwrap().text;
     assert!(
         text.contains("Adresse refusée par le serveur de messagerie : typo@exemple.org"),
@@ -519,7 +552,7 @@ async fn a_connection_dropped_after_data_resends_only_to_that_recipient_with_the
         &["equipe@example.org", "direction@example.org"],
     );
     let store = Store::open(&cfg.state_dir).unwrap();
-    let d = digest::build(&[], &[], &store, &cfg, AT).unwrap();
+    let d = trendwatch::pipeline::build_digest(Vec::new(), Vec::new(), &store, &cfg, AT).unwrap();
     let r = digest::render(&d, cfg.digest.language).unwrap();
     let item = mail::queue(&store, &cfg, &r, AT).unwrap();
 

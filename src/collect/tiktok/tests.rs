@@ -126,7 +126,7 @@ fn hostile_names_and_captions_never_enter_the_store() {
     // NFC composes the accent.
     assert_eq!(v.hashtags, vec!["ok_tag", "finé"]);
     assert_eq!(v.author, None);
-    assert_eq!(v.description, "voici[31m rouge bcc: xtxet");
+    assert_eq!(v.description, "voici [31m rouge bcc: xtxet");
 }
 
 #[test]
