@@ -125,8 +125,7 @@ fn demo(lang: &str) -> (tempfile::TempDir, config::Config, Store, digest::Digest
     let input = detect::load_input(&store, &watchlist, &cfg.detect, at).unwrap();
     let trends = detect::detect(&input, &cfg.detect, at);
     let health = store.entities().unwrap();
-    let d = trendwatch::pipeline::build_digest(trends.to_vec(), health.to_vec(), &store, &cfg, at)
-        .unwrap();
+    let d = trendwatch::pipeline::build_digest(trends, health, &store, &cfg, at).unwrap();
     (dir, cfg, store, d)
 }
 

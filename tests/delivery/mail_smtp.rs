@@ -206,8 +206,7 @@ async fn digest_arrives_with_charts_escaped_text_and_a_safe_subject() {
             trend(good, "views/hour 13.3x the 14-day baseline", 8.0),
             trend(script, "description <script>alert(1)</script>", 7.0),
         ];
-        let d = trendwatch::pipeline::build_digest(trends.to_vec(), Vec::new(), &store, &cfg, AT)
-            .unwrap();
+        let d = trendwatch::pipeline::build_digest(trends, Vec::new(), &store, &cfg, AT).unwrap();
         let r = digest::render(&d, cfg.digest.language).unwrap();
         mail::queue_digest(&store, &cfg, &d, &r, AT, &[]).unwrap();
         let report = mail::flush(&store, &cfg, AT).await.unwrap();
