@@ -1,9 +1,14 @@
 //! `detect` over 10,000 hashtags × 30 days of hourly samples (the speed target:
 //! under 1 s on 2 cores). `cargo bench --bench detect`.
 
+// The generator is test data, shared with the tests rather than shipped in the library.
+#[path = "../tests/support/synth/mod.rs"]
+#[allow(dead_code)]
+mod synth;
+
 use criterion::{criterion_group, criterion_main, Criterion};
+use synth::{default_detect_config, generate, input_of, SynthConfig};
 use trendwatch::detect::detect;
-use trendwatch::detect::synth::{default_detect_config, generate, input_of, SynthConfig};
 
 fn bench(c: &mut Criterion) {
     let synth = SynthConfig {

@@ -3,9 +3,14 @@
 //!
 //! `cargo run --release --example backtest_year`
 
+// The generator is test data, shared with the tests rather than shipped in the library.
+#[path = "../tests/support/synth/mod.rs"]
+#[allow(dead_code)]
+mod synth;
+
 use std::time::Instant;
 
-use trendwatch::detect::synth::{default_detect_config, generate, input_of, SynthConfig};
+use synth::{default_detect_config, generate, input_of, SynthConfig};
 use trendwatch::detect::{backtest, TrendKind};
 
 fn main() {

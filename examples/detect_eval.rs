@@ -8,7 +8,12 @@
 //! seed of those counters as CSV for `trendwatch import`. `MIN_SCORE=…` and `MIN_VIEWS=…` in
 //! the environment evaluate another `[detect]` setting.
 
-use trendwatch::detect::synth::{default_detect_config, evaluate, MethodScore, SynthConfig};
+// The generator is test data, shared with the tests rather than shipped in the library.
+#[path = "../tests/support/synth/mod.rs"]
+#[allow(dead_code)]
+mod synth;
+
+use synth::{default_detect_config, evaluate, MethodScore, SynthConfig};
 
 fn lag(m: &MethodScore) -> String {
     m.median_lag_h()
@@ -71,7 +76,7 @@ fn main() {
 /// Counters as TikTok displays them (coarse, and tiny tags of 5–100 views an hour): alert
 /// onsets per tag-week when `backtest` replays every 3 hours, and the take-offs caught.
 fn display_counters(seeds: &[u64]) {
-    use trendwatch::detect::synth::display::{evaluate, generate, DisplayConfig};
+    use synth::display::{evaluate, generate, DisplayConfig};
     let seeds = if seeds.is_empty() {
         vec![1, 2, 3]
     } else {
@@ -117,7 +122,7 @@ fn display_counters(seeds: &[u64]) {
 /// One seed of coarse display counters (40 tags) as CSV for `trendwatch import`, to try
 /// `backtest --summary` on counters like TikTok's.
 fn display_csv(seed: u64) {
-    use trendwatch::detect::synth::display::{generate, DisplayConfig};
+    use synth::display::{generate, DisplayConfig};
     let synth = DisplayConfig {
         tags: 40,
         ..DisplayConfig::default()

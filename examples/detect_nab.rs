@@ -17,10 +17,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+// The generator is test data, shared with the tests rather than shipped in the library.
+#[path = "../tests/support/synth/mod.rs"]
+#[allow(dead_code)]
+mod synth;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use trendwatch::detect::synth::{default_detect_config, naive_rule};
+use synth::{default_detect_config, naive_rule};
 use trendwatch::detect::{detect, DetectInput, EntitySeries, TrendKind};
 use trendwatch::model::Metric;
 use trendwatch::model::{EntityId, UnixSeconds};

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::model::UnixSeconds;
 
 /// Name of the environment variable that switches on the simulated clock.
-pub const SIMULATED_CLOCK_ENV: &str = "TRENDWATCH_SIMULATED_CLOCK";
+pub(crate) const SIMULATED_CLOCK_ENV: &str = "TRENDWATCH_SIMULATED_CLOCK";
 
 #[derive(Debug, Clone, Copy)]
 struct Simulated {
@@ -57,7 +57,7 @@ fn simulated() -> Option<Simulated> {
 }
 
 /// The current time in fractional unix seconds.
-pub fn now_f64() -> f64 {
+pub(crate) fn now_f64() -> f64 {
     match simulated() {
         Some(sim) => sim.start + sim.real_start.elapsed().as_secs_f64() * sim.scale,
         None => SystemTime::now()
@@ -68,27 +68,27 @@ pub fn now_f64() -> f64 {
 }
 
 /// The current time in unix seconds.
-pub fn now() -> UnixSeconds {
+pub(crate) fn now() -> UnixSeconds {
     now_f64().floor() as UnixSeconds
 }
 
 /// The current time as a chrono UTC date-time.
-pub fn now_utc() -> chrono::DateTime<chrono::Utc> {
+pub(crate) fn now_utc() -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp(now(), 0).unwrap_or_default()
 }
 
 /// How many simulated seconds pass per real second (1 unless simulated).
-pub fn scale() -> f64 {
+pub(crate) fn scale() -> f64 {
     simulated().map(|s| s.scale).unwrap_or(1.0)
 }
 
 /// The real duration to wait for `simulated` to pass on this clock.
-pub fn real_duration(simulated: Duration) -> Duration {
+pub(crate) fn real_duration(simulated: Duration) -> Duration {
     Duration::from_secs_f64(simulated.as_secs_f64() / scale())
 }
 
 /// Sleeps until the clock reads `at` (returns at once if it already has).
-pub async fn sleep_until(at: UnixSeconds) {
+pub(crate) async fn sleep_until(at: UnixSeconds) {
     let remaining = at as f64 - now_f64();
     if remaining > 0.0 {
         tokio::time::sleep(real_duration(Duration::from_secs_f64(remaining))).await;

@@ -8,7 +8,7 @@ use std::path::Path;
 /// file: a temporary file in the same folder (named after this process, so two writers never
 /// share one), flushed to disk, renamed over `path`, and the folder flushed so the rename
 /// itself survives a power cut. The folder is created if needed.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),

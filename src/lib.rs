@@ -13,6 +13,8 @@
 //! processes, reload), the simulated clock and the progress display are internal: they are
 //! reached through `trendwatch run` and the other commands of [`cli`].
 
+#![warn(unreachable_pub)]
+
 pub mod cli;
 pub mod collect;
 pub mod config;

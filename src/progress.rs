@@ -20,14 +20,14 @@ pub trait Progress: Send + Sync {
 }
 
 /// Says nothing: for the daemon and for tests.
-pub struct Quiet;
+pub(crate) struct Quiet;
 
 impl Progress for Quiet {
     fn done(&self, _failed: bool) {}
 }
 
 /// A bar on a terminal, or a periodic line on stderr.
-pub struct Reporter {
+pub(crate) struct Reporter {
     what: &'static str,
     total: u64,
     done: AtomicU64,
@@ -38,7 +38,7 @@ pub struct Reporter {
 
 impl Reporter {
     /// `what` names the units (`entities`, `steps`); `total` how many there are.
-    pub fn new(what: &'static str, total: usize) -> Self {
+    pub(crate) fn new(what: &'static str, total: usize) -> Self {
         let total = total as u64;
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
@@ -61,7 +61,7 @@ impl Reporter {
     }
 
     /// Removes the bar (the command prints its own summary).
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }

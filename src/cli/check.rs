@@ -3,7 +3,7 @@
 use super::{Cli, CommandResult};
 use crate::config::{BrowserLaunch, BrowserMode, Config, SourceKind, Transport, Watchlist};
 
-pub fn check(cli: &Cli) -> CommandResult {
+pub(super) fn check(cli: &Cli) -> CommandResult {
     let (config, watchlist) = super::load_config(cli)?;
     print!("{}", summary(&config, &watchlist, crate::clock::now_utc()));
     Ok(())
@@ -14,7 +14,7 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 /// The summary `check` prints: counts of what is watched and the next run times.
-pub fn summary(
+pub(super) fn summary(
     config: &Config,
     watchlist: &Watchlist,
     now: chrono::DateTime<chrono::Utc>,

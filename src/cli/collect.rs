@@ -16,7 +16,7 @@ use super::{Cli, CommandError, CommandResult};
 use crate::collect::{self, Collector, Target};
 use crate::model::{EntityId, EntityOutcome, Metric};
 
-pub fn collect(cli: &Cli, only: &[String]) -> CommandResult {
+pub(super) fn collect(cli: &Cli, only: &[String]) -> CommandResult {
     let (cfg, watchlist) = super::load_config(cli)?;
     let store = crate::store::Store::open(&cfg.state_dir).map_err(|e| {
         CommandError::runtime(anyhow::anyhow!(

@@ -45,7 +45,7 @@ fn parse_bound(raw: Option<&str>, flag: &str) -> Result<Option<UnixSeconds>, Com
     .transpose()
 }
 
-pub fn import(cli: &Cli, file: &Path) -> CommandResult {
+pub(super) fn import(cli: &Cli, file: &Path) -> CommandResult {
     let (config, _) = super::load_config(cli)?;
     let (samples, entities) = import_file(&config.state_dir, file)?;
     println!("imported {samples} samples for {entities} entities");
@@ -122,7 +122,7 @@ pub(crate) fn import_file(state_dir: &Path, file: &Path) -> Result<(usize, usize
     Ok((samples, entities.len()))
 }
 
-pub fn export(
+pub(super) fn export(
     cli: &Cli,
     format: ExportFormat,
     entities: &[String],
@@ -196,7 +196,7 @@ fn write_samples(
     w.finish().map_err(output)
 }
 
-pub fn status(cli: &Cli, json: bool) -> CommandResult {
+pub(super) fn status(cli: &Cli, json: bool) -> CommandResult {
     let (config, watchlist) = super::load_config_to_read(cli)?;
     let (report, from_daemon) = match Store::open_existing(&config.state_dir) {
         Ok(store) => (
@@ -245,7 +245,7 @@ pub fn status(cli: &Cli, json: bool) -> CommandResult {
         .map_err(output)
 }
 
-pub fn show(cli: &Cli, entity: &str) -> CommandResult {
+pub(super) fn show(cli: &Cli, entity: &str) -> CommandResult {
     let (config, _) = super::load_config_to_read(cli)?;
     let id = EntityId::parse(entity).map_err(CommandError::user)?;
     let text = show_text(

@@ -15,7 +15,7 @@ use super::{Cli, CommandError, CommandResult};
 use crate::detect::{self, Trend};
 use crate::store::interchange::format_time;
 
-pub fn detect(cli: &Cli, at: Option<&str>, json: bool) -> CommandResult {
+pub(super) fn detect(cli: &Cli, at: Option<&str>, json: bool) -> CommandResult {
     let (config, watchlist) = super::load_config_to_read(cli)?;
     let at = super::parse_at(at)?;
     let store = super::data::open_to_read(&config.state_dir)?;
@@ -30,7 +30,7 @@ pub fn detect(cli: &Cli, at: Option<&str>, json: bool) -> CommandResult {
     print(&out)
 }
 
-pub fn backtest(
+pub(super) fn backtest(
     cli: &Cli,
     from: &str,
     to: &str,
@@ -184,7 +184,7 @@ fn print(out: &str) -> CommandResult {
 }
 
 /// A ranked, human table: rank, kind, entity, score, growth, since, evidence.
-pub fn table(trends: &[Trend], at: i64) -> String {
+pub(super) fn table(trends: &[Trend], at: i64) -> String {
     let mut s = format!("Trends as of {}\n", format_time(at));
     if trends.is_empty() {
         s.push_str("No trend above the score threshold.\n");

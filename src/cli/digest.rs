@@ -19,7 +19,12 @@ use crate::model::OutboxState;
 use crate::store::interchange::format_time;
 use crate::store::Store;
 
-pub fn digest(cli: &Cli, preview: Option<&Path>, send: bool, at: Option<&str>) -> CommandResult {
+pub(super) fn digest(
+    cli: &Cli,
+    preview: Option<&Path>,
+    send: bool,
+    at: Option<&str>,
+) -> CommandResult {
     let (config, watchlist) = super::load_config(cli)?;
     let at = super::parse_at(at)?;
     let store = Store::open(&config.state_dir).map_err(CommandError::runtime)?;
@@ -60,7 +65,7 @@ pub fn digest(cli: &Cli, preview: Option<&Path>, send: bool, at: Option<&str>) -
     Ok(())
 }
 
-pub fn outbox(cli: &Cli, do_flush: bool) -> CommandResult {
+pub(super) fn outbox(cli: &Cli, do_flush: bool) -> CommandResult {
     let (config, _) = super::load_config_to_read(cli)?;
     let store = Store::open(&config.state_dir).map_err(CommandError::runtime)?;
     if do_flush {

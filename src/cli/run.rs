@@ -9,7 +9,7 @@ use crate::daemon::worker::WorkerJob;
 use crate::daemon::DaemonLock;
 use crate::store::Store;
 
-pub fn run(cli: &Cli, once: bool, worker: Option<WorkerJob>) -> CommandResult {
+pub(super) fn run(cli: &Cli, once: bool, worker: Option<WorkerJob>) -> CommandResult {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

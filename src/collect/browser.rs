@@ -40,7 +40,7 @@ mod chromium;
 
 #[cfg(test)]
 use chromium::chromium_proxy;
-pub use chromium::find_program;
+pub(crate) use chromium::find_program;
 use chromium::{kill_group, Chromium};
 
 /// Tabs open at once: each costs a renderer process (tens of MB).
@@ -57,7 +57,7 @@ const CLOSE_GRACE: Duration = Duration::from_secs(3);
 
 /// Why the browser could not read a page.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BrowserError {
+pub(crate) enum BrowserError {
     /// No browser could be started or reached; the detail says what to do.
     #[error("{0}")]
     Unavailable(String),
@@ -73,7 +73,7 @@ pub enum BrowserError {
 
 /// A page as the browser holds it once its scripts ran.
 #[derive(Debug, Clone, Default)]
-pub struct Loaded {
+pub(crate) struct Loaded {
     /// The document's address after redirects and script navigations.
     pub final_url: Option<Url>,
     /// The document as it stands (`outerHTML`).
@@ -84,14 +84,14 @@ pub struct Loaded {
 
 /// One JSON answer a page's own script fetched.
 #[derive(Debug, Clone)]
-pub struct Answer {
+pub(crate) struct Answer {
     pub url: Url,
     pub body: String,
 }
 
 impl Loaded {
     /// The bodies of the answers whose path starts with `prefix`, newest first.
-    pub fn answers_to<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    pub(crate) fn answers_to<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.answers
             .iter()
             .rev()
@@ -119,7 +119,7 @@ enum Slot {
 }
 
 /// Drives one browser for the pages that need it; shared by the tasks of a pass.
-pub struct BrowserFetcher {
+pub(crate) struct BrowserFetcher {
     launch: BrowserLaunch,
     /// `None`: the browser's own, without the `Headless` mark, so that the user agent and
     /// the client hints the browser sends agree. A user's explicit `user_agent` wins.
@@ -133,7 +133,7 @@ pub struct BrowserFetcher {
 }
 
 impl BrowserFetcher {
-    pub fn new(cfg: &CollectConfig) -> Self {
+    pub(crate) fn new(cfg: &CollectConfig) -> Self {
         Self {
             launch: cfg.browser.launch.clone(),
             user_agent: (cfg.user_agent != crate::config::collect_defaults::USER_AGENT)
@@ -148,12 +148,12 @@ impl BrowserFetcher {
     }
 
     /// Pages loaded so far.
-    pub fn pages_loaded(&self) -> u64 {
+    pub(crate) fn pages_loaded(&self) -> u64 {
         self.pages_loaded.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The process id of the Chromium this fetcher started and still runs, if any.
-    pub async fn browser_pid(&self) -> Option<u32> {
+    pub(crate) async fn browser_pid(&self) -> Option<u32> {
         match &*self.slot.lock().await {
             Slot::Running(s) => s.process.as_ref().map(|p| p.pid),
             _ => None,
@@ -235,7 +235,7 @@ impl BrowserFetcher {
 
     /// Stops the browser of this pass (a started one is closed, then killed if it lingers;
     /// a connected one keeps running). The next page that needs a browser starts a new one.
-    pub async fn shut_down(&self) {
+    pub(crate) async fn shut_down(&self) {
         let old = std::mem::replace(&mut *self.slot.lock().await, Slot::Idle);
         let Slot::Running(session) = old else {
             return;
@@ -257,7 +257,7 @@ impl BrowserFetcher {
     /// Loads `url` in a new tab and looks at it until `ready` says it holds what is needed or
     /// the page's deadline passes; the last look is returned either way. `slot` is awaited
     /// first: the host's politeness, held while the tab is open.
-    pub async fn load<P>(
+    pub(crate) async fn load<P>(
         &self,
         url: &Url,
         slot: impl std::future::Future<Output = Option<P>>,

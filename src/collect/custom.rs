@@ -12,7 +12,7 @@ use crate::model::Metric;
 
 /// What a page gave: the metrics found, and one line per metric that was not.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Extracted {
+pub(crate) struct Extracted {
     pub metrics: Vec<(Metric, f64)>,
     pub missing: Vec<String>,
 }
@@ -27,7 +27,7 @@ fn json_count(v: &Value) -> Option<f64> {
 }
 
 /// Reads each metric at its JSON pointer. `Err` when the body is not JSON at all.
-pub fn extract_json(body: &str, metrics: &[(Metric, String)]) -> Result<Extracted, String> {
+pub(crate) fn extract_json(body: &str, metrics: &[(Metric, String)]) -> Result<Extracted, String> {
     let root: Value =
         serde_json::from_str(body).map_err(|e| format!("the answer is not JSON ({e})"))?;
     let mut out = Extracted::default();
@@ -55,9 +55,9 @@ fn short(v: &Value) -> String {
 }
 
 /// The most elements an HTML page may hold before it is refused unparsed.
-pub const MAX_ELEMENTS: usize = 100_000;
+pub(crate) const MAX_ELEMENTS: usize = 100_000;
 /// The deepest nesting an HTML page may hold before it is refused unparsed.
-pub const MAX_DEPTH: usize = 1_000;
+pub(crate) const MAX_DEPTH: usize = 1_000;
 
 /// Elements that never hold others, and those whose end tag the parser supplies when a
 /// sibling starts: neither makes a page deeper.
@@ -71,7 +71,7 @@ const FLAT: [&str; 28] = [
 /// [`MAX_ELEMENTS`] elements and [`MAX_DEPTH`] levels of nesting (unclosed elements count, as
 /// the parser keeps them open). 300,000 unclosed elements take html5ever minutes; `max_body`
 /// bounds a page's size, this bounds its shape.
-pub fn check_html_shape(body: &str) -> Result<(), String> {
+pub(crate) fn check_html_shape(body: &str) -> Result<(), String> {
     let bytes = body.as_bytes();
     let (mut elements, mut depth, mut deepest) = (0usize, 0usize, 0usize);
     let mut i = 0;
@@ -137,7 +137,7 @@ fn end_tag(bytes: &[u8], from: usize, name: &[u8]) -> usize {
 
 /// Reads each metric from the first element matching its selector whose text (through the
 /// regex, first capture group or else the whole match) is a count.
-pub fn extract_html(body: &str, metrics: &[(Metric, HtmlMetric)]) -> Extracted {
+pub(crate) fn extract_html(body: &str, metrics: &[(Metric, HtmlMetric)]) -> Extracted {
     let doc = scraper::Html::parse_document(body);
     let mut out = Extracted::default();
     for (name, metric) in metrics {
@@ -173,6 +173,22 @@ pub fn extract_html(body: &str, metrics: &[(Metric, HtmlMetric)]) -> Extracted {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Metric;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn arbitrary_answers_never_panic_the_extractors(body in "\\PC{0,512}", pointer in "(/[a-z0-9~]{0,4}){0,3}") {
+            let _ = extract_json(&body, &[(Metric::new("m").unwrap(), pointer)]);
+            let metric = crate::config::HtmlMetric {
+                selector: scraper::Selector::parse("div > span, .a").unwrap(),
+                selector_text: "div > span, .a".into(),
+                regex: Some(regex::Regex::new(r"(\d+)").unwrap()),
+            };
+            let _ = extract_html(&body, &[(Metric::new("m").unwrap(), metric)]);
+        }
+    }
 
     #[test]
     fn pages_built_to_stall_the_parser_are_refused_in_one_scan() {

@@ -10,8 +10,8 @@
 //! page, start a request after the pass is cancelled, or put a custom source's expanded URL
 //! (which may hold an API key) in a message.
 
-pub mod browser;
-pub mod custom;
+pub(crate) mod browser;
+pub(crate) mod custom;
 pub mod http;
 pub mod numbers;
 mod plain;

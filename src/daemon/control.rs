@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 
 /// What the outside world asks of the daemon.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Control {
+pub(crate) enum Control {
     /// SIGHUP or a changed config/watchlist file: re-read both.
     Reload(String),
     /// SIGTERM or SIGINT: finish up and exit.
@@ -23,7 +23,7 @@ pub enum Control {
 }
 
 /// Installs the signal handlers and forwards them to `tx`.
-pub fn spawn_signals(tx: mpsc::Sender<Control>) -> std::io::Result<()> {
+pub(crate) fn spawn_signals(tx: mpsc::Sender<Control>) -> std::io::Result<()> {
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut hup = signal(SignalKind::hangup())?;
@@ -50,7 +50,7 @@ const DEBOUNCE: Duration = Duration::from_millis(500);
 /// Watches the directories holding `files` (editors replace files, so watching the file
 /// itself would lose it after the first save) and sends one reload per burst of changes.
 /// The returned watcher must be kept alive.
-pub fn spawn_file_watch(
+pub(crate) fn spawn_file_watch(
     files: Vec<PathBuf>,
     tx: mpsc::Sender<Control>,
 ) -> Result<notify::RecommendedWatcher, notify::Error> {

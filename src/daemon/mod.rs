@@ -8,12 +8,12 @@
 //! overlaps itself: a tick that finds its job still running is skipped with a log line. This
 //! module must never exit on a bad reload or a failed job: only SIGTERM/SIGINT stop it.
 
-pub mod control;
-pub mod notify;
-pub mod reload;
-pub mod schedule;
-pub mod ticker;
-pub mod worker;
+pub(crate) mod control;
+pub(crate) mod notify;
+pub(crate) mod reload;
+pub(crate) mod schedule;
+pub(crate) mod ticker;
+pub(crate) mod worker;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -37,7 +37,7 @@ const STOP_GRACE: Duration = Duration::from_secs(8);
 const MAX_IDLE_WAKE: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
-pub enum DaemonError {
+pub(crate) enum DaemonError {
     #[error("cannot install signal handlers")]
     Signals(#[source] std::io::Error),
     #[error("cannot build the HTTP client")]
@@ -49,12 +49,12 @@ pub enum DaemonError {
 /// The daemon's claim on a state directory: an exclusive lock on `STATE_DIR/daemon.lock`,
 /// held for the life of `trendwatch run` (the store's own lock is held only by workers).
 #[derive(Debug)]
-pub struct DaemonLock {
+pub(crate) struct DaemonLock {
     _file: std::fs::File,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum LockError {
+pub(crate) enum LockError {
     #[error("another trendwatch is already running on the state directory {}; stop it first", .0.display())]
     Held(PathBuf),
     #[error("cannot lock {}", path.display())]
@@ -66,7 +66,7 @@ pub enum LockError {
 
 impl DaemonLock {
     /// Takes the lock, or says who has it. The lock goes with the process, even on SIGKILL.
-    pub fn acquire(state_dir: &Path) -> Result<DaemonLock, LockError> {
+    pub(crate) fn acquire(state_dir: &Path) -> Result<DaemonLock, LockError> {
         let path = state_dir.join("daemon.lock");
         let io = |source| LockError::Io {
             path: path.clone(),
@@ -161,7 +161,7 @@ impl Shared {
 
 /// Runs the daemon until SIGTERM/SIGINT. The caller holds the state directory's
 /// [`DaemonLock`]; the store itself is opened only by the workers.
-pub async fn serve(
+pub(crate) async fn serve(
     config_path: PathBuf,
     log_format: LogFormat,
     (cfg, watchlist, texts): (Config, Watchlist, ConfigTexts),

@@ -18,12 +18,12 @@ fn send(states: &[NotifyState]) {
 }
 
 /// The service is up: schedules run and signals are handled.
-pub fn ready() {
+pub(crate) fn ready() {
     send(&[NotifyState::Ready]);
 }
 
 /// A reload starts; systemd ≥ 253 wants the monotonic time of the request with it.
-pub fn reloading() {
+pub(crate) fn reloading() {
     match NotifyState::monotonic_usec_now() {
         Ok(mono) => send(&[NotifyState::Reloading, mono]),
         Err(_) => send(&[NotifyState::Reloading]),
@@ -31,23 +31,23 @@ pub fn reloading() {
 }
 
 /// Shutdown has begun.
-pub fn stopping() {
+pub(crate) fn stopping() {
     send(&[NotifyState::Stopping]);
 }
 
 /// A one-line status shown by `systemctl status`.
-pub fn status(text: &str) {
+pub(crate) fn status(text: &str) {
     send(&[NotifyState::Status(text)]);
 }
 
 /// Tells the watchdog the service is alive.
-pub fn watchdog() {
+pub(crate) fn watchdog() {
     send(&[NotifyState::Watchdog]);
 }
 
 /// The watchdog timeout systemd asked for: `WATCHDOG_USEC`, for this process when
 /// `WATCHDOG_PID` names one (as `sd_watchdog_enabled(3)`: an unset `WATCHDOG_PID` means us).
-pub fn watchdog_timeout() -> Option<Duration> {
+pub(crate) fn watchdog_timeout() -> Option<Duration> {
     let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.trim().parse().ok()?;
     if let Ok(pid) = std::env::var("WATCHDOG_PID") {
         if pid.trim().parse::<u32>().ok()? != std::process::id() {

@@ -10,7 +10,7 @@ use crate::config::{Config, ConfigError, ConfigTexts, Watchlist};
 use crate::model::EntityId;
 
 /// Entities added and removed between two watchlists.
-pub fn diff(old: &Watchlist, new: &Watchlist) -> (Vec<EntityId>, Vec<EntityId>) {
+pub(crate) fn diff(old: &Watchlist, new: &Watchlist) -> (Vec<EntityId>, Vec<EntityId>) {
     let a: BTreeSet<EntityId> = old.entities().into_iter().collect();
     let b: BTreeSet<EntityId> = new.entities().into_iter().collect();
     (
@@ -20,7 +20,7 @@ pub fn diff(old: &Watchlist, new: &Watchlist) -> (Vec<EntityId>, Vec<EntityId>) 
 }
 
 /// Loads and validates both files, keeping the texts the workers will run on.
-pub fn load(path: &Path) -> Result<(Config, Watchlist, ConfigTexts), ConfigError> {
+pub(crate) fn load(path: &Path) -> Result<(Config, Watchlist, ConfigTexts), ConfigError> {
     let loaded = crate::config::load_keeping_texts(path)?;
     crate::config::remember_watchlist(&loaded.0.state_dir, &loaded.2.watchlist);
     Ok(loaded)

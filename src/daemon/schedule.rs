@@ -22,7 +22,7 @@ fn to_local(tz: Tz, at: UnixSeconds) -> Option<DateTime<Tz>> {
 }
 
 /// The first run strictly after `after`, in unix seconds.
-pub fn next_after(s: &Schedule, tz: Tz, after: UnixSeconds) -> Option<UnixSeconds> {
+pub(crate) fn next_after(s: &Schedule, tz: Tz, after: UnixSeconds) -> Option<UnixSeconds> {
     let local = to_local(tz, after)?;
     s.cron
         .find_next_occurrence(&local, false)
@@ -31,7 +31,7 @@ pub fn next_after(s: &Schedule, tz: Tz, after: UnixSeconds) -> Option<UnixSecond
 }
 
 /// The latest run at or before `at`.
-pub fn prev_at_or_before(s: &Schedule, tz: Tz, at: UnixSeconds) -> Option<UnixSeconds> {
+pub(crate) fn prev_at_or_before(s: &Schedule, tz: Tz, at: UnixSeconds) -> Option<UnixSeconds> {
     let local = to_local(tz, at)?;
     s.cron
         .find_previous_occurrence(&local, true)
@@ -41,7 +41,7 @@ pub fn prev_at_or_before(s: &Schedule, tz: Tz, at: UnixSeconds) -> Option<UnixSe
 
 /// Whether a tick passed between `last` (the last run, if any) and `now`: one catch-up run
 /// covers any number of missed ticks.
-pub fn missed(s: &Schedule, tz: Tz, last: Option<UnixSeconds>, now: UnixSeconds) -> bool {
+pub(crate) fn missed(s: &Schedule, tz: Tz, last: Option<UnixSeconds>, now: UnixSeconds) -> bool {
     match (last, prev_at_or_before(s, tz, now)) {
         (Some(last), Some(prev)) => prev > last,
         _ => false,
@@ -49,7 +49,7 @@ pub fn missed(s: &Schedule, tz: Tz, last: Option<UnixSeconds>, now: UnixSeconds)
 }
 
 /// A time for a status line, in the config's zone.
-pub fn display(tz: Tz, at: Option<UnixSeconds>) -> String {
+pub(crate) fn display(tz: Tz, at: Option<UnixSeconds>) -> String {
     match at.and_then(|t| to_local(tz, t)) {
         Some(t) => t.format("%Y-%m-%d %H:%M %Z").to_string(),
         None => "never".to_string(),

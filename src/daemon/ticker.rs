@@ -22,7 +22,7 @@ use super::worker::WorkerJob;
 use crate::model::UnixSeconds;
 
 /// The scheduler and the one planned run of each job.
-pub struct Ticker {
+pub(crate) struct Ticker {
     scheduler: JobScheduler,
     tx: mpsc::Sender<Control>,
     planned: Vec<(WorkerJob, Uuid)>,
@@ -30,7 +30,7 @@ pub struct Ticker {
 
 impl Ticker {
     /// Starts the scheduler; ticks go to `tx`.
-    pub async fn start(tx: mpsc::Sender<Control>) -> Result<Ticker, JobSchedulerError> {
+    pub(crate) async fn start(tx: mpsc::Sender<Control>) -> Result<Ticker, JobSchedulerError> {
         let scheduler = JobScheduler::new().await?;
         scheduler.start().await?;
         Ok(Ticker {
@@ -42,7 +42,7 @@ impl Ticker {
 
     /// Plans `job` to tick when the daemon's clock reads `at` (replacing any run of it
     /// planned before); `None` unplans it.
-    pub async fn plan(
+    pub(crate) async fn plan(
         &mut self,
         job: WorkerJob,
         at: Option<UnixSeconds>,
@@ -70,7 +70,7 @@ impl Ticker {
     }
 
     /// Stops the scheduler; nothing ticks after this.
-    pub async fn shutdown(mut self) {
+    pub(crate) async fn shutdown(mut self) {
         if let Err(e) = self.scheduler.shutdown().await {
             tracing::warn!("scheduler did not stop cleanly: {e}");
         }

@@ -24,7 +24,7 @@ use crate::pipeline;
 use crate::store::{Store, StoreError};
 
 /// How long requests in flight may finish after a stop request.
-pub const STOP_GRACE: Duration = Duration::from_secs(5);
+pub(crate) const STOP_GRACE: Duration = Duration::from_secs(5);
 /// How long a worker waits for a store another process still holds (a worker of a daemon
 /// that was killed, finishing its grace period; a `trendwatch export`).
 const STORE_WAIT: Duration = Duration::from_secs(30);
@@ -59,7 +59,7 @@ impl WorkerJob {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum WorkerError {
+pub(crate) enum WorkerError {
     #[error("cannot start a worker process")]
     Spawn(#[source] std::io::Error),
     #[error("cannot hand the config to a worker process")]
@@ -81,7 +81,7 @@ fn own_executable() -> PathBuf {
 
 /// Runs `job` in a child process and waits for it. When `stop` fires, the child's stdin is
 /// closed so it winds down; it is killed if it is still there after the grace period.
-pub async fn run_in_child(
+pub(crate) async fn run_in_child(
     config_path: &Path,
     texts: &ConfigTexts,
     log_format: LogFormat,
@@ -195,7 +195,7 @@ async fn open_store(
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum WorkError {
+pub(crate) enum WorkError {
     #[error("cannot read the config from the daemon")]
     Handover(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error(transparent)]
@@ -206,7 +206,7 @@ pub enum WorkError {
 
 /// The child's side: reads the config the daemon validated from stdin, does `job` and
 /// returns; the caller turns an error into the exit status.
-pub async fn work(config_path: &Path, job: WorkerJob) -> Result<(), WorkError> {
+pub(crate) async fn work(config_path: &Path, job: WorkerJob) -> Result<(), WorkError> {
     let mut stdin = tokio::io::BufReader::new(tokio::io::stdin());
     let mut line = String::new();
     stdin

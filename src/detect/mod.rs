@@ -37,7 +37,6 @@ mod rates;
 mod replay;
 pub mod series;
 mod stats;
-pub mod synth;
 mod trend;
 pub mod videos;
 

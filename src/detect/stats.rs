@@ -4,13 +4,13 @@
 //! mean would follow. These helpers never allocate more than one scratch copy.
 
 /// Median of the values (NaN-free input expected); `None` when empty.
-pub fn median(values: &[f64]) -> Option<f64> {
+pub(super) fn median(values: &[f64]) -> Option<f64> {
     let mut v: Vec<f64> = values.to_vec();
     median_in_place(&mut v)
 }
 
 /// Median, reordering the slice.
-pub fn median_in_place(v: &mut [f64]) -> Option<f64> {
+pub(super) fn median_in_place(v: &mut [f64]) -> Option<f64> {
     if v.is_empty() {
         return None;
     }
@@ -27,13 +27,13 @@ pub fn median_in_place(v: &mut [f64]) -> Option<f64> {
 }
 
 /// Median absolute deviation from `center`, scaled to estimate a standard deviation.
-pub fn mad_sigma(values: &[f64], center: f64) -> Option<f64> {
+pub(super) fn mad_sigma(values: &[f64], center: f64) -> Option<f64> {
     let mut dev: Vec<f64> = values.iter().map(|v| (v - center).abs()).collect();
     median_in_place(&mut dev).map(|m| 1.4826 * m)
 }
 
 /// Theil–Sen slope of `(x, y)` points: the median of pairwise slopes.
-pub fn theil_sen(points: &[(f64, f64)]) -> Option<f64> {
+pub(super) fn theil_sen(points: &[(f64, f64)]) -> Option<f64> {
     let mut slopes = Vec::with_capacity(points.len() * points.len() / 2);
     for (i, a) in points.iter().enumerate() {
         for b in &points[i + 1..] {

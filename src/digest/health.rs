@@ -6,7 +6,7 @@ use super::model::HealthItem;
 use crate::model::UnixSeconds;
 
 /// Names shown per group; the rest is a count.
-pub const NAMES_PER_GROUP: usize = 4;
+pub(super) const NAMES_PER_GROUP: usize = 4;
 
 /// The failing sources that share one cause.
 #[derive(Debug, Clone, PartialEq)]

@@ -16,7 +16,7 @@ use Language::{En, Fr};
 
 /// How sure trendwatch is, with the evidence in the counter's terms: "Net : 12 paliers
 /// d'affichage (+1,2 M de vues) en 2 jours, 5,0× l'habitude" / "To be confirmed: …".
-pub fn confidence(kind: TrendKind, it: &Item, lang: Language) -> Option<String> {
+pub(super) fn confidence(kind: TrendKind, it: &Item, lang: Language) -> Option<String> {
     let c = it.confidence?;
     let clear = c.level == crate::detect::ConfidenceLevel::Clear;
     let label = match (clear, lang) {
@@ -58,7 +58,7 @@ pub fn confidence(kind: TrendKind, it: &Item, lang: Language) -> Option<String> 
 }
 
 /// The first line of an item: the movement in plain words with a percentage and a date.
-pub fn headline(kind: TrendKind, it: &Item, lang: Language, tz: chrono_tz::Tz) -> String {
+pub(super) fn headline(kind: TrendKind, it: &Item, lang: Language, tz: chrono_tz::Tz) -> String {
     let since = it.since.map(|t| locale::short_date(t, tz, lang));
     let change = locale::change(it.growth, lang);
     let of = locale::of_metric(&it.metric, lang);
@@ -123,7 +123,7 @@ pub fn headline(kind: TrendKind, it: &Item, lang: Language, tz: chrono_tz::Tz) -
 
 /// `2,9 M de vues cette semaine, contre 210 k habituellement (+40 % sur la semaine d'avant)`;
 /// a gain (`+17,9 k abonnés`) for followers.
-pub fn volumes(metric: &str, w: &WeekVolumes, lang: Language) -> String {
+pub(super) fn volumes(metric: &str, w: &WeekVolumes, lang: Language) -> String {
     let gain = if metric == "followers" { "+" } else { "" };
     let this_week = locale::quantity(w.this_week, metric, lang);
     let usual = number(w.usual, lang);
@@ -220,7 +220,7 @@ fn engagement_sentence(
 }
 
 /// The partner card of a creator: engagement against the tier, audience, cadence.
-pub fn partner(p: &Partner, lang: Language) -> Vec<String> {
+pub(super) fn partner(p: &Partner, lang: Language) -> Vec<String> {
     let mut lines = Vec::new();
     if let Some(e) = p.engagement {
         let tier = p.tier.map(|t| t.as_str());
@@ -273,7 +273,7 @@ fn locale_decimal(v: f64, lang: Language) -> String {
 }
 
 /// One sentence on what the item means, when its evidence supports one.
-pub fn reading(kind: TrendKind, it: &Item, lang: Language) -> Option<String> {
+pub(super) fn reading(kind: TrendKind, it: &Item, lang: Language) -> Option<String> {
     let f = &it.facts;
     let top = f.creators.first().map(|c| c.handle.as_str());
     let said = match (f.reading, lang) {
@@ -333,7 +333,7 @@ pub fn reading(kind: TrendKind, it: &Item, lang: Language) -> Option<String> {
 }
 
 /// `@lea · 1,2 M lectures · « Ma routine »`.
-pub fn video_line(v: &VideoFact, lang: Language) -> String {
+pub(super) fn video_line(v: &VideoFact, lang: Language) -> String {
     let mut s = String::new();
     if let Some(a) = &v.author {
         s.push('@');
@@ -355,7 +355,7 @@ pub fn video_line(v: &VideoFact, lang: Language) -> String {
 }
 
 /// `@lea (micro, 3 vidéos), @sam, … et 9 autres`.
-pub fn creators_line(it: &Item, lang: Language) -> Option<String> {
+pub(super) fn creators_line(it: &Item, lang: Language) -> Option<String> {
     let f = &it.facts;
     if f.creators.is_empty() {
         return None;
@@ -393,7 +393,7 @@ pub fn creators_line(it: &Item, lang: Language) -> Option<String> {
 }
 
 /// One line of detail in the reader's language (the detector's own line is for the logs).
-pub fn detail(kind: TrendKind, it: &Item, lang: Language, tz: chrono_tz::Tz) -> String {
+pub(super) fn detail(kind: TrendKind, it: &Item, lang: Language, tz: chrono_tz::Tz) -> String {
     let m = locale::metric(&it.metric, lang);
     let base = number(it.rate_baseline, lang);
     let g = locale::ratio(it.growth, lang);
@@ -441,7 +441,7 @@ pub fn detail(kind: TrendKind, it: &Item, lang: Language, tz: chrono_tz::Tz) -> 
 }
 
 /// The chart described in words, for screen readers and blocked images.
-pub fn chart_alt(it: &Item, lang: Language, tz: chrono_tz::Tz) -> String {
+pub(super) fn chart_alt(it: &Item, lang: Language, tz: chrono_tz::Tz) -> String {
     let m = locale::metric(&it.chart_metric, lang);
     let from = locale::short_date(it.chart_from, tz, lang);
     let to = locale::short_date(it.chart_to, tz, lang);
@@ -473,4 +473,4 @@ fn capitalise(s: &str) -> String {
 
 mod service;
 
-pub use service::{browser_line, health_line, refused_line, warmup};
+pub(super) use service::{browser_line, health_line, refused_line, warmup};

@@ -17,13 +17,13 @@
 use super::codec::{put_u, unzigzag, zigzag, DecodeError, Reader};
 use crate::model::UnixSeconds;
 
-pub const SPAN: i64 = 7 * 86_400;
+pub(super) const SPAN: i64 = 7 * 86_400;
 
 /// Integers up to this magnitude are exact in an f64 and take the compact path.
 const MAX_EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
 
 /// The block number of a time (weeks since 1970-01-01, negative before).
-pub fn block_of(at: UnixSeconds) -> i64 {
+pub(super) fn block_of(at: UnixSeconds) -> i64 {
     at.div_euclid(SPAN)
 }
 
@@ -37,7 +37,7 @@ fn as_compact_int(v: f64) -> Option<i64> {
 
 /// Packs samples of one block; `points` must be sorted by time, without duplicate times, and
 /// all within the block starting at `block_start`.
-pub fn encode(block_start: UnixSeconds, points: &[(UnixSeconds, f64)]) -> Vec<u8> {
+pub(super) fn encode(block_start: UnixSeconds, points: &[(UnixSeconds, f64)]) -> Vec<u8> {
     let mut out = Vec::with_capacity(2 + points.len() * 4);
     put_u(&mut out, points.len() as u64);
     let mut prev_t = block_start;
@@ -61,7 +61,7 @@ pub fn encode(block_start: UnixSeconds, points: &[(UnixSeconds, f64)]) -> Vec<u8
 }
 
 /// Unpacks a block, calling `f(time, value)` in time order.
-pub fn decode(
+pub(super) fn decode(
     block_start: UnixSeconds,
     bytes: &[u8],
     mut f: impl FnMut(UnixSeconds, f64),
@@ -95,7 +95,7 @@ pub fn decode(
 }
 
 /// Unpacks a block into a vector.
-pub fn decode_vec(
+pub(super) fn decode_vec(
     block_start: UnixSeconds,
     bytes: &[u8],
 ) -> Result<Vec<(UnixSeconds, f64)>, DecodeError> {
@@ -106,7 +106,10 @@ pub fn decode_vec(
 
 /// Merges new points (sorted, unique times) into old ones (same): at an identical time the
 /// new value replaces the old one.
-pub fn merge(old: &[(UnixSeconds, f64)], new: &[(UnixSeconds, f64)]) -> Vec<(UnixSeconds, f64)> {
+pub(super) fn merge(
+    old: &[(UnixSeconds, f64)],
+    new: &[(UnixSeconds, f64)],
+) -> Vec<(UnixSeconds, f64)> {
     let mut out = Vec::with_capacity(old.len() + new.len());
     let (mut i, mut j) = (0, 0);
     while i < old.len() && j < new.len() {

@@ -8,9 +8,9 @@
 /// A stored value could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("malformed stored value: {0}")]
-pub struct DecodeError(pub &'static str);
+pub(super) struct DecodeError(pub &'static str);
 
-pub fn put_u(out: &mut Vec<u8>, mut v: u64) {
+pub(super) fn put_u(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -18,32 +18,32 @@ pub fn put_u(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-pub fn zigzag(v: i64) -> u64 {
+pub(super) fn zigzag(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)) as u64
 }
 
-pub fn unzigzag(v: u64) -> i64 {
+pub(super) fn unzigzag(v: u64) -> i64 {
     ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
-pub fn put_i(out: &mut Vec<u8>, v: i64) {
+pub(super) fn put_i(out: &mut Vec<u8>, v: i64) {
     put_u(out, zigzag(v));
 }
 
-pub fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+pub(super) fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     put_u(out, b.len() as u64);
     out.extend_from_slice(b);
 }
 
-pub fn put_str(out: &mut Vec<u8>, s: &str) {
+pub(super) fn put_str(out: &mut Vec<u8>, s: &str) {
     put_bytes(out, s.as_bytes());
 }
 
-pub fn put_f64(out: &mut Vec<u8>, v: f64) {
+pub(super) fn put_f64(out: &mut Vec<u8>, v: f64) {
     out.extend_from_slice(&v.to_bits().to_be_bytes());
 }
 
-pub fn put_opt_i(out: &mut Vec<u8>, v: Option<i64>) {
+pub(super) fn put_opt_i(out: &mut Vec<u8>, v: Option<i64>) {
     match v {
         None => out.push(0),
         Some(v) => {
@@ -53,7 +53,7 @@ pub fn put_opt_i(out: &mut Vec<u8>, v: Option<i64>) {
     }
 }
 
-pub fn put_opt_str(out: &mut Vec<u8>, v: Option<&str>) {
+pub(super) fn put_opt_str(out: &mut Vec<u8>, v: Option<&str>) {
     match v {
         None => out.push(0),
         Some(v) => {
@@ -64,21 +64,21 @@ pub fn put_opt_str(out: &mut Vec<u8>, v: Option<&str>) {
 }
 
 /// Reads values back in the order they were put.
-pub struct Reader<'a> {
+pub(super) struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
 }
 
 impl<'a> Reader<'a> {
-    pub fn new(buf: &'a [u8]) -> Self {
+    pub(super) fn new(buf: &'a [u8]) -> Self {
         Self { buf, pos: 0 }
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.pos >= self.buf.len()
     }
 
-    pub fn u(&mut self) -> Result<u64, DecodeError> {
+    pub(super) fn u(&mut self) -> Result<u64, DecodeError> {
         let mut v: u64 = 0;
         let mut shift = 0u32;
         loop {
@@ -98,17 +98,17 @@ impl<'a> Reader<'a> {
         }
     }
 
-    pub fn i(&mut self) -> Result<i64, DecodeError> {
+    pub(super) fn i(&mut self) -> Result<i64, DecodeError> {
         self.u().map(unzigzag)
     }
 
-    pub fn byte(&mut self) -> Result<u8, DecodeError> {
+    pub(super) fn byte(&mut self) -> Result<u8, DecodeError> {
         let b = *self.buf.get(self.pos).ok_or(DecodeError("truncated"))?;
         self.pos += 1;
         Ok(b)
     }
 
-    pub fn bytes(&mut self) -> Result<&'a [u8], DecodeError> {
+    pub(super) fn bytes(&mut self) -> Result<&'a [u8], DecodeError> {
         let len = usize::try_from(self.u()?).map_err(|_| DecodeError("length too large"))?;
         let end = self
             .pos
@@ -120,12 +120,12 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    pub fn string(&mut self) -> Result<String, DecodeError> {
+    pub(super) fn string(&mut self) -> Result<String, DecodeError> {
         let b = self.bytes()?;
         String::from_utf8(b.to_vec()).map_err(|_| DecodeError("invalid UTF-8 in string"))
     }
 
-    pub fn f64(&mut self) -> Result<f64, DecodeError> {
+    pub(super) fn f64(&mut self) -> Result<f64, DecodeError> {
         let end = self
             .pos
             .checked_add(8)
@@ -137,7 +137,7 @@ impl<'a> Reader<'a> {
         Ok(f64::from_bits(u64::from_be_bytes(raw)))
     }
 
-    pub fn opt_i(&mut self) -> Result<Option<i64>, DecodeError> {
+    pub(super) fn opt_i(&mut self) -> Result<Option<i64>, DecodeError> {
         match self.byte()? {
             0 => Ok(None),
             1 => self.i().map(Some),
@@ -145,7 +145,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    pub fn opt_str(&mut self) -> Result<Option<String>, DecodeError> {
+    pub(super) fn opt_str(&mut self) -> Result<Option<String>, DecodeError> {
         match self.byte()? {
             0 => Ok(None),
             1 => self.string().map(Some),

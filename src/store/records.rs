@@ -12,7 +12,7 @@ use crate::model::{EntityId, Failure, FailureKind, Fetcher, UnixSeconds, VideoRe
 
 /// What the store keeps about an entity, under its number.
 #[derive(Debug, Clone, PartialEq)]
-pub struct EntityRecord {
+pub(super) struct EntityRecord {
     pub id: EntityId,
     pub first_seen: UnixSeconds,
     pub last_sample_at: Option<UnixSeconds>,
@@ -55,7 +55,7 @@ fn failure_kind(code: u8) -> Result<FailureKind, DecodeError> {
 }
 
 impl EntityRecord {
-    pub fn new(id: EntityId, first_seen: UnixSeconds) -> Self {
+    pub(super) fn new(id: EntityId, first_seen: UnixSeconds) -> Self {
         Self {
             id,
             first_seen,
@@ -67,7 +67,7 @@ impl EntityRecord {
         }
     }
 
-    pub fn encode(&self) -> Vec<u8> {
+    pub(super) fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(32 + self.id.as_str().len());
         put_str(&mut out, self.id.as_str());
         put_i(&mut out, self.first_seen);
@@ -93,7 +93,7 @@ impl EntityRecord {
         out
     }
 
-    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+    pub(super) fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
         let id = EntityId::parse_stored(&r.string()?).map_err(|_| DecodeError("bad entity id"))?;
         let first_seen = r.i()?;
@@ -137,7 +137,7 @@ impl EntityRecord {
 
 /// A video as stored: latest counters plus when and through which entities it was seen.
 #[derive(Debug, Clone, PartialEq)]
-pub struct VideoEntry {
+pub(super) struct VideoEntry {
     pub video: VideoRecord,
     /// The observation time of the counters in `video`.
     pub counts_at: UnixSeconds,
@@ -148,7 +148,7 @@ pub struct VideoEntry {
 }
 
 impl VideoEntry {
-    pub fn encode(&self) -> Vec<u8> {
+    pub(super) fn encode(&self) -> Vec<u8> {
         let v = &self.video;
         let mut out = Vec::with_capacity(64 + v.description.len());
         put_str(&mut out, &v.id);
@@ -172,7 +172,7 @@ impl VideoEntry {
         out
     }
 
-    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+    pub(super) fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
         let id = r.string()?;
         let author = r.opt_str()?;
@@ -213,14 +213,14 @@ impl VideoEntry {
     }
 }
 
-pub fn encode_alert(a: &AlertRecord) -> Vec<u8> {
+pub(super) fn encode_alert(a: &AlertRecord) -> Vec<u8> {
     let mut out = Vec::with_capacity(16);
     put_i(&mut out, a.at);
     put_f64(&mut out, a.score);
     out
 }
 
-pub fn decode_alert(bytes: &[u8]) -> Result<AlertRecord, DecodeError> {
+pub(super) fn decode_alert(bytes: &[u8]) -> Result<AlertRecord, DecodeError> {
     let mut r = Reader::new(bytes);
     Ok(AlertRecord {
         at: r.i()?,
@@ -228,7 +228,7 @@ pub fn decode_alert(bytes: &[u8]) -> Result<AlertRecord, DecodeError> {
     })
 }
 
-pub fn encode_outbox(item: &OutboxItem) -> Vec<u8> {
+pub(super) fn encode_outbox(item: &OutboxItem) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 + item.raw.len());
     put_str(&mut out, &item.id);
     put_i(&mut out, item.created_at);
@@ -262,7 +262,7 @@ pub fn encode_outbox(item: &OutboxItem) -> Vec<u8> {
     out
 }
 
-pub fn decode_outbox(bytes: &[u8]) -> Result<OutboxItem, DecodeError> {
+pub(super) fn decode_outbox(bytes: &[u8]) -> Result<OutboxItem, DecodeError> {
     let mut r = Reader::new(bytes);
     let id = r.string()?;
     let created_at = r.i()?;
@@ -298,7 +298,7 @@ pub fn decode_outbox(bytes: &[u8]) -> Result<OutboxItem, DecodeError> {
     })
 }
 
-pub fn encode_strings(items: &[String]) -> Vec<u8> {
+pub(super) fn encode_strings(items: &[String]) -> Vec<u8> {
     let mut out = Vec::new();
     put_u(&mut out, items.len() as u64);
     for s in items {
@@ -307,7 +307,7 @@ pub fn encode_strings(items: &[String]) -> Vec<u8> {
     out
 }
 
-pub fn decode_strings(bytes: &[u8]) -> Result<Vec<String>, DecodeError> {
+pub(super) fn decode_strings(bytes: &[u8]) -> Result<Vec<String>, DecodeError> {
     let mut r = Reader::new(bytes);
     let n = r.u()?;
     let mut out = Vec::new();

@@ -288,16 +288,3 @@ fn targets_list_every_source_id() {
         .collect();
     assert_eq!(got, ["boutique:baume-karite", "boutique:savon-lavande"]);
 }
-
-proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
-
-    #[test]
-    fn arbitrary_answers_never_panic_the_extractors(body in "\\PC{0,512}", pointer in "(/[a-z0-9~]{0,4}){0,3}") {
-        let _ = trendwatch::collect::custom::extract_json(&body, &[(Metric::new("m").unwrap(), pointer)]);
-        let _ = trendwatch::collect::custom::extract_html(
-            &body,
-            &[(Metric::new("m").unwrap(), html_metric("div > span, .a", Some(r"(\d+)")))],
-        );
-    }
-}

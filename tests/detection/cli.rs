@@ -3,7 +3,7 @@
 
 use crate::common::{Setup, TestConfig};
 
-use trendwatch::detect::synth::{default_detect_config, generate, SeriesKind, SynthConfig};
+use crate::synth::{default_detect_config, generate, SeriesKind, SynthConfig};
 use trendwatch::detect::{detect, load_input, load_input_between, TrendKind};
 use trendwatch::model::Metric;
 use trendwatch::model::Sample;

@@ -11,7 +11,7 @@
 //!   higher here and sends ten times more false alarms on real counters);
 //! - exact and small counts: better than the rule on F1 and lag.
 
-use trendwatch::detect::synth::{default_detect_config, evaluate, Evaluation, SynthConfig};
+use crate::synth::{default_detect_config, evaluate, Evaluation, SynthConfig};
 
 const SEEDS: [u64; 3] = [11, 42, 2026];
 
@@ -95,7 +95,7 @@ fn rounded_counters_stay_accurate() {
 /// display steps in their first week) are caught within a week of their surge.
 #[test]
 fn display_counters_keep_the_alert_budget() {
-    use trendwatch::detect::synth::display::{evaluate, generate, DisplayConfig, DisplayScore};
+    use crate::synth::display::{evaluate, generate, DisplayConfig, DisplayScore};
     let cfg = default_detect_config();
     for (variant, synth) in [
         ("coarse", DisplayConfig::default()),

@@ -1,10 +1,8 @@
 //! Each trend kind and each decoy kind, as a user of `trendwatch detect` would notice them:
 //! what is reported, with which evidence, and what stays quiet.
 
+use crate::synth::{default_detect_config, generate, input_of, SeriesKind, SynthConfig};
 use trendwatch::config::DetectConfig;
-use trendwatch::detect::synth::{
-    default_detect_config, generate, input_of, SeriesKind, SynthConfig,
-};
 use trendwatch::detect::{
     detect, tags_to_track, to_json, DetectInput, EntitySeries, TrendDetails, TrendKind,
 };

@@ -4,6 +4,9 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../support/synth/mod.rs"]
+#[allow(dead_code)]
+mod synth;
 
 mod cli;
 mod eval;

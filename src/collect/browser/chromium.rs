@@ -218,7 +218,7 @@ pub(super) fn chromium_proxy(proxy: &Url) -> String {
 }
 
 /// `program` as a path, or looked up in `PATH` like a shell would.
-pub fn find_program(program: &str) -> Option<PathBuf> {
+pub(crate) fn find_program(program: &str) -> Option<PathBuf> {
     let is_executable = |p: &Path| {
         use std::os::unix::fs::PermissionsExt as _;
         p.metadata()

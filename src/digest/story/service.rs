@@ -5,7 +5,7 @@
 use super::*;
 
 /// One line per cause of failure, with advice.
-pub fn health_line(g: &HealthGroup, at: UnixSeconds, lang: Language) -> String {
+pub(crate) fn health_line(g: &HealthGroup, at: UnixSeconds, lang: Language) -> String {
     let (cause, advice) = match (g.kind.as_str(), lang) {
         ("network", Fr) => ("Connexion impossible", "le serveur a-t-il accès à Internet ?"),
         ("network", En) => ("Could not connect", "does the server have Internet access?"),
@@ -98,7 +98,7 @@ pub fn health_line(g: &HealthGroup, at: UnixSeconds, lang: Language) -> String {
 }
 
 /// A recipient the mail server refuses: the others got the digest; this one must be fixed.
-pub fn refused_line(address: &str, answer: &str, lang: Language) -> String {
+pub(crate) fn refused_line(address: &str, answer: &str, lang: Language) -> String {
     match lang {
         Language::Fr => format!(
             "Adresse refusée par le serveur de messagerie : {address} ({answer}). Les autres destinataires reçoivent le résumé ; corrigez-la dans [digest] to."
@@ -111,7 +111,7 @@ pub fn refused_line(address: &str, answer: &str, lang: Language) -> String {
 
 /// How many sources only the browser could read: worth knowing (it costs time and memory),
 /// not a failure.
-pub fn browser_line(count: usize, lang: Language) -> String {
+pub(crate) fn browser_line(count: usize, lang: Language) -> String {
     let n = count as i64;
     match lang {
         Language::Fr => format!(
@@ -126,7 +126,7 @@ pub fn browser_line(count: usize, lang: Language) -> String {
 }
 
 /// What the digest says while history is short or nothing was collected.
-pub fn warmup(w: &Warmup, lang: Language, tz: chrono_tz::Tz) -> String {
+pub(crate) fn warmup(w: &Warmup, lang: Language, tz: chrono_tz::Tz) -> String {
     let days = w.baseline_days;
     match (w.collecting_since, w.ready_at, lang) {
         (Some(since), Some(ready), Fr) => format!(

@@ -12,20 +12,33 @@
 //! end; decoys are one-hour spikes, fads of 6–18 hours that faded at least 9 hours (three
 //! samples) before the end, weekly cycles of up to +90 %, steady slow growth (1.5×–6× over the
 //! month), platform recounts, collection gaps and plain noisy tags. A seed makes it exact.
-//! The [`evaluate`] function compares [`super::detect`] with the naive rule "24-hour rate
+//! The [`evaluate`] function compares `trendwatch::detect` with the naive rule "24-hour rate
 //! over the previous 14-day rate above 3". Used by tests, the `detect_eval` example, the
-//! bench and end-to-end tests; it never touches the store or the network.
+//! bench and end-to-end tests, which include it (`#[path]`): it is test data, not part of the
+//! library. It never touches the store or the network.
 
 pub mod display;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::{detect, DetectInput, EntitySeries, TrendKind};
-use crate::config::DetectConfig;
-use crate::model::{EntityId, Metric, UnixSeconds, TIKTOK};
+use trendwatch::config::DetectConfig;
+use trendwatch::detect::{detect, DetectInput, EntitySeries, TrendKind};
+use trendwatch::model::{EntityId, Metric, UnixSeconds, TIKTOK};
 
 const HOUR: i64 = 3600;
+
+/// The middle value (the mean of the two middle ones for an even count).
+fn median(values: &[f64]) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(sorted[n / 2]),
+        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
+    }
+}
 const DAY: i64 = 86_400;
 
 /// What a synthetic series is.
@@ -383,7 +396,7 @@ impl MethodScore {
     }
     /// Median lag in hours; `None` when nothing alerted.
     pub fn median_lag_h(&self) -> Option<f64> {
-        super::stats::median(&self.lags_h)
+        median(&self.lags_h)
     }
 }
 
@@ -476,7 +489,7 @@ pub fn default_detect_config() -> DetectConfig {
         baseline: std::time::Duration::from_secs(14 * DAY as u64),
         recent: std::time::Duration::from_secs(DAY as u64),
         min_rate: 0.0,
-        min_views: crate::config::DEFAULT_MIN_VIEWS,
-        min_score: crate::config::DEFAULT_MIN_SCORE,
+        min_views: trendwatch::config::DEFAULT_MIN_VIEWS,
+        min_score: trendwatch::config::DEFAULT_MIN_SCORE,
     }
 }

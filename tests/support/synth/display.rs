@@ -19,10 +19,10 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::super::{backtest, DetectInput, EntitySeries, TrendKind};
 use super::{normal, poisson};
-use crate::config::DetectConfig;
-use crate::model::{EntityId, Metric, UnixSeconds, TIKTOK};
+use trendwatch::config::DetectConfig;
+use trendwatch::detect::{backtest, DetectInput, EntitySeries, TrendKind};
+use trendwatch::model::{EntityId, Metric, UnixSeconds, TIKTOK};
 
 const HOUR: i64 = 3600;
 const DAY: i64 = 86_400;
@@ -314,8 +314,7 @@ impl DisplayScore {
     }
 
     pub fn median_lag_h(&self) -> Option<f64> {
-        let mut l = self.lags_h.clone();
-        super::super::stats::median_in_place(&mut l)
+        super::median(&self.lags_h)
     }
 
     /// Adds another seed's figures.
@@ -418,6 +417,7 @@ pub fn evaluate(
 }
 
 #[cfg(test)]
+#[allow(unused_imports)] // (compiled but not run in the benches that include this file)
 mod tests {
     use super::*;
 
@@ -455,7 +455,7 @@ mod tests {
         let down = down as f64 / all as f64;
         assert!((0.75..0.95).contains(&flat), "flat share {flat}");
         assert!((0.01..0.05).contains(&down), "down share {down}");
-        let median = super::super::super::stats::median(&weekly_steps).unwrap();
+        let median = super::super::median(&weekly_steps).unwrap();
         assert!((1.0..5.0).contains(&median), "weekly steps {median}");
         // Quiet tags hold no take-off by the reader's definition, or hardly any.
         let labelled = series
