@@ -168,6 +168,11 @@ fn figures(o: &EntityOutcome) -> String {
                 parts.push(format!("followers {}", figure(v)));
             }
         }
+        crate::model::EntityKind::Video => {
+            if let Some(v) = get(&Metric::PLAYS) {
+                parts.push(format!("plays {}", figure(v)));
+            }
+        }
         crate::model::EntityKind::Custom => {
             parts.extend(
                 obs.metrics

@@ -2,7 +2,7 @@
 //!
 //! A [`Collector`] is built once from `[collect]` (one HTTP client, one per-host limiter) and
 //! runs passes over [`Target`]s: TikTok hashtags and creators ([`tiktok`]) and custom JSON and
-//! HTML sources ([`custom`]). Each target ends as one [`EntityOutcome`] carrying an observation,
+//! HTML sources (`custom`). Each target ends as one [`EntityOutcome`] carrying an observation,
 //! a typed failure, or both (a private account still shows its counts). Parsing is pure and
 //! lives in the submodules; this module only sequences requests.
 //!
@@ -51,6 +51,8 @@ pub enum Target {
     TiktokHashtag(String),
     /// A normalised handle, without `@`.
     TiktokCreator(String),
+    /// A followed video (a campaign's): normalised handle and video id.
+    TiktokVideo { handle: String, id: String },
     /// A custom source and one of its ids.
     Custom(Source, String),
 }
@@ -60,6 +62,7 @@ impl Target {
         match self {
             Self::TiktokHashtag(tag) => EntityId::hashtag(TIKTOK, tag),
             Self::TiktokCreator(handle) => EntityId::creator(TIKTOK, handle),
+            Self::TiktokVideo { handle, id } => EntityId::video(TIKTOK, handle, id),
             Self::Custom(source, id) => EntityId::custom(&source.name, id),
         }
     }
@@ -356,7 +359,7 @@ impl Inner {
         let entity = target.entity();
         let started = Instant::now();
         let result = match target {
-            Target::TiktokCreator(_) | Target::TiktokHashtag(_) => {
+            Target::TiktokCreator(_) | Target::TiktokHashtag(_) | Target::TiktokVideo { .. } => {
                 self.tiktok(&entity, target, cancel).await
             }
             Target::Custom(source, id) => self.custom(&entity, source, id, cancel).await,

@@ -237,4 +237,33 @@ impl Inner {
             }
         }
     }
+
+    /// A followed video's page: its exact counts, no list of videos.
+    pub(super) async fn video(
+        &self,
+        entity: &EntityId,
+        handle: &str,
+        id: &str,
+        cancel: &CancellationToken,
+    ) -> Result<EntityOutcome, Stop> {
+        let url = self.tiktok_url(&[&format!("@{handle}"), "video", id])?;
+        match self
+            .tiktok_page(&url, cancel, |html| tiktok::parse_video_page(html, id))
+            .await?
+        {
+            Ok(video) => Ok(observed(entity.clone(), video_metrics(&video), Vec::new())),
+            Err(e) => Err(page_failure(&e).into()),
+        }
+    }
+}
+
+/// A followed video's counters, as its series.
+pub(super) fn video_metrics(v: &VideoRecord) -> Vec<(Metric, f64)> {
+    vec![
+        (Metric::PLAYS, v.plays as f64),
+        (Metric::LIKES, v.likes as f64),
+        (Metric::COMMENTS, v.comments as f64),
+        (Metric::SHARES, v.shares as f64),
+        (Metric::SAVES, v.saves as f64),
+    ]
 }

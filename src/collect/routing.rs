@@ -113,6 +113,7 @@ impl Inner {
         match target {
             Target::TiktokCreator(handle) => self.creator(entity, handle, cancel).await,
             Target::TiktokHashtag(tag) => self.hashtag(entity, tag, cancel).await,
+            Target::TiktokVideo { handle, id } => self.video(entity, handle, id, cancel).await,
             Target::Custom(..) => Err(Stop::Failed(failure(
                 FailureKind::UnknownShape,
                 "not a TikTok target",
@@ -136,6 +137,19 @@ impl Inner {
             }
             Target::TiktokHashtag(tag) => {
                 self.hashtag_in_browser(browser, entity, tag, cancel).await
+            }
+            Target::TiktokVideo { handle, id } => {
+                let url = self.tiktok_url(&[&format!("@{handle}"), "video", id])?;
+                let video = self
+                    .browser_page(browser, &url, cancel, |l| {
+                        tiktok::parse_video_page(&l.html, id)
+                    })
+                    .await?;
+                Ok(observed(
+                    entity.clone(),
+                    super::plain::video_metrics(&video),
+                    Vec::new(),
+                ))
             }
             Target::Custom(..) => Err(Stop::Failed(failure(
                 FailureKind::UnknownShape,

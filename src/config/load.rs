@@ -467,6 +467,7 @@ fn beside(config_path: &Path, relative: &str) -> PathBuf {
     }
 }
 
+mod raw_campaign;
 mod raw_config;
 mod raw_watchlist;
 

@@ -15,8 +15,10 @@ use url::Url;
 
 use crate::model::{EntityId, TIKTOK};
 
+mod campaign;
 mod load;
 mod url_template;
+pub use campaign::{parse_video_url, Campaign, CampaignVideo, Objective, FOLLOW_AFTER_END_DAYS};
 pub use load::{
     load, load_for_reading, load_from_texts, load_keeping_texts, load_watchlist,
     remember_watchlist, ConfigError, ConfigTexts, LAST_GOOD_WATCHLIST,
@@ -266,6 +268,8 @@ pub struct Watchlist {
     pub tiktok: TiktokWatch,
     pub discovery: Discovery,
     pub sources: Vec<Source>,
+    /// Sponsored videos followed over time (`[[campaign]]`).
+    pub campaigns: Vec<Campaign>,
 }
 
 /// Normalised names (no `#`/`@`), duplicates removed.

@@ -216,7 +216,7 @@ pub fn detect(input: &DetectInput, cfg: &DetectConfig, at: UnixSeconds) -> Vec<T
                 out.push(t);
             }
         }
-        EntityKind::Custom => {}
+        EntityKind::Custom | EntityKind::Video => {}
     };
     out.extend(each_entity(&input.entities, per_entity));
     if input.discovery {

@@ -162,7 +162,8 @@ fn read_input(
         let wanted: &[Metric] = match info.id.kind() {
             EntityKind::Hashtag => &[Metric::VIEWS],
             EntityKind::Creator => &[Metric::FOLLOWERS],
-            EntityKind::Custom => &[],
+            // Campaign videos are measured (`campaign`), not watched for take-offs.
+            EntityKind::Custom | EntityKind::Video => &[],
         };
         let mut metrics = Vec::new();
         for m in wanted {

@@ -277,7 +277,7 @@ fn item(t: &Trend, inputs: &Inputs, tiers: &HashMap<String, Tier>, at: UnixSecon
             d.engagement(),
             d.tier(),
         ),
-        EntityKind::Custom => Facts::default(),
+        EntityKind::Custom | EntityKind::Video => Facts::default(),
     };
     if t.kind == TrendKind::BreakoutVideo {
         // The video is the item: its creator's best video would repeat it.
@@ -339,12 +339,13 @@ fn item(t: &Trend, inputs: &Inputs, tiers: &HashMap<String, Tier>, at: UnixSecon
     }
 }
 
-/// `#tag`, `@handle`, or `source:id`.
+/// `#tag`, `@handle`, `@handle · VIDEO_ID` or `source:id`.
 pub fn display_name(id: &EntityId) -> String {
-    match id.kind() {
-        EntityKind::Hashtag => format!("#{}", id.name()),
-        EntityKind::Creator => format!("@{}", id.name()),
-        EntityKind::Custom => id.as_str().to_owned(),
+    match (id.kind(), id.video_parts()) {
+        (EntityKind::Hashtag, _) => format!("#{}", id.name()),
+        (EntityKind::Creator, _) => format!("@{}", id.name()),
+        (EntityKind::Video, Some((handle, video))) => format!("@{handle} · {video}"),
+        _ => id.as_str().to_owned(),
     }
 }
 
@@ -362,6 +363,13 @@ pub fn page_url(id: &EntityId) -> Option<String> {
             "https://www.tiktok.com/@{}",
             encode_component(id.name())
         )),
+        EntityKind::Video => id.video_parts().map(|(handle, video)| {
+            format!(
+                "https://www.tiktok.com/@{}/video/{}",
+                encode_component(handle),
+                encode_component(video)
+            )
+        }),
         EntityKind::Custom => None,
     }
 }

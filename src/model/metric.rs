@@ -32,9 +32,15 @@ impl Metric {
     pub const FOLLOWERS: Metric = Metric(Cow::Borrowed("followers"));
     /// Accounts a creator follows (counter).
     pub const FOLLOWING: Metric = Metric(Cow::Borrowed("following"));
-    /// Likes a creator's videos received (counter).
+    /// Likes a creator's videos received, or a followed video's (counter).
     pub const LIKES: Metric = Metric(Cow::Borrowed("likes"));
-    /// What a breakout video's trend measures: its plays (never stored as a series).
+    /// Comments on a followed video (counter).
+    pub const COMMENTS: Metric = Metric(Cow::Borrowed("comments"));
+    /// Shares of a followed video (counter).
+    pub const SHARES: Metric = Metric(Cow::Borrowed("shares"));
+    /// Saves ("favourites") of a followed video (counter).
+    pub const SAVES: Metric = Metric(Cow::Borrowed("saves"));
+    /// Plays of a followed video (counter); what a breakout video's trend measures.
     pub const PLAYS: Metric = Metric(Cow::Borrowed("plays"));
     /// What a discovered tag's trend measures: the recent videos carrying it.
     pub const OCCURRENCES: Metric = Metric(Cow::Borrowed("occurrences"));
@@ -70,6 +76,9 @@ impl Metric {
             Self::FOLLOWERS,
             Self::FOLLOWING,
             Self::LIKES,
+            Self::COMMENTS,
+            Self::SHARES,
+            Self::SAVES,
             Self::PLAYS,
             Self::OCCURRENCES,
             Self::ENGAGEMENT,

@@ -100,6 +100,11 @@ pub fn clean_text(raw: &str, max: usize) -> String {
     out
 }
 
+/// A TikTok video id: decimal digits (a 64-bit number whose high bits are its upload time).
+pub fn is_video_id(id: &str) -> bool {
+    (1..=25).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// Zero-width, bidi embedding/override/isolate and other format characters.
 fn is_invisible(c: char) -> bool {
     matches!(c as u32, 0x00AD | 0x061C | 0x180E | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x206F | 0xFEFF | 0xFFF9..=0xFFFB)
@@ -115,6 +120,8 @@ pub enum EntityKind {
     Creator,
     /// `SOURCE:ID` from a custom `[[source]]`
     Custom,
+    /// `PLATFORM:@handle/VIDEO_ID`: a video followed on its own (a campaign's).
+    Video,
 }
 
 /// A normalised entity id: `tiktok:#skincare`, `tiktok:@socharmante`, `shop:baume-karite`.
@@ -151,6 +158,24 @@ impl EntityId {
         Self(format!("{}:@{}", platform, normalize_name(handle)))
     }
 
+    /// A video followed on its own: `tiktok:@handle/VIDEO_ID`; the handle is normalised.
+    pub fn video(platform: &str, handle: &str, video_id: &str) -> Self {
+        Self(format!(
+            "{}:@{}/{}",
+            platform,
+            normalize_name(handle),
+            video_id.trim()
+        ))
+    }
+
+    /// The handle and video id of a video entity.
+    pub fn video_parts(&self) -> Option<(&str, &str)> {
+        match self.kind() {
+            EntityKind::Video => self.name().split_once('/'),
+            _ => None,
+        }
+    }
+
     /// An id of a custom source; the id is kept as written (it goes into a URL).
     pub fn custom(source: &str, id: &str) -> Self {
         Self(format!("{}:{}", source, id.trim()))
@@ -173,6 +198,9 @@ impl EntityId {
         let prefix = prefix.to_ascii_lowercase();
         let id = if let Some(tag) = name.strip_prefix('#') {
             Self::hashtag(&prefix, tag)
+        } else if let Some((handle, video)) = name.strip_prefix('@').and_then(|n| n.split_once('/'))
+        {
+            Self::video(&prefix, handle, video)
         } else if let Some(handle) = name.strip_prefix('@') {
             Self::creator(&prefix, handle)
         } else {
@@ -195,6 +223,9 @@ impl EntityId {
                 id.name().chars().count() <= 200
                     && !id.name().chars().any(|c| c.is_control() || is_invisible(c))
             }
+            EntityKind::Video => id
+                .video_parts()
+                .is_some_and(|(handle, video)| is_valid_handle(handle) && is_video_id(video)),
         };
         if !valid {
             return Err(EntityIdError::BadName(shown(raw)));
@@ -215,6 +246,8 @@ impl EntityId {
         let rest = self.0.split_once(':').map(|(_, r)| r).unwrap_or("");
         if rest.starts_with('#') {
             EntityKind::Hashtag
+        } else if rest.starts_with('@') && rest.contains('/') {
+            EntityKind::Video
         } else if rest.starts_with('@') {
             EntityKind::Creator
         } else {
@@ -222,7 +255,7 @@ impl EntityId {
         }
     }
 
-    /// The bare tag, handle or custom id, without `#`/`@`.
+    /// The bare tag, handle or custom id, without `#`/`@` (`handle/VIDEO_ID` for a video).
     pub fn name(&self) -> &str {
         let rest = self.0.split_once(':').map(|(_, r)| r).unwrap_or("");
         rest.strip_prefix('#')
@@ -469,6 +502,18 @@ mod tests {
         let custom = EntityId::parse("shop:baume-karite").unwrap();
         assert_eq!(custom.kind(), EntityKind::Custom);
         assert_eq!(custom.name(), "baume-karite");
+        let video = EntityId::parse("tiktok:@Lea.SoinsNaturels/7441618558958979895").unwrap();
+        assert_eq!(
+            video.as_str(),
+            "tiktok:@lea.soinsnaturels/7441618558958979895"
+        );
+        assert_eq!(video.kind(), EntityKind::Video);
+        assert_eq!(
+            video.video_parts(),
+            Some(("lea.soinsnaturels", "7441618558958979895"))
+        );
+        assert!(EntityId::parse("tiktok:@lea/video").is_err());
+        assert!(EntityId::parse("tiktok:@lea/74416/1").is_err());
         assert!(matches!(
             EntityId::parse("skincare"),
             Err(EntityIdError::MissingPrefix(_))

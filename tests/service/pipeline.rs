@@ -45,6 +45,7 @@ async fn a_week_of_passes_detects_every_planted_trend_and_stores_every_sample() 
             max_tracked: 20,
         },
         sources: Vec::new(),
+        campaigns: Vec::new(),
     };
     let detect_cfg = DetectConfig {
         baseline: Duration::from_secs(3 * DAY as u64),

@@ -92,6 +92,57 @@ fn creator_from(json: &str, layout: &Layout, handle: &str) -> Result<CreatorPage
     }
 }
 
+/// Where a video page keeps its video: `webapp.video-detail` → `itemInfo.itemStruct`.
+const VIDEO_LAYOUT: Layout = Layout {
+    generation: Generation::Universal,
+    scope: &["__DEFAULT_SCOPE__", "webapp.video-detail"],
+    status: "/statusCode",
+    entity: "/itemInfo/itemStruct",
+    stats: "/itemInfo/itemStruct/stats",
+    stats_v2: "/itemInfo/itemStruct/statsV2",
+    items: "",
+};
+
+/// A followed video's page (`/@handle/video/ID`): its exact counts (`statsV2`, else
+/// `stats`). A video removed, private or held back in the region is a typed failure; a page
+/// that shows another video is refused.
+pub fn parse_video_page(html: &str, video_id: &str) -> Result<VideoRecord, PageError> {
+    let Some(json) = data_script(html, VIDEO_LAYOUT.generation) else {
+        return Err(no_data(html));
+    };
+    let scope = scope_value(json, &VIDEO_LAYOUT)?;
+    let code = status_code(scope.pointer(VIDEO_LAYOUT.status)).unwrap_or(0);
+    if let Some(e) = status_error(code) {
+        return Err(e);
+    }
+    let item = scope.pointer(VIDEO_LAYOUT.entity).ok_or_else(|| {
+        PageError::missing(
+            VIDEO_LAYOUT.generation,
+            "/__DEFAULT_SCOPE__/webapp.video-detail/itemInfo/itemStruct",
+        )
+    })?;
+    let video = parse_item(item).ok_or_else(|| {
+        PageError::missing(
+            VIDEO_LAYOUT.generation,
+            "/__DEFAULT_SCOPE__/webapp.video-detail/itemInfo/itemStruct/id",
+        )
+    })?;
+    if scope.pointer(VIDEO_LAYOUT.stats).is_none() && scope.pointer(VIDEO_LAYOUT.stats_v2).is_none()
+    {
+        return Err(PageError::missing(
+            VIDEO_LAYOUT.generation,
+            "/__DEFAULT_SCOPE__/webapp.video-detail/itemInfo/itemStruct/stats",
+        ));
+    }
+    if video.id != video_id {
+        return Err(PageError::OtherEntity {
+            asked: format!("video {video_id}"),
+            shown: format!("video {}", crate::model::clean_text(&video.id, 30)),
+        });
+    }
+    Ok(video)
+}
+
 /// SIGI keys users by the handle as the page spells it; find it whatever its case.
 fn entity_key(scope: &Value, layout: &Layout, handle: &str) -> String {
     if !layout.entity.contains("{key}") {

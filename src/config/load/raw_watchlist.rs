@@ -13,6 +13,8 @@ pub(super) struct RawWatchlist {
     discovery: RawDiscovery,
     #[serde(default)]
     source: Vec<RawSource>,
+    #[serde(default)]
+    campaign: Vec<super::raw_campaign::RawCampaign>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -124,18 +126,34 @@ impl RawWatchlist {
             }
             sources.push((source, name_span));
         }
+        let mut campaigns: Vec<crate::config::Campaign> = Vec::new();
+        for raw in self.campaign {
+            let name_span = raw.name_span();
+            let campaign = raw.check(file)?;
+            if campaigns.iter().any(|c| c.name == campaign.name) {
+                return Err(file.error(
+                    name_span,
+                    format!(
+                        "two campaigns are named `{}`: give each its own name",
+                        campaign.name
+                    ),
+                ));
+            }
+            campaigns.push(campaign);
+        }
         Ok(Watchlist {
             path: file.path.to_path_buf(),
             tiktok: TiktokWatch { hashtags, creators },
             discovery,
             sources: sources.into_iter().map(|(s, _)| s).collect(),
+            campaigns,
         })
     }
 }
 
 /// Normalises hashtags or handles; a name listed twice (after normalisation) is an error that
 /// names both places, since a silent merge would hide a typo.
-fn names(
+pub(super) fn names(
     file: &SourceFile,
     raw: &[Spanned<String>],
     what: &str,
