@@ -15,6 +15,7 @@
 
 #![warn(unreachable_pub)]
 
+pub mod campaign;
 pub mod cli;
 pub mod collect;
 pub mod config;

@@ -93,8 +93,7 @@ pub async fn collect_pass(
     cancel: &CancellationToken,
     progress: Option<&'static str>,
 ) -> Result<PassReport, PipelineError> {
-    let tracked = store.tracked_discovered()?;
-    let targets = collect::targets(watchlist, &tracked);
+    let targets = targets(store, watchlist)?;
     let pass = Pass {
         store,
         collector,
@@ -114,6 +113,44 @@ pub async fn collect_pass(
                 .await
         }
     }
+}
+
+/// What a pass collects now: the watchlist's entities, the discovered tags being tracked,
+/// and the campaigns' videos that are due.
+pub fn targets(store: &Store, watchlist: &Watchlist) -> Result<Vec<collect::Target>, StoreError> {
+    let tracked = store.tracked_discovered()?;
+    daily_after_the_end(collect::targets(watchlist, &tracked), watchlist, store)
+}
+
+/// A campaign's videos are read at every pass while it runs, then once a day for
+/// [`crate::config::FOLLOW_AFTER_END_DAYS`] days: a video read less than 20 hours ago is left
+/// out of this pass once its campaign has ended.
+fn daily_after_the_end(
+    targets: Vec<collect::Target>,
+    watchlist: &Watchlist,
+    store: &Store,
+) -> Result<Vec<collect::Target>, StoreError> {
+    let now = crate::clock::now();
+    let today = crate::clock::now_utc().date_naive();
+    let ended: Vec<crate::model::EntityId> = watchlist
+        .campaigns
+        .iter()
+        .filter(|c| !c.running_on(today))
+        .flat_map(|c| c.videos.iter().map(|v| v.entity()))
+        .collect();
+    if ended.is_empty() {
+        return Ok(targets);
+    }
+    let recent: Vec<crate::model::EntityId> = store
+        .entities()?
+        .into_iter()
+        .filter(|e| ended.contains(&e.id) && e.last_success.is_some_and(|t| now - t < 20 * 3600))
+        .map(|e| e.id)
+        .collect();
+    Ok(targets
+        .into_iter()
+        .filter(|t| !recent.contains(&t.entity()))
+        .collect())
 }
 
 /// Targets collected, then stored, together: a pass's memory is bounded by this many pages'
@@ -429,4 +466,85 @@ pub async fn once(
 pub struct OnceReport {
     pub pass: PassReport,
     pub digest: DigestReport,
+}
+
+/// A campaign's one load step: its videos' series, the failures of those that could not be
+/// read, its creators' usual engagement and the organic mentions of its tags, read from the
+/// store so that [`crate::campaign::kpis`] stays a pure function.
+pub fn campaign_input(
+    store: &Store,
+    campaign: &crate::config::Campaign,
+    at: UnixSeconds,
+) -> Result<crate::campaign::CampaignInput, StoreError> {
+    use crate::model::Metric;
+    let mut input = crate::campaign::CampaignInput::default();
+    let entities = store.entities()?;
+    for v in &campaign.videos {
+        let id = v.entity();
+        let mut series = std::collections::HashMap::new();
+        for metric in [
+            Metric::PLAYS,
+            Metric::LIKES,
+            Metric::COMMENTS,
+            Metric::SHARES,
+            Metric::SAVES,
+            Metric::FOLLOWERS,
+        ] {
+            let points = store.series(&id, &metric, UnixSeconds::MIN, at)?;
+            if !points.is_empty() {
+                series.insert(metric, points);
+            }
+        }
+        input.series.insert(id.clone(), series);
+        if let Some(f) = entities
+            .iter()
+            .find(|e| e.id == id && e.is_failing())
+            .and_then(|e| e.last_failure.as_ref())
+        {
+            input.failures.insert(
+                id,
+                format!("{}: {}", f.kind, crate::model::clean_text(&f.detail, 120)),
+            );
+        }
+    }
+    let day = |d: chrono::NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .map_or(at, |t| t.and_utc().timestamp())
+    };
+    let window_start = day(campaign.start);
+    let window_end = campaign.end.map_or(at, |end| {
+        day(end) + (crate::config::FOLLOW_AFTER_END_DAYS + 1) * 86_400
+    });
+    let seen = store.videos_seen_since(window_start - 60 * 86_400)?;
+    let sponsored: Vec<&str> = campaign
+        .videos
+        .iter()
+        .map(|v| v.video_id.as_str())
+        .collect();
+    let mut usual: std::collections::HashMap<String, Vec<f64>> = Default::default();
+    for s in &seen {
+        let v = &s.video;
+        if sponsored.contains(&v.id.as_str()) {
+            continue;
+        }
+        if let Some(author) = v.author.as_deref() {
+            if campaign.videos.iter().any(|c| c.handle == author) && v.plays > 0 {
+                let engagements = (v.likes + v.comments + v.shares + v.saves) as f64;
+                usual
+                    .entry(author.to_owned())
+                    .or_default()
+                    .push(engagements / v.plays as f64);
+            }
+        }
+        let tagged = v.hashtags.iter().any(|t| campaign.hashtags.contains(t));
+        if tagged && v.created_at >= window_start && v.created_at <= window_end.min(at) {
+            input.mentions.push((v.id.clone(), v.plays));
+        }
+    }
+    for (author, rates) in usual {
+        if let Some(m) = crate::detect::stats::median(&rates) {
+            input.usual_engagement.insert(author, m);
+        }
+    }
+    Ok(input)
 }

@@ -13,21 +13,16 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::{Cli, CommandError, CommandResult};
-use crate::collect::{self, Collector, Target};
+use crate::collect::{Collector, Target};
 use crate::model::{EntityId, EntityOutcome, Metric};
 
 pub(super) fn collect(cli: &Cli, only: &[String]) -> CommandResult {
     let (cfg, watchlist) = super::load_config(cli)?;
-    let store = crate::store::Store::open(&cfg.state_dir).map_err(|e| {
-        CommandError::runtime(anyhow::anyhow!(
-            "cannot open the store in {}: {e}",
-            cfg.state_dir.display()
-        ))
-    })?;
-    let tracked = store
-        .tracked_discovered()
-        .map_err(|e| CommandError::runtime(anyhow::anyhow!("cannot read the store: {e}")))?;
-    let targets = select(collect::targets(&watchlist, &tracked), only)?;
+    let store = crate::store::Store::open(&cfg.state_dir).map_err(CommandError::runtime)?;
+    let targets = select(
+        crate::pipeline::targets(&store, &watchlist).map_err(CommandError::runtime)?,
+        only,
+    )?;
     let collector = Collector::new(&cfg.collect).map_err(CommandError::user)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod campaign;
 mod check;
 mod collect;
 mod data;
@@ -133,6 +134,21 @@ pub enum Command {
         #[arg(value_name = "ENTITY")]
         entity: String,
     },
+    /// A campaign's report: KPIs per video, creator and campaign (all campaigns without NAME).
+    ///
+    /// Engagements = likes + comments + shares + saves; engagement rate = engagements / views;
+    /// cost per 1,000 views (CPM) = cost / views × 1,000; cost per engagement (CPE) = cost /
+    /// engagements; ROAS = revenue / cost (with `revenue` entered). A video without its own
+    /// `cost` gets an equal share of the budget left after the priced ones.
+    Campaign {
+        #[arg(value_name = "NAME")]
+        name: Option<String>,
+        #[arg(long, value_enum, default_value_t = campaign::ReportFormat::Text)]
+        format: campaign::ReportFormat,
+        /// Counts as of this time (RFC 3339 or unix seconds).
+        #[arg(long, value_name = "T")]
+        at: Option<String>,
+    },
 }
 
 /// Why a command failed, which decides the exit code.
@@ -242,5 +258,8 @@ pub fn run(cli: Cli) -> CommandResult {
         Command::Status { json } => data::status(&cli, *json),
         Command::Outbox { flush } => digest::outbox(&cli, *flush),
         Command::Show { entity } => data::show(&cli, entity),
+        Command::Campaign { name, format, at } => {
+            campaign::campaign(&cli, name.as_deref(), *format, at.as_deref())
+        }
     }
 }

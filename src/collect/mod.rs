@@ -86,6 +86,24 @@ pub fn targets(watchlist: &Watchlist, tracked_discovered: &[String]) -> Vec<Targ
             out.push(Target::TiktokCreator(handle));
         }
     }
+    // The brand tags of a followed campaign (their pages list the videos that mention it),
+    // and its videos.
+    let today = crate::clock::now_utc().date_naive();
+    for campaign in watchlist.campaigns.iter().filter(|c| c.followed_on(today)) {
+        for tag in &campaign.hashtags {
+            if seen.insert(format!("#{tag}")) {
+                out.push(Target::TiktokHashtag(tag.clone()));
+            }
+        }
+        for v in &campaign.videos {
+            if seen.insert(format!("@{}/{}", v.handle, v.video_id)) {
+                out.push(Target::TiktokVideo {
+                    handle: v.handle.clone(),
+                    id: v.video_id.clone(),
+                });
+            }
+        }
+    }
     for source in &watchlist.sources {
         out.extend(
             source

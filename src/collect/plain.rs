@@ -251,19 +251,25 @@ impl Inner {
             .tiktok_page(&url, cancel, |html| tiktok::parse_video_page(html, id))
             .await?
         {
-            Ok(video) => Ok(observed(entity.clone(), video_metrics(&video), Vec::new())),
+            Ok(page) => Ok(observed(entity.clone(), video_metrics(&page), Vec::new())),
             Err(e) => Err(page_failure(&e).into()),
         }
     }
 }
 
-/// A followed video's counters, as its series.
-pub(super) fn video_metrics(v: &VideoRecord) -> Vec<(Metric, f64)> {
-    vec![
+/// A followed video's counters, as its series; `followers` is its creator's, read on the
+/// same page (it gives the creator's tier).
+pub(super) fn video_metrics(page: &tiktok::VideoPage) -> Vec<(Metric, f64)> {
+    let v = &page.video;
+    let mut m = vec![
         (Metric::PLAYS, v.plays as f64),
         (Metric::LIKES, v.likes as f64),
         (Metric::COMMENTS, v.comments as f64),
         (Metric::SHARES, v.shares as f64),
         (Metric::SAVES, v.saves as f64),
-    ]
+    ];
+    if let Some(f) = page.author_followers {
+        m.push((Metric::FOLLOWERS, f as f64));
+    }
+    m
 }

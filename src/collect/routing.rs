@@ -140,14 +140,14 @@ impl Inner {
             }
             Target::TiktokVideo { handle, id } => {
                 let url = self.tiktok_url(&[&format!("@{handle}"), "video", id])?;
-                let video = self
+                let page = self
                     .browser_page(browser, &url, cancel, |l| {
                         tiktok::parse_video_page(&l.html, id)
                     })
                     .await?;
                 Ok(observed(
                     entity.clone(),
-                    super::plain::video_metrics(&video),
+                    super::plain::video_metrics(&page),
                     Vec::new(),
                 ))
             }

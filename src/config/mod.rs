@@ -345,6 +345,9 @@ impl Watchlist {
                 .iter()
                 .map(|c| EntityId::creator(TIKTOK, c)),
         );
+        for campaign in &self.campaigns {
+            out.extend(campaign.videos.iter().map(CampaignVideo::entity));
+        }
         for source in &self.sources {
             out.extend(
                 source

@@ -36,7 +36,7 @@
 mod rates;
 mod replay;
 pub mod series;
-mod stats;
+pub(crate) mod stats;
 mod trend;
 pub mod videos;
 

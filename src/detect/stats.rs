@@ -4,7 +4,7 @@
 //! mean would follow. These helpers never allocate more than one scratch copy.
 
 /// Median of the values (NaN-free input expected); `None` when empty.
-pub(super) fn median(values: &[f64]) -> Option<f64> {
+pub(crate) fn median(values: &[f64]) -> Option<f64> {
     let mut v: Vec<f64> = values.to_vec();
     median_in_place(&mut v)
 }

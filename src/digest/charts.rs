@@ -130,21 +130,99 @@ pub fn rate_chart(spec: &ChartSpec<'_>) -> Result<Chart, ChartError> {
         }
         root.present().map_err(draw)?;
     }
-    let mut png_bytes = Vec::with_capacity(8 * 1024);
-    {
-        let mut enc = png::Encoder::new(&mut png_bytes, WIDTH, HEIGHT);
-        enc.set_color(png::ColorType::Rgb);
-        enc.set_depth(png::BitDepth::Eight);
-        enc.set_compression(png::Compression::Best);
-        let mut w = enc.write_header()?;
-        w.write_image_data(&rgb)?;
-    }
     Ok(Chart {
-        png: png_bytes,
+        png: encode(&rgb, WIDTH, HEIGHT)?,
         y_max,
         from,
         to,
     })
+}
+
+/// The colours of [`lines_chart`]'s lines, in order; the HTML legend uses the same.
+pub const PALETTE: [(u8, u8, u8); 6] = [
+    (214, 51, 108),
+    (25, 113, 194),
+    (47, 158, 68),
+    (240, 140, 0),
+    (112, 72, 232),
+    (12, 166, 120),
+];
+
+/// Height of a [`lines_chart`]: taller than an item's chart, it holds several lines.
+pub const LINES_HEIGHT: u32 = 220;
+
+/// Several cumulative curves (a campaign's videos' views) over one time span, each in its
+/// [`PALETTE`] colour (cycling), on a [`WIDTH`]×[`LINES_HEIGHT`] PNG; no text, like the others.
+pub fn lines_chart(
+    lines: &[Vec<(UnixSeconds, f64)>],
+    from: UnixSeconds,
+    to: UnixSeconds,
+) -> Result<Chart, ChartError> {
+    let (from, to) = if to > from {
+        (from, to)
+    } else {
+        (from - 1, from + 1)
+    };
+    let highest = lines
+        .iter()
+        .flatten()
+        .map(|p| p.1)
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, f64::max);
+    let y_max = nice_ceiling(highest * 1.05);
+    let (x0, x1) = (from as f64, to as f64);
+    let mut rgb = vec![255u8; (WIDTH * LINES_HEIGHT * 3) as usize];
+    {
+        let draw = |e: DrawingAreaErrorKind<_>| ChartError::Draw(e.to_string());
+        let root = BitMapBackend::with_buffer(&mut rgb, (WIDTH, LINES_HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(draw)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(MARGIN)
+            .build_cartesian_2d(x0..x1, 0.0..y_max)
+            .map_err(draw)?;
+        for f in [0.0, 0.5, 1.0] {
+            chart
+                .draw_series(LineSeries::new([(x0, y_max * f), (x1, y_max * f)], GRID))
+                .map_err(draw)?;
+        }
+        for (i, line) in lines.iter().enumerate() {
+            let (r, g, b) = PALETTE[i % PALETTE.len()];
+            let colour = RGBColor(r, g, b);
+            let pts: Vec<(f64, f64)> = line
+                .iter()
+                .filter(|(t, v)| v.is_finite() && *t >= from && *t <= to)
+                .map(|&(t, v)| (t as f64, v.max(0.0)))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(pts.iter().copied(), colour.stroke_width(2)))
+                .map_err(draw)?;
+            if let Some(&last) = pts.last() {
+                chart
+                    .draw_series(std::iter::once(Circle::new(last, 3, colour.filled())))
+                    .map_err(draw)?;
+            }
+        }
+        root.present().map_err(draw)?;
+    }
+    Ok(Chart {
+        png: encode(&rgb, WIDTH, LINES_HEIGHT)?,
+        y_max,
+        from,
+        to,
+    })
+}
+
+/// An RGB buffer as a PNG file.
+fn encode(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, ChartError> {
+    let mut png_bytes = Vec::with_capacity(8 * 1024);
+    let mut enc = png::Encoder::new(&mut png_bytes, width, height);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.set_compression(png::Compression::Best);
+    let mut w = enc.write_header()?;
+    w.write_image_data(rgb)?;
+    w.finish()?;
+    Ok(png_bytes)
 }
 
 /// The smallest of 1, 2, 2.5, 5 × 10ⁿ at or above `v` (1 for nothing to show), so the scale

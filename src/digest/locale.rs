@@ -325,6 +325,32 @@ pub fn ratio(v: f64, lang: Language) -> String {
     format!("{}×", decimal(v, 1, lang))
 }
 
+/// An amount of money: `0,21 €`, `1 800 €` / `€0.21`, `€1,800` (cents below 100).
+pub fn money(v: f64, currency: &str, lang: Language) -> String {
+    let body = if v.abs() < 100.0 {
+        let s = format!("{v:.2}");
+        match lang {
+            Language::Fr => s.replace('.', ","),
+            Language::En => s,
+        }
+    } else {
+        group(v.round() as i64, lang)
+    };
+    let symbol = match currency {
+        "EUR" => "€",
+        "USD" => "$",
+        "GBP" => "£",
+        "CHF" => "CHF",
+        other => other,
+    };
+    let sign = symbol.chars().count() == 1;
+    match lang {
+        Language::Fr => format!("{body}\u{a0}{symbol}"),
+        Language::En if sign => format!("{symbol}{body}"),
+        Language::En => format!("{symbol}\u{a0}{body}"),
+    }
+}
+
 /// A percentage with one decimal: `4,5 %` / `4.5%`.
 pub fn percent(v: f64, lang: Language) -> String {
     match lang {

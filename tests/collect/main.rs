@@ -8,6 +8,7 @@ mod common;
 #[path = "../collect_support/mod.rs"]
 mod collect_support;
 
+mod campaign;
 mod cli;
 mod http;
 mod sources;

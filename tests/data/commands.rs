@@ -638,6 +638,7 @@ fn a_store_that_cannot_open_is_said_once_by_every_command() {
         &["export"],
         &["status"],
         &["show", "tiktok:#skincarenaturel"],
+        &["collect"],
         &["import", fixture("samples.csv").to_str().unwrap()],
     ] {
         let out = env.run(args);

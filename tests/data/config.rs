@@ -743,3 +743,68 @@ fn watchlist_names_tiktok_would_refuse_are_located() {
     let m = error_at("state_dir = \"s\"\n", Some(&long), "watchlist.toml", 2, 13);
     assert!(m.len() < 300, "{} characters", m.len());
 }
+
+/// A `[[campaign]]` as users write it, with one line to spoil at a time.
+fn campaign_with(line: &str) -> String {
+    format!(
+        "[[campaign]]\nname = \"Baume karité — novembre\"\nstart = \"2026-11-03\"\nend = \"2026-11-30\"\nobjective = \"notoriety\"\nbudget = 1800.0\nvideos = [\n  {{ url = \"https://www.tiktok.com/@lea.soinsnaturels/video/7441618558958979895\", cost = 600.0 }},\n  \"https://www.tiktok.com/@atelier.lavande/video/7441618558958979001\",\n]\n{line}\n"
+    )
+}
+
+#[test]
+fn a_campaign_is_read_with_its_videos_costs_and_dates() {
+    let (_dir, path) = write(
+        "state_dir = \"state\"\n",
+        Some(&campaign_with("hashtags = [\"#BaumeKarite\"]")),
+    );
+    let (_, watchlist) = config::load(&path).unwrap();
+    let c = &watchlist.campaigns[0];
+    assert_eq!(c.name, "Baume karité — novembre");
+    assert_eq!(c.start.to_string(), "2026-11-03");
+    assert_eq!(c.objective, config::Objective::Notoriety);
+    assert_eq!(c.currency, "EUR");
+    assert_eq!(c.hashtags, ["baumekarite"]);
+    assert_eq!(c.videos[0].handle, "lea.soinsnaturels");
+    assert_eq!(c.videos[0].cost, Some(600.0));
+    assert_eq!(c.videos[1].cost, None);
+    assert_eq!(
+        watchlist.entities().last().unwrap().as_str(),
+        "tiktok:@atelier.lavande/7441618558958979001"
+    );
+}
+
+#[test]
+fn campaign_mistakes_are_refused_where_they_are_written() {
+    let state = "state_dir = \"state\"\n";
+    // A profile address where a video's is expected.
+    let bad_url = campaign_with("").replace(
+        "\"https://www.tiktok.com/@atelier.lavande/video/7441618558958979001\"",
+        "\"https://www.tiktok.com/@atelier.lavande\"",
+    );
+    let m = error_at(state, Some(&bad_url), "watchlist.toml", 9, 3);
+    assert!(m.contains("is not a TikTok video address"), "{m}");
+    let negative = campaign_with("").replace("cost = 600.0", "cost = -5.0");
+    let m = error_at(state, Some(&negative), "watchlist.toml", 8, 3);
+    assert!(m.contains("cannot be -5"), "{m}");
+    let backwards = campaign_with("").replace("2026-11-30", "2026-10-01");
+    let m = error_at(state, Some(&backwards), "watchlist.toml", 4, 7);
+    assert!(
+        m.contains("ends (2026-10-01) before it starts (2026-11-03)"),
+        "{m}"
+    );
+    let unknown = campaign_with("").replace("\"notoriety\"", "\"notoriaty\"");
+    let m = error_at(state, Some(&unknown), "watchlist.toml", 5, 13);
+    assert!(m.contains("did you mean `notoriety`?"), "{m}");
+    // The French word is understood.
+    let (_dir, path) = write(
+        state,
+        Some(&campaign_with("").replace("\"notoriety\"", "\"notoriété\"")),
+    );
+    assert_eq!(
+        config::load(&path).unwrap().1.campaigns[0].objective,
+        config::Objective::Notoriety
+    );
+    let typo = campaign_with("revenu = 2400.0");
+    let m = error_at(state, Some(&typo), "watchlist.toml", 11, 1);
+    assert!(m.contains("did you mean `revenue`?"), "{m}");
+}

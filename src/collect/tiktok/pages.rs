@@ -103,10 +103,18 @@ const VIDEO_LAYOUT: Layout = Layout {
     items: "",
 };
 
+/// What a followed video's page gives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VideoPage {
+    pub video: VideoRecord,
+    /// The creator's followers (`authorStatsV2`, else `authorStats`), for their tier.
+    pub author_followers: Option<u64>,
+}
+
 /// A followed video's page (`/@handle/video/ID`): its exact counts (`statsV2`, else
 /// `stats`). A video removed, private or held back in the region is a typed failure; a page
 /// that shows another video is refused.
-pub fn parse_video_page(html: &str, video_id: &str) -> Result<VideoRecord, PageError> {
+pub fn parse_video_page(html: &str, video_id: &str) -> Result<VideoPage, PageError> {
     let Some(json) = data_script(html, VIDEO_LAYOUT.generation) else {
         return Err(no_data(html));
     };
@@ -140,7 +148,15 @@ pub fn parse_video_page(html: &str, video_id: &str) -> Result<VideoRecord, PageE
             shown: format!("video {}", crate::model::clean_text(&video.id, 30)),
         });
     }
-    Ok(video)
+    let author_followers = stat(
+        item.get("authorStatsV2"),
+        item.get("authorStats"),
+        &["followerCount"],
+    );
+    Ok(VideoPage {
+        video,
+        author_followers,
+    })
 }
 
 /// SIGI keys users by the handle as the page spells it; find it whatever its case.
