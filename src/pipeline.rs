@@ -367,10 +367,12 @@ pub fn digest_as_of(
     let input = crate::detect::load_input(store, watchlist, &cfg.detect, at)?;
     let trends = crate::detect::detect(&input, &cfg.detect, at);
     let health = store.entities()?;
-    build_digest(trends, health, store, cfg, at)
+    let inputs = digest_inputs(trends, health, &watchlist.campaigns, store, at)?;
+    Ok(crate::digest::build(&inputs, cfg, at)?)
 }
 
-/// The digest of `trends` and `health` as of `at`: [`digest_inputs`], then the digest.
+/// The digest of `trends` and `health` as of `at`, with no campaign: [`digest_inputs`],
+/// then the digest.
 pub fn build_digest(
     trends: Vec<crate::detect::Trend>,
     health: Vec<crate::model::EntityInfo>,
@@ -378,7 +380,7 @@ pub fn build_digest(
     cfg: &Config,
     at: UnixSeconds,
 ) -> Result<crate::digest::Digest, PipelineError> {
-    let inputs = digest_inputs(trends, health, store, at)?;
+    let inputs = digest_inputs(trends, health, &[], store, at)?;
     Ok(crate::digest::build(&inputs, cfg, at)?)
 }
 
@@ -387,6 +389,7 @@ pub fn build_digest(
 pub fn digest_inputs(
     trends: Vec<crate::detect::Trend>,
     health: Vec<crate::model::EntityInfo>,
+    watchlist_campaigns: &[crate::config::Campaign],
     store: &Store,
     at: UnixSeconds,
 ) -> Result<crate::digest::Inputs, StoreError> {
@@ -407,7 +410,22 @@ pub fn digest_inputs(
             sent.insert(key, last);
         }
     }
+    let day = chrono::DateTime::from_timestamp(at, 0)
+        .unwrap_or_default()
+        .date_naive();
+    let mut campaigns = Vec::new();
+    for c in watchlist_campaigns
+        .iter()
+        .filter(|c| crate::campaign::in_digest(c, day))
+    {
+        let input = campaign_input(store, c, at)?;
+        campaigns.push(crate::digest::CampaignWeek {
+            now: crate::campaign::kpis(c, &input, at),
+            week_before: crate::campaign::kpis(c, &input, at - 7 * 86_400),
+        });
+    }
     Ok(crate::digest::Inputs {
+        campaigns,
         videos: store.videos_seen_since(wanted.videos_since)?,
         refused: crate::model::latest_refusals(&store.outbox_list()?).to_vec(),
         series,

@@ -122,6 +122,12 @@ pub fn published_at(video_id: &str) -> Option<UnixSeconds> {
         .filter(|t| *t > 0)
 }
 
+/// Whether the digest of `day` reports on `campaign`: while it runs, and in the week after
+/// its end (its last report).
+pub fn in_digest(campaign: &Campaign, day: chrono::NaiveDate) -> bool {
+    day >= campaign.start && campaign.end.is_none_or(|end| (day - end).num_days() <= 7)
+}
+
 /// One sponsored video's KPIs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VideoKpis {

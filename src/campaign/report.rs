@@ -188,6 +188,44 @@ fn video_name(v: &VideoKpis) -> String {
     format!("@{} · {id}", v.creator)
 }
 
+/// What the digest says of a campaign: its headline KPIs against the objective, what changed
+/// in the week, and the creator at the top of the ranking.
+pub fn digest_lines(now: &CampaignKpis, week_before: &CampaignKpis, lang: Language) -> Vec<String> {
+    let fr = lang == Language::Fr;
+    let kpis: Vec<String> = headline(now, lang)
+        .into_iter()
+        .take(3)
+        .map(|(label, value)| format!("{} {value}", label.to_lowercase()))
+        .collect();
+    let mut lines = vec![format!(
+        "{} {} : {}",
+        if fr { "Objectif" } else { "Objective" },
+        objective_word(now.objective, lang),
+        kpis.join(" · ")
+    )];
+    if !fr {
+        lines[0] = lines[0].replacen(" : ", ": ", 1);
+    }
+    let gained = now.views - week_before.views;
+    let engaged = now.engagements - week_before.engagements;
+    lines.push(match lang {
+        Language::Fr => format!(
+            "En 7 jours : +{} vues, +{} engagements",
+            n(gained.max(0.0), lang),
+            n(engaged.max(0.0), lang)
+        ),
+        Language::En => format!(
+            "In 7 days: +{} views, +{} engagements",
+            n(gained.max(0.0), lang),
+            n(engaged.max(0.0), lang)
+        ),
+    });
+    if let Some(best) = now.creators.first() {
+        lines.push(format!("@{} — {}", best.creator, advice(best, now, lang)));
+    }
+    lines
+}
+
 /// The report for a terminal.
 pub fn text(k: &CampaignKpis, lang: Language, tz: chrono_tz::Tz) -> String {
     let fr = lang == Language::Fr;

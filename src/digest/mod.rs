@@ -27,7 +27,7 @@ use crate::model::{EntityId, EntityKind, Metric, UnixSeconds};
 
 pub use facts::Facts;
 pub use health::{group_health, HealthGroup};
-pub use model::{clean, Digest, HealthItem, Item, Section, Warmup};
+pub use model::{clean, CampaignWeek, Digest, HealthItem, Item, Section, Warmup};
 pub use render::{render, render_preview, InlineImage, Rendered};
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +73,8 @@ pub struct Inputs {
     pub sent: HashMap<String, AlertRecord>,
     /// Recipients the mail server refused for good, with its answer.
     pub refused: Vec<(String, String)>,
+    /// The campaigns the digest reports on ([`crate::campaign::in_digest`]).
+    pub campaigns: Vec<CampaignWeek>,
 }
 
 /// What the digest as of `at` needs from the store, for the load step.
@@ -180,6 +182,7 @@ pub fn build(inputs: &Inputs, cfg: &Config, at: UnixSeconds) -> Result<Digest, D
             .collect(),
         warmup,
         alerts,
+        campaigns: inputs.campaigns.clone(),
     })
 }
 

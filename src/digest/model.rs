@@ -25,6 +25,15 @@ pub struct Digest {
     pub warmup: Option<Warmup>,
     /// Alert history to record once the digest is queued (cooldown).
     pub alerts: Vec<(String, AlertRecord)>,
+    /// Campaigns running, or in their last report week: their KPIs now and a week before.
+    pub campaigns: Vec<CampaignWeek>,
+}
+
+/// A campaign as the digest tells it: its KPIs as of the digest, and as of a week before.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CampaignWeek {
+    pub now: crate::campaign::CampaignKpis,
+    pub week_before: crate::campaign::CampaignKpis,
 }
 
 impl Digest {

@@ -202,6 +202,10 @@ fn render_with(d: &Digest, lang: Language, inline_data: bool) -> Result<Rendered
         subject => subject,
         sections => sections,
         health => health,
+        campaigns => d.campaigns.iter().map(|c| context! {
+            name => c.now.campaign.clone(),
+            lines => crate::campaign::report::digest_lines(&c.now, &c.week_before, lang),
+        }).collect::<Vec<_>>(),
         browser_note => (d.read_by_browser > 0).then(|| story::browser_line(d.read_by_browser, lang)),
         refused => d.refused.iter().map(|(to, why)| story::refused_line(to, why, lang)).collect::<Vec<_>>(),
         warmup => d.warmup.as_ref().map(|x| story::warmup(x, lang, tz)),

@@ -304,6 +304,30 @@ async fn a_campaign_followed_for_a_month_gives_its_report_in_every_format() {
         }
     }
 
+    // The digest tells the campaign while it runs and in the week after its end: the
+    // objective's KPIs, the week's gain, the best creator.
+    let digest = setup.ok(&["digest", "--at", "2026-11-18T08:00:00Z"]);
+    let section = digest
+        .split("== Campagnes ==")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no campaign section:\n{digest}"));
+    assert!(section.contains("* Baume karité — novembre"), "{section}");
+    // Readings of day 14 (208,000 + 56,000 plays) against day 7 (140,000 + 28,000).
+    assert!(
+        section.contains("Objectif notoriété : vues 264\u{a0}k"),
+        "{section}"
+    );
+    assert!(
+        section.contains("En 7 jours : +96\u{a0}k vues"),
+        "{section}"
+    );
+    assert!(
+        section.contains("@lea.soinsnaturels — à reconduire"),
+        "{section}"
+    );
+    let later = setup.ok(&["digest", "--at", "2026-12-10T08:00:00Z"]);
+    assert!(!later.contains("== Campagnes =="), "{later}");
+
     // A name that is not a campaign says which ones there are.
     let out = setup.run(&["campaign", "Baume"]);
     assert_eq!(out.status.code(), Some(1));

@@ -405,5 +405,6 @@ pub fn digest12() -> trendwatch::digest::Digest {
         refused: Vec::new(),
         warmup: None,
         alerts: Vec::new(),
+        campaigns: Vec::new(),
     }
 }
