@@ -174,7 +174,7 @@ fn an_import_killed_midway_keeps_whole_chunks_and_the_next_import_completes_it()
     let env = setup();
     let big = env.path().join("big.csv");
     let mut text = String::from("entity,timestamp,metric,value\n");
-    let rows = 300_000;
+    let rows = 120_000;
     for i in 0..rows {
         text.push_str(&format!(
             "tiktok:#tag{},{},views,{}\n",
