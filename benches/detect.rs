@@ -1,5 +1,6 @@
-//! `detect` over 10,000 hashtags × 30 days of hourly samples (the speed target:
-//! under 1 s on 2 cores). `cargo bench --bench detect`.
+//! The pure stages over large inputs: `detect` over 10,000 hashtags × 30 days of hourly
+//! samples (target: under 1 s on 2 cores), and campaign KPIs for 50 campaigns × 20 videos ×
+//! 60 days of readings every 3 hours (target: under 1 s). `cargo bench --bench detect`.
 
 // The generator is test data, shared with the tests rather than shipped in the library.
 #[path = "../tests/support/synth/mod.rs"]
@@ -40,5 +41,69 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// 50 campaigns of 20 videos, each with 60 days of readings every 3 hours of its five
+/// counters and its creator's followers (2.9 M points in all).
+fn campaigns_bench(c: &mut Criterion) {
+    use trendwatch::campaign::{kpis, CampaignInput};
+    use trendwatch::config::{Campaign, CampaignVideo, Objective};
+    use trendwatch::model::Metric;
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 9, 1).unwrap();
+    let t0: i64 = 1_788_220_800; // 2026-09-01
+    let at = t0 + 60 * 86_400;
+    let mut work = Vec::new();
+    for c in 0..50u64 {
+        let videos: Vec<CampaignVideo> = (0..20u64)
+            .map(|v| CampaignVideo {
+                handle: format!("createur{c}_{v}"),
+                video_id: (((t0 as u64) << 32) + c * 100 + v).to_string(),
+                cost: (v % 3 != 0).then_some(150.0),
+            })
+            .collect();
+        let mut input = CampaignInput::default();
+        for v in &videos {
+            let series = input.series.entry(v.entity()).or_default();
+            for (k, m) in [
+                Metric::PLAYS,
+                Metric::LIKES,
+                Metric::COMMENTS,
+                Metric::SHARES,
+                Metric::SAVES,
+                Metric::FOLLOWERS,
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let points = (0..480i64)
+                    .map(|i| (t0 + i * 10_800, (i * 100) as f64 / (k + 1) as f64))
+                    .collect();
+                series.insert(m, points);
+            }
+        }
+        let campaign = Campaign {
+            name: format!("campagne {c}"),
+            start,
+            end: None,
+            objective: Objective::Engagement,
+            currency: "EUR".into(),
+            budget: Some(5000.0),
+            revenue: Some(6000.0),
+            hashtags: vec![],
+            videos,
+            creators: vec![],
+        };
+        work.push((campaign, input));
+    }
+    let mut g = c.benchmark_group("campaign");
+    g.sample_size(10);
+    g.bench_function("50_campaigns_20_videos_60d", |b| {
+        b.iter(|| {
+            work.iter()
+                .map(|(c, input)| kpis(c, input, at).views)
+                .sum::<f64>()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, campaigns_bench);
 criterion_main!(benches);

@@ -5,6 +5,7 @@
 #   scripts/bench-collect.sh            # N=1000 pages, 3 runs, concurrency 16
 #   N=200 RUNS=1 CONCURRENCY=8 scripts/bench-collect.sh
 #   KIND=hashtags N=100000 RUNS=1 scripts/bench-collect.sh   # a watchlist of N hashtags
+#   KIND=videos N=100 scripts/bench-collect.sh                # a campaign of N sponsored videos
 #
 # After the passes, `trendwatch status` runs on the store the last pass left: its time too.
 #
@@ -41,9 +42,17 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== generating the pages of $N $KIND in $WORK/www"
-python3 - "$WORK/www" "$( [ "$KIND" = hashtags ] && echo 0 || echo "$N")" "$PAGE_BYTES" <<'PY'
+python3 - "$WORK/www" "$( [ "$KIND" = creators ] && echo "$N" || echo 0)" "$PAGE_BYTES" "$( [ "$KIND" = videos ] && echo "$N" || echo 0)" <<'PY'
 import os, sys
-out, n, target = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+out, n, target, videos = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+video = open("tests/fixtures/tiktok/video_universal.html", encoding="utf-8").read()
+for i in range(videos):
+    vid = str((1793750400 << 32) + i)
+    d = os.path.join(out, "@creator%04d" % i, "video")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, vid), "w", encoding="utf-8") as f:
+        f.write(video.replace("7704099305192816647", vid).replace("lea.soinsnaturels", "creator%04d" % i)
+                     .replace('"playCount":"250000"', '"playCount":"%d"' % (1000 + i)))
 os.makedirs(out + "/api/creator/item_list", exist_ok=True)
 page = open("tests/fixtures/tiktok/profile_large.html", encoding="utf-8").read()
 # Trim head preload tags until the page is about the target size.
@@ -64,7 +73,7 @@ with open(os.path.join(out, "tag.html"), "w", encoding="utf-8") as f:
     f.write(tag)
 with open(os.path.join(out, "item_list.json"), "w") as f:
     f.write(open("tests/fixtures/tiktok/item_list.json", encoding="utf-8").read())
-print("page size: %d bytes" % len((p if n else tag).encode()))
+print("page size: %d bytes" % len((p if n else (video if videos else tag)).encode()))
 PY
 
 cat > "$WORK/nginx.conf" <<CONF
@@ -109,6 +118,9 @@ names = lambda fmt: ", ".join('"' + fmt % i + '"' for i in range(n))
 with open(work + "/watchlist.toml", "w") as f:
     if kind == "hashtags":
         f.write("[tiktok]\nhashtags = [%s]\ncreators = []\n" % names("tag%06d"))
+    elif kind == "videos":
+        urls = ",\n".join('  "https://www.tiktok.com/@creator%04d/video/%d"' % (i, (1793750400 << 32) + i) for i in range(n))
+        f.write('[[campaign]]\nname = "bench"\nstart = "2026-01-01"\nobjective = "engagement"\nbudget = 1000.0\nvideos = [\n%s,\n]\n' % urls)
     else:
         f.write("[tiktok]\nhashtags = []\ncreators = [%s]\n" % names("creator%04d"))
 PY

@@ -116,10 +116,76 @@ pub async fn collect_pass(
 }
 
 /// What a pass collects now: the watchlist's entities, the discovered tags being tracked,
-/// and the campaigns' videos that are due.
+/// and the campaigns' videos that are due, with the creators of a running campaign (their
+/// profiles list the new videos that join it) and the videos that joined.
 pub fn targets(store: &Store, watchlist: &Watchlist) -> Result<Vec<collect::Target>, StoreError> {
     let tracked = store.tracked_discovered()?;
-    daily_after_the_end(collect::targets(watchlist, &tracked), watchlist, store)
+    let mut targets = collect::targets(watchlist, &tracked);
+    let now = crate::clock::now();
+    let today = crate::clock::now_utc().date_naive();
+    let running: Vec<&crate::config::Campaign> = watchlist
+        .campaigns
+        .iter()
+        .filter(|c| c.running_on(today) && !c.creators.is_empty())
+        .collect();
+    if !running.is_empty() {
+        let mut seen: std::collections::HashSet<crate::model::EntityId> =
+            targets.iter().map(collect::Target::entity).collect();
+        let videos = store.videos_seen_since(now - 60 * 86_400)?;
+        for c in running {
+            let creators = c
+                .creators
+                .iter()
+                .map(|h| collect::Target::TiktokCreator(h.clone()));
+            let joined =
+                joined_videos(c, &videos, now)
+                    .into_iter()
+                    .map(|v| collect::Target::TiktokVideo {
+                        handle: v.handle,
+                        id: v.video_id,
+                    });
+            for t in creators.chain(joined) {
+                if seen.insert(t.entity()) {
+                    targets.push(t);
+                }
+            }
+        }
+    }
+    daily_after_the_end(targets, watchlist, store)
+}
+
+/// The new videos of a campaign's `creators`, published in its window, that carry one of its
+/// hashtags: they join the campaign's videos.
+fn joined_videos(
+    campaign: &crate::config::Campaign,
+    seen: &[crate::model::StoredVideo],
+    at: UnixSeconds,
+) -> Vec<crate::config::CampaignVideo> {
+    let day = |d: chrono::NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .map_or(at, |t| t.and_utc().timestamp())
+    };
+    let from = day(campaign.start);
+    let to = campaign.end.map_or(at, |end| day(end) + 86_400).min(at);
+    let mut out: Vec<crate::config::CampaignVideo> = Vec::new();
+    for s in seen {
+        let v = &s.video;
+        let Some(author) = v.author.as_deref() else {
+            continue;
+        };
+        let listed = campaign.videos.iter().any(|c| c.video_id == v.id);
+        let ours = campaign.creators.iter().any(|c| c == author);
+        let tagged = v.hashtags.iter().any(|t| campaign.hashtags.contains(t));
+        let in_window = (from..=to).contains(&v.created_at);
+        if ours && tagged && in_window && !listed && !out.iter().any(|o| o.video_id == v.id) {
+            out.push(crate::config::CampaignVideo {
+                handle: author.to_owned(),
+                video_id: v.id.clone(),
+                cost: None,
+            });
+        }
+    }
+    out
 }
 
 /// A campaign's videos are read at every pass while it runs, then once a day for
@@ -486,6 +552,30 @@ pub struct OnceReport {
     pub digest: DigestReport,
 }
 
+/// A followed video's counters (and its creator's followers read on its page) up to `at`.
+fn video_series(
+    store: &Store,
+    id: &crate::model::EntityId,
+    at: UnixSeconds,
+) -> Result<std::collections::HashMap<crate::model::Metric, Vec<(UnixSeconds, f64)>>, StoreError> {
+    use crate::model::Metric;
+    let mut series = std::collections::HashMap::new();
+    for metric in [
+        Metric::PLAYS,
+        Metric::LIKES,
+        Metric::COMMENTS,
+        Metric::SHARES,
+        Metric::SAVES,
+        Metric::FOLLOWERS,
+    ] {
+        let points = store.series(id, &metric, UnixSeconds::MIN, at)?;
+        if !points.is_empty() {
+            series.insert(metric, points);
+        }
+    }
+    Ok(series)
+}
+
 /// A campaign's one load step: its videos' series, the failures of those that could not be
 /// read, its creators' usual engagement and the organic mentions of its tags, read from the
 /// store so that [`crate::campaign::kpis`] stays a pure function.
@@ -494,25 +584,11 @@ pub fn campaign_input(
     campaign: &crate::config::Campaign,
     at: UnixSeconds,
 ) -> Result<crate::campaign::CampaignInput, StoreError> {
-    use crate::model::Metric;
     let mut input = crate::campaign::CampaignInput::default();
     let entities = store.entities()?;
     for v in &campaign.videos {
         let id = v.entity();
-        let mut series = std::collections::HashMap::new();
-        for metric in [
-            Metric::PLAYS,
-            Metric::LIKES,
-            Metric::COMMENTS,
-            Metric::SHARES,
-            Metric::SAVES,
-            Metric::FOLLOWERS,
-        ] {
-            let points = store.series(&id, &metric, UnixSeconds::MIN, at)?;
-            if !points.is_empty() {
-                series.insert(metric, points);
-            }
-        }
+        let series = video_series(store, &id, at)?;
         input.series.insert(id.clone(), series);
         if let Some(f) = entities
             .iter()
@@ -534,9 +610,17 @@ pub fn campaign_input(
         day(end) + (crate::config::FOLLOW_AFTER_END_DAYS + 1) * 86_400
     });
     let seen = store.videos_seen_since(window_start - 60 * 86_400)?;
+    input.joined = joined_videos(campaign, &seen, at);
+    // The joined videos' series (they are followed from the pass after they were seen).
+    for v in &input.joined {
+        let id = v.entity();
+        let series = video_series(store, &id, at)?;
+        input.series.insert(id, series);
+    }
     let sponsored: Vec<&str> = campaign
         .videos
         .iter()
+        .chain(&input.joined)
         .map(|v| v.video_id.as_str())
         .collect();
     let mut usual: std::collections::HashMap<String, Vec<f64>> = Default::default();
@@ -565,4 +649,64 @@ pub fn campaign_input(
         }
     }
     Ok(input)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Campaign, CampaignVideo, Objective};
+    use crate::model::{StoredVideo, VideoRecord};
+
+    fn seen(id: &str, author: &str, created_at: UnixSeconds, tags: &[&str]) -> StoredVideo {
+        StoredVideo {
+            video: VideoRecord {
+                id: id.into(),
+                author: Some(author.into()),
+                created_at,
+                hashtags: tags.iter().map(|t| (*t).to_owned()).collect(),
+                ..Default::default()
+            },
+            first_seen: created_at,
+            last_seen: created_at,
+            via: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_campaign_creators_new_tagged_video_in_the_window_joins_it() {
+        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+        let t = |d: u32| {
+            day(d)
+                .and_hms_opt(12, 0, 0)
+                .map(|x| x.and_utc().timestamp())
+                .unwrap()
+        };
+        let c = Campaign {
+            name: "n".into(),
+            start: day(3),
+            end: Some(day(20)),
+            objective: Objective::Engagement,
+            currency: "EUR".into(),
+            budget: Some(500.0),
+            revenue: None,
+            hashtags: vec!["baumekarite".into()],
+            videos: vec![CampaignVideo {
+                handle: "lea".into(),
+                video_id: "1".into(),
+                cost: None,
+            }],
+            creators: vec!["lea".into()],
+        };
+        let videos = [
+            seen("1", "lea", t(4), &["baumekarite"]),  // already listed
+            seen("2", "lea", t(5), &["baumekarite"]),  // joins
+            seen("3", "lea", t(6), &["autre"]),        // not the brand's tag
+            seen("4", "tam", t(6), &["baumekarite"]),  // not a campaign creator: a mention
+            seen("5", "lea", t(1), &["baumekarite"]),  // before the start
+            seen("6", "lea", t(25), &["baumekarite"]), // after the end
+        ];
+        let joined = joined_videos(&c, &videos, t(28));
+        let ids: Vec<&str> = joined.iter().map(|v| v.video_id.as_str()).collect();
+        assert_eq!(ids, ["2"]);
+    }
 }

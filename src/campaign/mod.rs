@@ -43,6 +43,9 @@ pub struct CampaignInput {
     /// Videos carrying the brand's hashtags in the campaign's window, not sponsored:
     /// (video id, plays).
     pub mentions: Vec<(String, u64)>,
+    /// New videos of the campaign's `creators` in its window that carry its hashtags: they
+    /// join the campaign as unpriced videos.
+    pub joined: Vec<CampaignVideo>,
 }
 
 /// The counts of a video as of a time.
@@ -224,6 +227,18 @@ pub struct Mentions {
 
 /// The campaign's KPIs as of `at`.
 pub fn kpis(campaign: &Campaign, input: &CampaignInput, at: UnixSeconds) -> CampaignKpis {
+    let mut with_joined;
+    let campaign = if input.joined.is_empty() {
+        campaign
+    } else {
+        with_joined = campaign.clone();
+        for v in &input.joined {
+            if !with_joined.videos.iter().any(|w| w.video_id == v.video_id) {
+                with_joined.videos.push(v.clone());
+            }
+        }
+        &with_joined
+    };
     let costs = video_costs(campaign);
     let videos: Vec<VideoKpis> = campaign
         .videos

@@ -189,3 +189,26 @@ fn under_the_tier_range_is_reconsidered_and_too_few_views_wait() {
     assert_eq!(early.views, 0.0);
     assert_eq!(early.cpm, None);
 }
+
+#[test]
+fn videos_that_joined_share_the_budget_left_like_unpriced_ones() {
+    let c = campaign(Some(1000.0), None, vec![video("lea", "1", Some(400.0))]);
+    let joined = video("lea", "2", None);
+    let mut input = CampaignInput {
+        joined: vec![joined.clone()],
+        ..Default::default()
+    };
+    reading(
+        &mut input,
+        &joined,
+        AT - DAY,
+        [10_000.0, 500.0, 0.0, 0.0, 0.0],
+        20_000.0,
+    );
+    let k = kpis(&c, &input, AT);
+    assert_eq!(k.videos.len(), 2);
+    assert_eq!(k.videos[1].cost, 600.0);
+    assert_eq!(k.videos[1].views, 10_000.0);
+    assert_eq!(k.creators.len(), 1, "one creator, two videos");
+    assert_eq!(k.creators[0].videos, 2);
+}

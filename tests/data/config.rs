@@ -625,9 +625,9 @@ fn check_counts_sources_and_their_ids() {
 }
 
 #[test]
-fn the_commented_source_examples_of_the_watchlist_are_valid() {
-    // A user uncommenting the documented [[source]] examples must get a working watchlist
-    // (with the key they name in the environment).
+fn the_commented_examples_of_the_watchlist_are_valid() {
+    // A user uncommenting the documented [[source]] and [[campaign]] examples must get a
+    // working watchlist (with the key they name in the environment).
     std::env::set_var("YOUTUBE_KEY", "test-key");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(root.join("config/watchlist.toml")).unwrap();
@@ -638,6 +638,18 @@ fn the_commented_source_examples_of_the_watchlist_are_valid() {
         "url =",
         "ids =",
         "metrics =",
+        "[[campaign]]",
+        "start =",
+        "end =",
+        "objective =",
+        "currency =",
+        "budget =",
+        "revenue =",
+        "hashtags =",
+        "videos =",
+        "  {",
+        "  \"https:",
+        "]",
     ];
     let uncommented: String = text
         .lines()
@@ -658,6 +670,8 @@ fn the_commented_source_examples_of_the_watchlist_are_valid() {
         .map(|s| matches!(s.kind, config::SourceKind::Json { .. }))
         .collect();
     assert_eq!(kinds, vec![true, false], "one json and one html example");
+    assert_eq!(watchlist.campaigns.len(), 1);
+    assert_eq!(watchlist.campaigns[0].videos.len(), 2);
 }
 
 #[test]
