@@ -47,7 +47,9 @@ fn campaigns_bench(c: &mut Criterion) {
     use trendwatch::campaign::{kpis, CampaignInput};
     use trendwatch::config::{Campaign, CampaignVideo, Objective};
     use trendwatch::model::Metric;
-    let start = chrono::NaiveDate::from_ymd_opt(2026, 9, 1).unwrap();
+    let Some(start) = chrono::NaiveDate::from_ymd_opt(2026, 9, 1) else {
+        return;
+    };
     let t0: i64 = 1_788_220_800; // 2026-09-01
     let at = t0 + 60 * 86_400;
     let mut work = Vec::new();
