@@ -10,7 +10,7 @@ use trendwatch::store::{AlertRecord, OutboxItem, OutboxState, Store, StoreError}
 /// Opens the store again right after its previous handle was dropped: sled lets go of its
 /// lock once its own I/O threads are done with the last write, a moment later on a busy
 /// machine.
-fn reopen(dir: &std::path::Path) -> Store {
+pub(crate) fn reopen(dir: &std::path::Path) -> Store {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         match Store::open(dir) {
