@@ -37,6 +37,7 @@ fn pass(entities: usize, at: i64) -> Vec<EntityOutcome> {
                 at,
                 metrics: vec![(Metric::VIEWS, 2e6 + e as f64), (Metric::VIDEOS, 300.0)],
                 videos: Vec::new(),
+                label: None,
             }),
             failure: None,
         })

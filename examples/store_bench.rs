@@ -183,6 +183,7 @@ fn main() {
                         (Metric::VIDEOS, (500 + p / 4) as f64),
                     ],
                     videos: Vec::new(),
+                    label: None,
                 }),
                 failure: None,
             })

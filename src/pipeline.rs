@@ -257,7 +257,10 @@ impl Pass<'_> {
         for chunk in targets.chunks(PASS_CHUNK) {
             let timed = self.collector.collect_part(chunk, cancel, progress).await;
             let (outcomes, took): (Vec<_>, Vec<_>) = timed.into_iter().unzip();
-            stored = self.store.record_pass(&outcomes);
+            stored = self
+                .store
+                .record_pass(&outcomes)
+                .and_then(|()| save_labels(self.store, &outcomes));
             if stored.is_err() {
                 break;
             }
@@ -433,7 +436,7 @@ pub fn digest_as_of(
     let input = crate::detect::load_input(store, watchlist, &cfg.detect, at)?;
     let trends = crate::detect::detect(&input, &cfg.detect, at);
     let health = store.entities()?;
-    let inputs = digest_inputs(trends, health, &watchlist.campaigns, store, at)?;
+    let inputs = digest_inputs(trends, health, Some(watchlist), store, at)?;
     Ok(crate::digest::build(&inputs, cfg, at)?)
 }
 
@@ -446,7 +449,7 @@ pub fn build_digest(
     cfg: &Config,
     at: UnixSeconds,
 ) -> Result<crate::digest::Digest, PipelineError> {
-    let inputs = digest_inputs(trends, health, &[], store, at)?;
+    let inputs = digest_inputs(trends, health, None, store, at)?;
     Ok(crate::digest::build(&inputs, cfg, at)?)
 }
 
@@ -455,10 +458,11 @@ pub fn build_digest(
 pub fn digest_inputs(
     trends: Vec<crate::detect::Trend>,
     health: Vec<crate::model::EntityInfo>,
-    watchlist_campaigns: &[crate::config::Campaign],
+    watchlist: Option<&Watchlist>,
     store: &Store,
     at: UnixSeconds,
 ) -> Result<crate::digest::Inputs, StoreError> {
+    let watchlist_campaigns = watchlist.map_or(&[][..], |w| &w.campaigns[..]);
     let wanted = crate::digest::wanted(&trends, &health, at);
     let mut series: std::collections::HashMap<_, Vec<(UnixSeconds, f64)>> = Default::default();
     let mut from_of: std::collections::HashMap<_, UnixSeconds> = Default::default();
@@ -490,7 +494,28 @@ pub fn digest_inputs(
             week_before: crate::campaign::kpis(c, &input, at - 7 * 86_400),
         });
     }
+    let mut products = std::collections::HashMap::new();
+    for p in watchlist.map_or(&[][..], |w| &w.shop.products[..]) {
+        let id = p.entity();
+        let label = label(store, &id)?.unwrap_or_default();
+        let price = store
+            .series(&id, &crate::model::Metric::PRICE, at - 30 * 86_400, at)?
+            .last()
+            .map(|p| p.1);
+        products.insert(
+            id,
+            crate::digest::ProductFacts {
+                title: crate::model::clean_text(&label.title, 120),
+                seller: crate::model::clean_text(&label.seller, 80),
+                currency: label.currency,
+                price,
+                my_price: p.my_price,
+                url: p.url(),
+            },
+        );
+    }
     Ok(crate::digest::Inputs {
+        products,
         campaigns,
         videos: store.videos_seen_since(wanted.videos_since)?,
         refused: crate::model::latest_refusals(&store.outbox_list()?).to_vec(),
@@ -550,6 +575,32 @@ pub async fn once(
 pub struct OnceReport {
     pub pass: PassReport,
     pub digest: DigestReport,
+}
+
+/// Meta key of what a page said of an entity in words (a product's title, seller, currency).
+fn label_key(id: &crate::model::EntityId) -> String {
+    format!("label.{id}")
+}
+
+/// Keeps the latest words each page said of its entity.
+fn save_labels(store: &Store, outcomes: &[crate::model::EntityOutcome]) -> Result<(), StoreError> {
+    for o in outcomes {
+        if let Some(label) = o.observation.as_ref().and_then(|obs| obs.label.as_ref()) {
+            let json = serde_json::to_vec(label).unwrap_or_default();
+            store.meta_set(&label_key(&o.entity), &json)?;
+        }
+    }
+    Ok(())
+}
+
+/// What the pages said of `id` in words, when one did.
+pub fn label(
+    store: &Store,
+    id: &crate::model::EntityId,
+) -> Result<Option<crate::model::Label>, StoreError> {
+    Ok(store
+        .meta_get(&label_key(id))?
+        .and_then(|raw| serde_json::from_slice(&raw).ok()))
 }
 
 /// A followed video's counters (and its creator's followers read on its page) up to `at`.

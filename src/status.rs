@@ -296,6 +296,7 @@ mod tests {
                         at,
                         metrics: vec![(crate::model::Metric::VIEWS, 1_000.0)],
                         videos: Vec::new(),
+                        label: None,
                     }),
                     failure: None,
                 },

@@ -266,6 +266,17 @@ pub fn text(k: &CampaignKpis, lang: Language, tz: chrono_tz::Tz) -> String {
             money(Some(v.cost), k, lang),
             if fr { "payés" } else { "paid" },
         ));
+        if let Some(usual) = v.usual_engagement_rate {
+            out.push_str(&format!(
+                " ({} {})",
+                if fr {
+                    "ses autres vidéos :"
+                } else {
+                    "their other videos:"
+                },
+                pct(Some(usual), lang)
+            ));
+        }
         if let Some(why) = &v.last_failure {
             out.push_str(&format!(
                 " ({}: {why})",
@@ -352,6 +363,7 @@ pub fn html(k: &CampaignKpis, lang: Language, tz: chrono_tz::Tz) -> Result<Strin
                 at_7d => v.views_7d.map(|x| n(x, lang)),
                 at_30d => v.views_30d.map(|x| n(x, lang)),
                 frozen => v.last_failure.clone(),
+                usual => v.usual_engagement_rate.map(|u| pct(Some(u), lang)),
             }
         })
         .collect();
@@ -409,6 +421,7 @@ pub fn html(k: &CampaignKpis, lang: Language, tz: chrono_tz::Tz) -> Result<Strin
             cost => if fr { "payés" } else { "paid" },
             after => if fr { "vues à 24 h / 7 j / 30 j" } else { "views at 24 h / 7 d / 30 d" },
             frozen => if fr { "chiffres figés" } else { "figures frozen" },
+            usual => if fr { "ses autres vidéos" } else { "their other videos" },
             formulas => if fr {
                 "Engagements = j'aime + commentaires + partages + enregistrements ; taux = engagements / vues ; coût pour 1 000 vues = coût / vues × 1 000 ; coût par engagement = coût / engagements ; ROAS = chiffre d'affaires / coût."
             } else {

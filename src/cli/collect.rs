@@ -163,6 +163,14 @@ fn figures(o: &EntityOutcome) -> String {
                 parts.push(format!("followers {}", figure(v)));
             }
         }
+        crate::model::EntityKind::Product => {
+            if let Some(v) = get(&Metric::SOLD) {
+                parts.push(format!("sold {}", figure(v)));
+            }
+            if let Some(v) = get(&Metric::PRICE) {
+                parts.push(format!("price {v}"));
+            }
+        }
         crate::model::EntityKind::Video => {
             if let Some(v) = get(&Metric::PLAYS) {
                 parts.push(format!("plays {}", figure(v)));
@@ -241,6 +249,7 @@ mod tests {
                 at: 0,
                 metrics: vec![(Metric::FOLLOWERS, 68_259.0), (Metric::LIKES, 5.0)],
                 videos: vec![VideoRecord::default(); 12],
+                label: None,
             }),
             failure: None,
         };

@@ -53,6 +53,8 @@ pub enum Target {
     TiktokCreator(String),
     /// A followed video (a campaign's): normalised handle and video id.
     TiktokVideo { handle: String, id: String },
+    /// A TikTok Shop product: the slug of its page and its id.
+    ShopProduct { slug: String, id: String },
     /// A custom source and one of its ids.
     Custom(Source, String),
 }
@@ -63,6 +65,7 @@ impl Target {
             Self::TiktokHashtag(tag) => EntityId::hashtag(TIKTOK, tag),
             Self::TiktokCreator(handle) => EntityId::creator(TIKTOK, handle),
             Self::TiktokVideo { handle, id } => EntityId::video(TIKTOK, handle, id),
+            Self::ShopProduct { id, .. } => EntityId::product(id),
             Self::Custom(source, id) => EntityId::custom(&source.name, id),
         }
     }
@@ -84,6 +87,14 @@ pub fn targets(watchlist: &Watchlist, tracked_discovered: &[String]) -> Vec<Targ
         let handle = normalize_name(handle);
         if !handle.is_empty() && seen.insert(format!("@{handle}")) {
             out.push(Target::TiktokCreator(handle));
+        }
+    }
+    for p in &watchlist.shop.products {
+        if seen.insert(format!("shop/{}", p.product_id)) {
+            out.push(Target::ShopProduct {
+                slug: p.slug.clone(),
+                id: p.product_id.clone(),
+            });
         }
     }
     // The brand tags of a followed campaign (their pages list the videos that mention it),
@@ -351,6 +362,7 @@ fn observed(
             at: crate::clock::now(),
             metrics,
             videos,
+            label: None,
         }),
         failure: None,
     }
@@ -377,9 +389,10 @@ impl Inner {
         let entity = target.entity();
         let started = Instant::now();
         let result = match target {
-            Target::TiktokCreator(_) | Target::TiktokHashtag(_) | Target::TiktokVideo { .. } => {
-                self.tiktok(&entity, target, cancel).await
-            }
+            Target::TiktokCreator(_)
+            | Target::TiktokHashtag(_)
+            | Target::TiktokVideo { .. }
+            | Target::ShopProduct { .. } => self.tiktok(&entity, target, cancel).await,
             Target::Custom(source, id) => self.custom(&entity, source, id, cancel).await,
         };
         let out = match result {

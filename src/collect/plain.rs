@@ -238,6 +238,24 @@ impl Inner {
         }
     }
 
+    /// A TikTok Shop product's page: units sold, lowest price, rating and reviews.
+    pub(super) async fn product(
+        &self,
+        entity: &EntityId,
+        slug: &str,
+        id: &str,
+        cancel: &CancellationToken,
+    ) -> Result<EntityOutcome, Stop> {
+        let url = self.tiktok_url(&["shop", "pdp", slug, id])?;
+        match self
+            .tiktok_page(&url, cancel, |html| tiktok::parse_product_page(html, id))
+            .await?
+        {
+            Ok(page) => Ok(product_observed(entity, page)),
+            Err(e) => Err(page_failure(&e).into()),
+        }
+    }
+
     /// A followed video's page: its exact counts, no list of videos.
     pub(super) async fn video(
         &self,
@@ -255,6 +273,15 @@ impl Inner {
             Err(e) => Err(page_failure(&e).into()),
         }
     }
+}
+
+/// A product page's figures and words, as an outcome.
+pub(super) fn product_observed(entity: &EntityId, page: tiktok::ProductPage) -> EntityOutcome {
+    let mut out = observed(entity.clone(), page.metrics(), Vec::new());
+    if let Some(obs) = out.observation.as_mut() {
+        obs.label = Some(page.label);
+    }
+    out
 }
 
 /// A followed video's counters, as its series; `followers` is its creator's, read on the

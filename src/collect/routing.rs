@@ -114,6 +114,7 @@ impl Inner {
             Target::TiktokCreator(handle) => self.creator(entity, handle, cancel).await,
             Target::TiktokHashtag(tag) => self.hashtag(entity, tag, cancel).await,
             Target::TiktokVideo { handle, id } => self.video(entity, handle, id, cancel).await,
+            Target::ShopProduct { slug, id } => self.product(entity, slug, id, cancel).await,
             Target::Custom(..) => Err(Stop::Failed(failure(
                 FailureKind::UnknownShape,
                 "not a TikTok target",
@@ -137,6 +138,15 @@ impl Inner {
             }
             Target::TiktokHashtag(tag) => {
                 self.hashtag_in_browser(browser, entity, tag, cancel).await
+            }
+            Target::ShopProduct { slug, id } => {
+                let url = self.tiktok_url(&["shop", "pdp", slug, id])?;
+                let page = self
+                    .browser_page(browser, &url, cancel, |l| {
+                        tiktok::parse_product_page(&l.html, id)
+                    })
+                    .await?;
+                Ok(super::plain::product_observed(entity, page))
             }
             Target::TiktokVideo { handle, id } => {
                 let url = self.tiktok_url(&[&format!("@{handle}"), "video", id])?;
@@ -287,7 +297,10 @@ fn browser_may_help(f: &Failure) -> bool {
 fn settled<T>(read: &Result<T, PageError>) -> bool {
     match read {
         Ok(_) => true,
-        Err(e) => matches!(e, PageError::NotFound(_) | PageError::Private(_)),
+        Err(e) => matches!(
+            e,
+            PageError::NotFound(_) | PageError::Private(_) | PageError::Region(_)
+        ),
     }
 }
 

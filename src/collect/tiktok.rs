@@ -80,6 +80,9 @@ pub enum PageError {
         "the page shows {shown}, not {asked} (moved by a redirect or a script): nothing stored"
     )]
     OtherEntity { asked: String, shown: String },
+    /// A shop product not for sale where the shop is.
+    #[error("not for sale in this region ({0})")]
+    Region(String),
 }
 
 impl PageError {
@@ -88,6 +91,7 @@ impl PageError {
             Self::NotFound(_) => FailureKind::NotFound,
             Self::Private(_) => FailureKind::Private,
             Self::Blocked(_) | Self::BotWall(_) => FailureKind::Blocked,
+            Self::Region(_) => FailureKind::Region,
             Self::EmptyShell { .. } | Self::UnknownShape { .. } | Self::OtherEntity { .. } => {
                 FailureKind::UnknownShape
             }
@@ -468,6 +472,8 @@ fn is_verify_json(body: &str) -> bool {
 }
 
 mod pages;
+mod shop;
+pub use shop::{parse_product_page, ProductPage};
 #[cfg(test)]
 mod tests;
 mod waf;

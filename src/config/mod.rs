@@ -17,6 +17,8 @@ use crate::model::{EntityId, TIKTOK};
 
 mod campaign;
 mod load;
+mod shop;
+pub use shop::{parse_product_url, ShopProduct, ShopWatch};
 mod url_template;
 pub use campaign::{parse_video_url, Campaign, CampaignVideo, Objective, FOLLOW_AFTER_END_DAYS};
 pub use load::{
@@ -270,6 +272,8 @@ pub struct Watchlist {
     pub sources: Vec<Source>,
     /// Sponsored videos followed over time (`[[campaign]]`).
     pub campaigns: Vec<Campaign>,
+    /// TikTok Shop products followed over time (`[shop]`).
+    pub shop: ShopWatch,
 }
 
 /// Normalised names (no `#`/`@`), duplicates removed.
@@ -345,6 +349,7 @@ impl Watchlist {
                 .iter()
                 .map(|c| EntityId::creator(TIKTOK, c)),
         );
+        out.extend(self.shop.products.iter().map(ShopProduct::entity));
         for campaign in &self.campaigns {
             out.extend(campaign.videos.iter().map(CampaignVideo::entity));
         }

@@ -33,6 +33,7 @@
 //! replays exactly and the whole module can be tested and benchmarked without a store; only
 //! [`load_input`] reads the store, and nothing here ever writes anywhere.
 
+pub mod products;
 mod rates;
 mod replay;
 pub mod series;
@@ -93,6 +94,8 @@ pub struct DetectInput {
     pub discovery: bool,
     /// The time the input was loaded for; [`tags_to_track`] judges as of it.
     pub at: UnixSeconds,
+    /// The shop's own price of each watched product that has one (`my_price`).
+    pub my_prices: std::collections::HashMap<EntityId, f64>,
 }
 
 const HOUR: i64 = 3600;
@@ -216,6 +219,9 @@ pub fn detect(input: &DetectInput, cfg: &DetectConfig, at: UnixSeconds) -> Vec<T
                 out.push(t);
             }
         }
+        EntityKind::Product => out.extend(products::product_trends(
+            input, e, at, cfg, baseline, recent,
+        )),
         EntityKind::Custom | EntityKind::Video => {}
     };
     out.extend(each_entity(&input.entities, per_entity));

@@ -63,6 +63,7 @@ impl DetectInput {
             keywords: self.keywords.clone(),
             discovery: self.discovery,
             at: self.at,
+            my_prices: self.my_prices.clone(),
         }
     }
 }
@@ -163,6 +164,7 @@ fn read_input(
             EntityKind::Hashtag => &[Metric::VIEWS],
             EntityKind::Creator => &[Metric::FOLLOWERS],
             // Campaign videos are measured (`campaign`), not watched for take-offs.
+            EntityKind::Product => &[Metric::SOLD, Metric::PRICE],
             EntityKind::Custom | EntityKind::Video => &[],
         };
         let mut metrics = Vec::new();
@@ -195,6 +197,12 @@ fn read_input(
         keywords: watchlist.discovery.keywords.clone(),
         discovery: watchlist.discovery.enabled,
         at,
+        my_prices: watchlist
+            .shop
+            .products
+            .iter()
+            .filter_map(|p| p.my_price.map(|m| (p.entity(), m)))
+            .collect(),
     })
 }
 

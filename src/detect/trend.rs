@@ -20,17 +20,23 @@ pub enum TrendKind {
     BreakoutVideo,
     /// A trend whose rate fell well below its own recent peak.
     Cooling,
+    /// A TikTok Shop product whose sales per day take off against its own usual.
+    ProductRising,
+    /// A TikTok Shop product whose price fell 10 % or more, or under the shop's own price.
+    PriceDrop,
 }
 
 impl TrendKind {
     /// Every kind, in the order reports list them.
-    pub const ALL: [TrendKind; 6] = [
+    pub const ALL: [TrendKind; 8] = [
         Self::Emerging,
         Self::Spike,
         Self::Cooling,
         Self::Discovered,
         Self::RisingCreator,
         Self::BreakoutVideo,
+        Self::ProductRising,
+        Self::PriceDrop,
     ];
 
     /// The name used in JSON and in alert keys: `emerging`, `rising_creator`, …
@@ -42,6 +48,8 @@ impl TrendKind {
             Self::RisingCreator => "rising_creator",
             Self::BreakoutVideo => "breakout_video",
             Self::Cooling => "cooling",
+            Self::ProductRising => "product_rising",
+            Self::PriceDrop => "price_drop",
         }
     }
 }

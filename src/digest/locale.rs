@@ -18,6 +18,8 @@ pub struct Words {
     pub discovered: &'static str,
     pub rising_creators: &'static str,
     pub breakout_videos: &'static str,
+    pub product_rising: &'static str,
+    pub price_drops: &'static str,
     pub cooling: &'static str,
     pub health: &'static str,
     pub campaigns: &'static str,
@@ -42,6 +44,8 @@ const FR: Words = Words {
     discovered: "Hashtags découverts",
     rising_creators: "Créateurs en hausse",
     breakout_videos: "Vidéos qui décollent",
+    product_rising: "Boutique TikTok : ventes qui décollent",
+    price_drops: "Boutique TikTok : baisses de prix",
     cooling: "Tendances qui ralentissent",
     health: "État de la collecte",
     campaigns: "Campagnes",
@@ -66,6 +70,8 @@ const EN: Words = Words {
     discovered: "Discovered hashtags",
     rising_creators: "Rising creators",
     breakout_videos: "Breakout videos",
+    product_rising: "TikTok Shop: sales taking off",
+    price_drops: "TikTok Shop: price drops",
     cooling: "Cooling trends",
     health: "Collection health",
     campaigns: "Campaigns",
@@ -101,6 +107,10 @@ pub fn section_noun(
         (K::RisingCreator, Language::En) => ("rising creator", "rising creators"),
         (K::BreakoutVideo, Language::En) => ("breakout video", "breakout videos"),
         (K::Cooling, Language::En) => ("cooling trend", "cooling trends"),
+        (K::ProductRising, Language::Fr) => ("produit qui se vend", "produits qui se vendent"),
+        (K::PriceDrop, Language::Fr) => ("baisse de prix", "baisses de prix"),
+        (K::ProductRising, Language::En) => ("product selling fast", "products selling fast"),
+        (K::PriceDrop, Language::En) => ("price drop", "price drops"),
     }
 }
 

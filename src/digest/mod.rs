@@ -27,7 +27,7 @@ use crate::model::{EntityId, EntityKind, Metric, UnixSeconds};
 
 pub use facts::Facts;
 pub use health::{group_health, HealthGroup};
-pub use model::{clean, CampaignWeek, Digest, HealthItem, Item, Section, Warmup};
+pub use model::{clean, CampaignWeek, Digest, HealthItem, Item, ProductFacts, Section, Warmup};
 pub use render::{render, render_preview, InlineImage, Rendered};
 
 #[derive(Debug, thiserror::Error)]
@@ -39,13 +39,15 @@ pub enum DigestError {
 }
 
 /// Sections in the order a reader sees them.
-pub const SECTION_ORDER: [TrendKind; 6] = [
+pub const SECTION_ORDER: [TrendKind; 8] = [
     TrendKind::Emerging,
     TrendKind::Spike,
     TrendKind::Discovered,
     TrendKind::RisingCreator,
     TrendKind::BreakoutVideo,
     TrendKind::Cooling,
+    TrendKind::ProductRising,
+    TrendKind::PriceDrop,
 ];
 
 const DAY: i64 = 86_400;
@@ -75,6 +77,8 @@ pub struct Inputs {
     pub refused: Vec<(String, String)>,
     /// The campaigns the digest reports on ([`crate::campaign::in_digest`]).
     pub campaigns: Vec<CampaignWeek>,
+    /// What is known of each followed TikTok Shop product.
+    pub products: HashMap<EntityId, ProductFacts>,
 }
 
 /// What the digest as of `at` needs from the store, for the load step.
@@ -264,6 +268,13 @@ fn item(t: &Trend, inputs: &Inputs, tiers: &HashMap<String, Tier>, at: UnixSecon
     // A breakout video's creator's followers say nothing about the video: no chart.
     let chart_points: Vec<(UnixSeconds, f64)> = if t.kind == TrendKind::BreakoutVideo {
         Vec::new()
+    } else if t.kind == TrendKind::PriceDrop {
+        // A price is a level, not a counter: its chart is the price itself.
+        points
+            .iter()
+            .copied()
+            .filter(|p| p.0 >= at - CHART_SPAN)
+            .collect()
     } else {
         detect::rates(&points)
             .into_iter()
@@ -280,7 +291,7 @@ fn item(t: &Trend, inputs: &Inputs, tiers: &HashMap<String, Tier>, at: UnixSecon
             d.engagement(),
             d.tier(),
         ),
-        EntityKind::Custom | EntityKind::Video => Facts::default(),
+        EntityKind::Custom | EntityKind::Video | EntityKind::Product => Facts::default(),
     };
     if t.kind == TrendKind::BreakoutVideo {
         // The video is the item: its creator's best video would repeat it.
@@ -316,7 +327,11 @@ fn item(t: &Trend, inputs: &Inputs, tiers: &HashMap<String, Tier>, at: UnixSecon
                 });
             (name, url)
         }
-        _ => (display_name(&t.entity), page_url(&t.entity)),
+        // A product is named by its title and linked to its page as the watchlist has it.
+        _ => match inputs.products.get(&t.entity) {
+            Some(p) if !p.title.is_empty() => (p.title.clone(), Some(p.url.clone())),
+            _ => (display_name(&t.entity), page_url(&t.entity)),
+        },
     };
     let chart_to = chart_points.last().map_or(at, |p| p.0.max(at - 6 * 3600));
     Item {
@@ -339,6 +354,7 @@ fn item(t: &Trend, inputs: &Inputs, tiers: &HashMap<String, Tier>, at: UnixSecon
         chart_from: at - CHART_SPAN,
         chart_to,
         facts,
+        product: inputs.products.get(&t.entity).cloned(),
     }
 }
 
@@ -348,6 +364,7 @@ pub fn display_name(id: &EntityId) -> String {
         (EntityKind::Hashtag, _) => format!("#{}", id.name()),
         (EntityKind::Creator, _) => format!("@{}", id.name()),
         (EntityKind::Video, Some((handle, video))) => format!("@{handle} · {video}"),
+        (EntityKind::Product, _) => format!("TikTok Shop {}", id.name()),
         _ => id.as_str().to_owned(),
     }
 }
@@ -373,6 +390,10 @@ pub fn page_url(id: &EntityId) -> Option<String> {
                 encode_component(video)
             )
         }),
+        EntityKind::Product => Some(format!(
+            "https://www.tiktok.com/shop/pdp/{}",
+            encode_component(id.name())
+        )),
         EntityKind::Custom => None,
     }
 }

@@ -94,6 +94,22 @@ pub struct Item {
     pub chart_to: UnixSeconds,
     /// Volumes, videos, tags and creators behind the item.
     pub facts: Facts,
+    /// A TikTok Shop product's own facts (its items only).
+    pub product: Option<ProductFacts>,
+}
+
+/// What the digest says of a TikTok Shop product beside its movement.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct ProductFacts {
+    pub title: String,
+    pub seller: String,
+    pub currency: String,
+    /// The latest lowest price.
+    pub price: Option<f64>,
+    /// The shop's own price of the same product (`my_price`).
+    pub my_price: Option<f64>,
+    /// The product's page, as the watchlist names it.
+    pub url: String,
 }
 
 #[derive(Debug, Clone)]

@@ -305,6 +305,8 @@ fn section_title(kind: TrendKind, w: &Words) -> &'static str {
         TrendKind::RisingCreator => w.rising_creators,
         TrendKind::BreakoutVideo => w.breakout_videos,
         TrendKind::Cooling => w.cooling,
+        TrendKind::ProductRising => w.product_rising,
+        TrendKind::PriceDrop => w.price_drops,
     }
 }
 

@@ -118,6 +118,73 @@ pub(super) fn headline(kind: TrendKind, it: &Item, lang: Language, tz: chrono_tz
             locale::whole_percent(it.growth, lang),
             since.map(|d| format!("{d} ")).unwrap_or_default()
         ),
+        (TrendKind::ProductRising | TrendKind::PriceDrop, _) => product_line(kind, it, lang, tz),
+    }
+}
+
+/// A product's movement as a shopkeeper reads it: units a day and the price against theirs,
+/// or the price against its usual.
+fn product_line(kind: TrendKind, it: &Item, lang: Language, tz: chrono_tz::Tz) -> String {
+    let p = it.product.clone().unwrap_or_default();
+    let money = |v: f64| locale::money(v, &p.currency, lang);
+    let since = it.since.map(|t| locale::short_date(t, tz, lang));
+    let theirs = p.my_price.map(|m| match lang {
+        Fr => format!(" contre {} chez vous", money(m)),
+        En => format!(" against {} in your shop", money(m)),
+    });
+    if kind == TrendKind::PriceDrop {
+        let drop = locale::whole_percent(1.0 - it.growth, lang);
+        return match lang {
+            Fr => format!(
+                "Prix en baisse : {} au lieu de {} (−{drop}){}{}",
+                money(it.rate_now),
+                money(it.rate_baseline),
+                since.map(|d| format!(" depuis le {d}")).unwrap_or_default(),
+                theirs.unwrap_or_default()
+            ),
+            En => format!(
+                "Price down: {} instead of {} (−{drop}){}{}",
+                money(it.rate_now),
+                money(it.rate_baseline),
+                since.map(|d| format!(" since {d}")).unwrap_or_default(),
+                theirs.unwrap_or_default()
+            ),
+        };
+    }
+    let per_day = (it.rate_now * 24.0).round();
+    let at_price = p.price.map(|v| match lang {
+        Fr => format!(", à {}", money(v)),
+        En => format!(", at {}", money(v)),
+    });
+    let revenue = p.price.map(|v| match lang {
+        Fr => format!(
+            " (environ {} de ventes par jour, estimation)",
+            money(per_day * v)
+        ),
+        En => format!(
+            " (about {} of sales a day, an estimate)",
+            money(per_day * v)
+        ),
+    });
+    match lang {
+        Fr => format!(
+            "Vendu {} fois par jour{} ({} l'habitude){}{}{}",
+            number(per_day, lang),
+            since.map(|d| format!(" depuis le {d}")).unwrap_or_default(),
+            locale::ratio(it.growth, lang),
+            at_price.unwrap_or_default(),
+            theirs.unwrap_or_default(),
+            revenue.unwrap_or_default()
+        ),
+        En => format!(
+            "Sold {} times a day{} ({} usual){}{}{}",
+            number(per_day, lang),
+            since.map(|d| format!(" since {d}")).unwrap_or_default(),
+            locale::ratio(it.growth, lang),
+            at_price.unwrap_or_default(),
+            theirs.unwrap_or_default(),
+            revenue.unwrap_or_default()
+        ),
     }
 }
 

@@ -40,6 +40,14 @@ impl Metric {
     pub const SHARES: Metric = Metric(Cow::Borrowed("shares"));
     /// Saves ("favourites") of a followed video (counter).
     pub const SAVES: Metric = Metric(Cow::Borrowed("saves"));
+    /// Units of a shop product sold since it was listed (counter).
+    pub const SOLD: Metric = Metric(Cow::Borrowed("sold"));
+    /// A shop product's lowest SKU price, in its currency (gauge).
+    pub const PRICE: Metric = Metric(Cow::Borrowed("price"));
+    /// A shop product's average rating out of 5 (gauge).
+    pub const RATING: Metric = Metric(Cow::Borrowed("rating"));
+    /// Reviews of a shop product (counter).
+    pub const REVIEWS: Metric = Metric(Cow::Borrowed("reviews"));
     /// Plays of a followed video (counter); what a breakout video's trend measures.
     pub const PLAYS: Metric = Metric(Cow::Borrowed("plays"));
     /// What a discovered tag's trend measures: the recent videos carrying it.
@@ -79,6 +87,10 @@ impl Metric {
             Self::COMMENTS,
             Self::SHARES,
             Self::SAVES,
+            Self::SOLD,
+            Self::PRICE,
+            Self::RATING,
+            Self::REVIEWS,
             Self::PLAYS,
             Self::OCCURRENCES,
             Self::ENGAGEMENT,
@@ -90,7 +102,8 @@ impl Metric {
     /// Whether the platform counts this upwards from zero (views, followers, plays, …): a
     /// negative value of it is a mistake, not a reading.
     pub fn is_counter(&self) -> bool {
-        Self::known(self.as_str()).is_some_and(|m| m.as_str() != Self::ENGAGEMENT.as_str())
+        let gauges = [Self::ENGAGEMENT, Self::PRICE, Self::RATING];
+        Self::known(self.as_str()).is_some_and(|m| !gauges.contains(&m))
     }
 
     pub fn as_str(&self) -> &str {

@@ -19,6 +19,8 @@ pub type UnixSeconds = i64;
 
 /// The platform name of TikTok entities, as it appears in entity ids (`tiktok:#tag`).
 pub const TIKTOK: &str = "tiktok";
+/// The platform prefix of TikTok Shop products.
+pub const TIKTOK_SHOP: &str = "tiktokshop";
 
 /// Normalises a hashtag or handle the way users expect to see it matched:
 /// leading `#`/`@` stripped, surrounding whitespace trimmed, Unicode NFC, lowercase.
@@ -122,6 +124,8 @@ pub enum EntityKind {
     Custom,
     /// `PLATFORM:@handle/VIDEO_ID`: a video followed on its own (a campaign's).
     Video,
+    /// `tiktokshop:PRODUCT_ID`: a TikTok Shop product.
+    Product,
 }
 
 /// A normalised entity id: `tiktok:#skincare`, `tiktok:@socharmante`, `shop:baume-karite`.
@@ -166,6 +170,11 @@ impl EntityId {
             normalize_name(handle),
             video_id.trim()
         ))
+    }
+
+    /// A TikTok Shop product: `tiktokshop:PRODUCT_ID`.
+    pub fn product(product_id: &str) -> Self {
+        Self(format!("{TIKTOK_SHOP}:{}", product_id.trim()))
     }
 
     /// The handle and video id of a video entity.
@@ -226,6 +235,7 @@ impl EntityId {
             EntityKind::Video => id
                 .video_parts()
                 .is_some_and(|(handle, video)| is_valid_handle(handle) && is_video_id(video)),
+            EntityKind::Product => is_video_id(id.name()),
         };
         if !valid {
             return Err(EntityIdError::BadName(shown(raw)));
@@ -243,8 +253,10 @@ impl EntityId {
     }
 
     pub fn kind(&self) -> EntityKind {
-        let rest = self.0.split_once(':').map(|(_, r)| r).unwrap_or("");
-        if rest.starts_with('#') {
+        let (platform, rest) = self.0.split_once(':').unwrap_or(("", ""));
+        if platform == TIKTOK_SHOP {
+            EntityKind::Product
+        } else if rest.starts_with('#') {
             EntityKind::Hashtag
         } else if rest.starts_with('@') && rest.contains('/') {
             EntityKind::Video
@@ -319,6 +331,17 @@ pub struct VideoRecord {
     pub description: String,
 }
 
+/// An entity's own words, read from its page: never a reviewer's, always cleaned.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Label {
+    pub title: String,
+    pub seller: String,
+    /// The currency of its prices (`EUR`).
+    pub currency: String,
+    /// Its categories, broadest first.
+    pub categories: Vec<String>,
+}
+
 /// What one successful fetch of an entity produced.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Observation {
@@ -327,6 +350,9 @@ pub struct Observation {
     pub metrics: Vec<(Metric, f64)>,
     /// Videos seen on the page (recent videos of a creator, videos of a tag).
     pub videos: Vec<VideoRecord>,
+    /// What a page says of its entity in words (a shop product's title, seller, currency).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<Label>,
 }
 
 /// Why an entity could not be collected. The names are the contract of `status` and the digest.
@@ -345,6 +371,8 @@ pub enum FailureKind {
     UnknownShape,
     /// The page needed the browser fetcher and no browser could be started or reached.
     BrowserUnavailable,
+    /// A shop product not for sale in the watched region.
+    Region,
 }
 
 impl FailureKind {
@@ -359,6 +387,7 @@ impl FailureKind {
             Self::TooLarge => "too_large",
             Self::UnknownShape => "unknown_shape",
             Self::BrowserUnavailable => "browser_unavailable",
+            Self::Region => "region",
         }
     }
 
@@ -373,6 +402,7 @@ impl FailureKind {
             "too_large" => Self::TooLarge,
             "unknown_shape" => Self::UnknownShape,
             "browser_unavailable" => Self::BrowserUnavailable,
+            "region" => Self::Region,
             _ => return None,
         })
     }

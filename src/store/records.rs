@@ -36,6 +36,7 @@ fn failure_code(kind: FailureKind) -> u8 {
         FailureKind::TooLarge => 6,
         FailureKind::UnknownShape => 7,
         FailureKind::BrowserUnavailable => 8,
+        FailureKind::Region => 9,
     }
 }
 
@@ -50,6 +51,7 @@ fn failure_kind(code: u8) -> Result<FailureKind, DecodeError> {
         6 => FailureKind::TooLarge,
         7 => FailureKind::UnknownShape,
         8 => FailureKind::BrowserUnavailable,
+        9 => FailureKind::Region,
         _ => return Err(DecodeError("unknown failure kind")),
     })
 }

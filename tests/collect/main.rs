@@ -11,5 +11,6 @@ mod collect_support;
 mod campaign;
 mod cli;
 mod http;
+mod shop;
 mod sources;
 mod tiktok;

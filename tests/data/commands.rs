@@ -282,6 +282,7 @@ fn status_shows_health_store_and_outbox() {
                         at: 1_795_154_400,
                         metrics: vec![(Metric::VIEWS, 48_000_000.0)],
                         videos: Vec::new(),
+                        label: None,
                     }),
                     failure: None,
                 },

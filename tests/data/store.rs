@@ -108,6 +108,7 @@ fn record_pass_writes_samples_videos_and_failures() {
                     at: 1_700_000_000,
                     metrics: vec![(Metric::VIEWS, 1e6), (Metric::VIDEOS, 120.0)],
                     videos: vec![video.clone()],
+                    label: None,
                 }),
                 failure: None,
             },
@@ -131,6 +132,7 @@ fn record_pass_writes_samples_videos_and_failures() {
                 at: 1_700_010_000,
                 metrics: vec![(Metric::FOLLOWERS, 42.0)],
                 videos: vec![later.clone()],
+                label: None,
             }),
             failure: None,
         }])
@@ -469,7 +471,7 @@ fn export_import_export_is_byte_for_byte() {
                  tiktok:#BienEtre,2026-11-20T07:00:00+01:00,views,1200\n\
                  tiktok:#bienetre,1795154400,views,1250.5\n\
                  tiktok:@tam,2026-11-20T06:00:00Z,followers,0.1\n\
-                 \"shop:baume,karité\",2026-11-20T06:00:00Z,reviews,-3e-7\n\
+                 \"shop:baume,karité\",2026-11-20T06:00:00Z,note,-3e-7\n\
                  tiktok:#bienetre,2026-11-19T06:00:00Z,videos,12345678901\n";
     let export = |store: &Store| {
         let mut out = Vec::new();
@@ -488,7 +490,7 @@ fn export_import_export_is_byte_for_byte() {
     assert_eq!(
         first,
         "entity,timestamp,metric,value\n\
-         \"shop:baume,karité\",2026-11-20T06:00:00Z,reviews,-0.0000003\n\
+         \"shop:baume,karité\",2026-11-20T06:00:00Z,note,-0.0000003\n\
          tiktok:#bienetre,2026-11-19T06:00:00Z,videos,12345678901\n\
          tiktok:#bienetre,2026-11-20T06:00:00Z,views,1250.5\n\
          tiktok:@tam,2026-11-20T06:00:00Z,followers,0.1\n"
@@ -500,19 +502,36 @@ fn export_import_export_is_byte_for_byte() {
     assert_eq!(export(&s2), first);
 }
 
+/// sled itself on the store of `dir`, as a damaged or future store is made; the store's own
+/// handle lets go of sled's lock a moment after it is dropped.
+fn raw_sled(dir: &std::path::Path) -> sled::Db {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match sled::open(dir.join("store")) {
+            Ok(db) => return db,
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
 #[test]
 fn stored_data_from_a_newer_trendwatch_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     drop(Store::open(dir.path()).unwrap());
     {
-        let db = sled::open(dir.path().join("store")).unwrap();
+        let db = raw_sled(dir.path());
         db.open_tree("sys")
             .unwrap()
             .insert("schema_version", &99u32.to_be_bytes())
             .unwrap();
         db.flush().unwrap();
     }
-    let err = Store::open(dir.path()).err().expect("newer schema opened");
+    let err = reopen_or_err(dir.path())
+        .err()
+        .expect("newer schema opened");
     assert!(
         matches!(err, StoreError::NewerSchema { found: 99, .. }),
         "{err}"
@@ -530,14 +549,16 @@ fn a_garbled_store_is_reported_as_corrupt_not_a_panic() {
             .unwrap();
     }
     {
-        let db = sled::open(dir.path().join("store")).unwrap();
+        let db = raw_sled(dir.path());
         let entities = db.open_tree("entities").unwrap();
         entities
             .insert(0u32.to_be_bytes(), &[0xff, 0xff][..])
             .unwrap();
         db.flush().unwrap();
     }
-    let err = Store::open(dir.path()).err().expect("garbled store opened");
+    let err = reopen_or_err(dir.path())
+        .err()
+        .expect("garbled store opened");
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
     assert!(err.to_string().contains("corrupt"), "{err}");
 }
@@ -555,7 +576,7 @@ fn a_store_file_overwritten_with_garbage_is_reported_not_silently_emptied() {
     let len = std::fs::metadata(&db).unwrap().len() as usize;
     let garbage: Vec<u8> = (0..len).map(|i| (i * 7919 % 251) as u8).collect();
     std::fs::write(&db, garbage).unwrap();
-    let err = Store::open(dir.path())
+    let err = reopen_or_err(dir.path())
         .err()
         .expect("a garbage store opened");
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");

@@ -362,6 +362,7 @@ fn hostile_text_scraped_from_videos_is_shown_inert() {
                 at,
                 metrics: Vec::new(),
                 videos: vec![hostile],
+                label: None,
             }),
             failure: None,
         }])

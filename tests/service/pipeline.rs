@@ -46,6 +46,7 @@ async fn a_week_of_passes_detects_every_planted_trend_and_stores_every_sample() 
         },
         sources: Vec::new(),
         campaigns: Vec::new(),
+        shop: Default::default(),
     };
     let detect_cfg = DetectConfig {
         baseline: Duration::from_secs(3 * DAY as u64),

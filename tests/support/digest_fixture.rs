@@ -233,6 +233,7 @@ fn write_history(store: &Store) {
                     at: t,
                     metrics: vec![(Metric::VIEWS, views[i].round())],
                     videos: Vec::new(),
+                    label: None,
                 }),
                 failure: None,
             });
@@ -245,6 +246,7 @@ fn write_history(store: &Store) {
                     at: t,
                     metrics: vec![(Metric::FOLLOWERS, followers[i].round())],
                     videos: Vec::new(),
+                    label: None,
                 }),
                 failure: None,
             });
@@ -283,6 +285,7 @@ fn write_history(store: &Store) {
                 at: DEMO_AT,
                 metrics: Vec::new(),
                 videos: vec![v],
+                label: None,
             }),
             failure: None,
         });
@@ -382,6 +385,7 @@ pub fn digest12() -> trendwatch::digest::Digest {
                         }),
                         partner: None,
                     },
+                    product: None,
                 })
                 .collect(),
         })

@@ -15,6 +15,103 @@ pub(super) struct RawWatchlist {
     source: Vec<RawSource>,
     #[serde(default)]
     campaign: Vec<super::raw_campaign::RawCampaign>,
+    #[serde(default)]
+    shop: RawShop,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawShop {
+    region: Option<Spanned<String>>,
+    #[serde(default)]
+    products: Vec<Spanned<RawProduct>>,
+}
+
+/// A product: its address, or `{ url, my_price }`.
+#[derive(Debug)]
+enum RawProduct {
+    Url(String),
+    Priced(RawPricedProduct),
+}
+
+// By hand rather than `#[serde(untagged)]`, which would swallow a misspelt key's message.
+impl<'de> Deserialize<'de> for RawProduct {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawProduct;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a product address (\"https://www.tiktok.com/shop/pdp/NAME/ID\") or a table { url = \"...\", my_price = 8.90 }")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawProduct, E> {
+                Ok(RawProduct::Url(v.to_string()))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<RawProduct, A::Error> {
+                RawPricedProduct::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(RawProduct::Priced)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPricedProduct {
+    url: String,
+    my_price: Option<f64>,
+}
+
+impl RawShop {
+    fn check(&self, file: &SourceFile) -> Result<crate::config::ShopWatch, ConfigError> {
+        let region = match &self.region {
+            Some(r) => {
+                let code = r.get_ref().trim().to_ascii_uppercase();
+                if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+                    return Err(file.at(r, "`region` is a two-letter country code, e.g. \"FR\""));
+                }
+                code
+            }
+            None => "FR".to_owned(),
+        };
+        let mut products: Vec<crate::config::ShopProduct> = Vec::new();
+        for raw in &self.products {
+            let (url, my_price) = match raw.get_ref() {
+                RawProduct::Url(u) => (u.as_str(), None),
+                RawProduct::Priced(p) => (p.url.as_str(), p.my_price),
+            };
+            let Some((slug, product_id)) = crate::config::parse_product_url(url) else {
+                let shown: String = url.escape_debug().take(100).collect();
+                return Err(file.at(
+                    raw,
+                    format!("`{shown}` is not a TikTok Shop product address: copy it from the product's page, e.g. \"https://www.tiktok.com/shop/pdp/baume-karite-bio/1729447605324124806\""),
+                ));
+            };
+            if let Some(p) = my_price {
+                if !p.is_finite() || p <= 0.0 {
+                    return Err(file.at(
+                        raw,
+                        format!("`my_price` cannot be {p}: write your own price of this product"),
+                    ));
+                }
+            }
+            if products.iter().any(|p| p.product_id == product_id) {
+                return Err(file.at(raw, format!("product {product_id} is listed twice")));
+            }
+            products.push(crate::config::ShopProduct {
+                product_id,
+                slug,
+                my_price,
+            });
+        }
+        Ok(crate::config::ShopWatch { region, products })
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -126,6 +223,7 @@ impl RawWatchlist {
             }
             sources.push((source, name_span));
         }
+        let shop = self.shop.check(file)?;
         let mut campaigns: Vec<crate::config::Campaign> = Vec::new();
         for raw in self.campaign {
             let name_span = raw.name_span();
@@ -147,6 +245,7 @@ impl RawWatchlist {
             discovery,
             sources: sources.into_iter().map(|(s, _)| s).collect(),
             campaigns,
+            shop,
         })
     }
 }

@@ -33,6 +33,14 @@ pub(crate) fn health_line(g: &HealthGroup, at: UnixSeconds, lang: Language) -> S
             "Browser unavailable",
             "install Chromium (apt install chromium) or set browser_url in [collect].",
         ),
+        ("region", Fr) => (
+            "Produit non vendu dans votre région",
+            "TikTok Shop ne le vend pas ici : retirez-le de [shop] ou vérifiez `region`.",
+        ),
+        ("region", En) => (
+            "Product not for sale in your region",
+            "TikTok Shop does not sell it here: remove it from [shop] or check `region`.",
+        ),
         ("not_found", Fr) => (
             "Page introuvable",
             "vérifiez l'orthographe dans la liste de veille (compte renommé ou supprimé ?)",
