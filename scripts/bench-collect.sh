@@ -6,6 +6,7 @@
 #   N=200 RUNS=1 CONCURRENCY=8 scripts/bench-collect.sh
 #   KIND=hashtags N=100000 RUNS=1 scripts/bench-collect.sh   # a watchlist of N hashtags
 #   KIND=videos N=100 scripts/bench-collect.sh                # a campaign of N sponsored videos
+#   KIND=products N=200 scripts/bench-collect.sh              # N TikTok Shop products
 #
 # After the passes, `trendwatch status` runs on the store the last pass left: its time too.
 #
@@ -42,9 +43,16 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== generating the pages of $N $KIND in $WORK/www"
-python3 - "$WORK/www" "$( [ "$KIND" = creators ] && echo "$N" || echo 0)" "$PAGE_BYTES" "$( [ "$KIND" = videos ] && echo "$N" || echo 0)" <<'PY'
+python3 - "$WORK/www" "$( [ "$KIND" = creators ] && echo "$N" || echo 0)" "$PAGE_BYTES" "$( [ "$KIND" = videos ] && echo "$N" || echo 0)" "$( [ "$KIND" = products ] && echo "$N" || echo 0)" <<'PY'
 import os, sys
-out, n, target, videos = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+out, n, target, videos, products = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+shop = open("tests/fixtures/tiktok/shop_product.html", encoding="utf-8").read()
+for i in range(products):
+    pid = str(1731000000000000000 + i)
+    d = os.path.join(out, "shop", "pdp", "produit")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, pid), "w", encoding="utf-8") as f:
+        f.write(shop.replace("1731000000000000042", pid).replace('"sold_count":12840', '"sold_count":%d' % (1000 + i)))
 video = open("tests/fixtures/tiktok/video_universal.html", encoding="utf-8").read()
 for i in range(videos):
     vid = str((1793750400 << 32) + i)
@@ -118,6 +126,9 @@ names = lambda fmt: ", ".join('"' + fmt % i + '"' for i in range(n))
 with open(work + "/watchlist.toml", "w") as f:
     if kind == "hashtags":
         f.write("[tiktok]\nhashtags = [%s]\ncreators = []\n" % names("tag%06d"))
+    elif kind == "products":
+        urls = ",\n".join('  "https://www.tiktok.com/shop/pdp/produit/%d"' % (1731000000000000000 + i) for i in range(n))
+        f.write('[shop]\nregion = "FR"\nproducts = [\n%s,\n]\n' % urls)
     elif kind == "videos":
         urls = ",\n".join('  "https://www.tiktok.com/@creator%04d/video/%d"' % (i, (1793750400 << 32) + i) for i in range(n))
         f.write('[[campaign]]\nname = "bench"\nstart = "2026-01-01"\nobjective = "engagement"\nbudget = 1000.0\nvideos = [\n%s,\n]\n' % urls)

@@ -31,9 +31,7 @@ fn fixture(name: &str) -> String {
 }
 
 fn html(body: String) -> ResponseTemplate {
-    ResponseTemplate::new(200)
-        .insert_header("content-type", "text/html; charset=utf-8")
-        .set_body_string(body)
+    ResponseTemplate::new(200).set_body_raw(body, "text/html; charset=utf-8")
 }
 
 /// The fixture page with other counts (exact `statsV2`, and `stats` to match).

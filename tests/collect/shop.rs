@@ -1,17 +1,20 @@
-//! The TikTok Shop watch: product pages in TikTok's format on a loopback server, a region
-//! refusal, a removed product, and a price drop and a sales take-off followed through
-//! simulated weeks into the digest.
+//! The TikTok Shop watch: product pages in TikTok's format on a loopback server (plain HTTP,
+//! and behind a JavaScript gate through real Chromium), a region refusal, a removed product,
+//! and a price drop and a sales take-off followed through simulated weeks into the digest.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use trendwatch::collect::{Collector, Target};
-use trendwatch::model::FailureKind;
+use trendwatch::config::BrowserMode;
+use trendwatch::model::{FailureKind, Fetcher};
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+use crate::collect_support::chromium_or_skip;
 use crate::common::{quoted, Setup, TestConfig};
 
 const PRODUCT: &str = "1731000000000000042";
@@ -26,9 +29,7 @@ fn fixture(name: &str) -> String {
 }
 
 fn html(body: String) -> ResponseTemplate {
-    ResponseTemplate::new(200)
-        .insert_header("content-type", "text/html; charset=utf-8")
-        .set_body_string(body)
+    ResponseTemplate::new(200).set_body_raw(body, "text/html; charset=utf-8")
 }
 
 fn product(id: &str) -> Target {
@@ -103,6 +104,61 @@ async fn a_product_page_gives_sales_price_rating_and_reviews_and_refusals_are_ty
         Some(FailureKind::NotFound),
         "{:?}",
         out[2]
+    );
+}
+
+/// The product page to a client whose script set the gate's cookie; to others, a page whose
+/// script sets it and reloads.
+struct JsGate;
+
+impl Respond for JsGate {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let passed = request
+            .headers
+            .get("cookie")
+            .and_then(|c| c.to_str().ok())
+            .is_some_and(|c| c.contains("tw_gate=ok"));
+        if passed {
+            html(fixture("shop_product.html"))
+        } else {
+            html(
+                "<!DOCTYPE html><html><body><div id=\"root\">Chargement…</div>\
+                  <script>document.cookie = \"tw_gate=ok; path=/\"; location.reload();</script>\
+                  </body></html>"
+                    .into(),
+            )
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_product_page_behind_a_javascript_gate_is_read_in_the_browser() {
+    if !chromium_or_skip("a_product_page_behind_a_javascript_gate_is_read_in_the_browser") {
+        return;
+    }
+    let server = MockServer::start().await;
+    Mock::given(path(format!("/shop/pdp/baume-karite-bio/{PRODUCT}")))
+        .respond_with(JsGate)
+        .mount(&server)
+        .await;
+    let mut cfg = crate::common::collect_config(&server.uri());
+    cfg.browser.mode = BrowserMode::Fallback;
+    cfg.timeout = Duration::from_secs(15);
+    let out = Collector::new(&cfg)
+        .unwrap()
+        .collect(&[product(PRODUCT)], &CancellationToken::new())
+        .await;
+    // Plain HTTP got the gate; the browser ran it and read the product.
+    assert_eq!(out[0].failure, None, "{:?}", out[0]);
+    assert_eq!(out[0].fetched_by, Fetcher::Browser);
+    let obs = out[0].observation.as_ref().unwrap();
+    assert!(obs
+        .metrics
+        .iter()
+        .any(|(m, v)| m.as_str() == "sold" && *v == 12_840.0));
+    assert_eq!(
+        obs.label.as_ref().map(|l| l.title.as_str()),
+        Some("Baume au karité bio 50 ml")
     );
 }
 

@@ -650,6 +650,9 @@ fn the_commented_examples_of_the_watchlist_are_valid() {
         "  {",
         "  \"https:",
         "]",
+        "[shop]",
+        "region =",
+        "products =",
     ];
     let uncommented: String = text
         .lines()
@@ -672,6 +675,8 @@ fn the_commented_examples_of_the_watchlist_are_valid() {
     assert_eq!(kinds, vec![true, false], "one json and one html example");
     assert_eq!(watchlist.campaigns.len(), 1);
     assert_eq!(watchlist.campaigns[0].videos.len(), 2);
+    assert_eq!(watchlist.shop.products.len(), 2);
+    assert_eq!(watchlist.shop.products[1].my_price, Some(8.90));
 }
 
 #[test]
@@ -821,4 +826,40 @@ fn campaign_mistakes_are_refused_where_they_are_written() {
     let typo = campaign_with("revenu = 2400.0");
     let m = error_at(state, Some(&typo), "watchlist.toml", 11, 1);
     assert!(m.contains("did you mean `revenue`?"), "{m}");
+}
+
+#[test]
+fn shop_mistakes_are_refused_where_they_are_written() {
+    let state = "state_dir = \"state\"\n";
+    let shop =
+        |products: &str| format!("[shop]\nregion = \"FR\"\nproducts = [\n  {products},\n]\n");
+    let m = error_at(
+        state,
+        Some(&shop("\"https://www.tiktok.com/@lea.soinsnaturels\"")),
+        "watchlist.toml",
+        4,
+        3,
+    );
+    assert!(m.contains("is not a TikTok Shop product address"), "{m}");
+    let m = error_at(
+        state,
+        Some(&shop(
+            "{ url = \"https://www.tiktok.com/shop/pdp/baume/1729447605324124806\", my_price = -1.0 }",
+        )),
+        "watchlist.toml",
+        4,
+        3,
+    );
+    assert!(m.contains("`my_price` cannot be -1"), "{m}");
+    let m = error_at(
+        state,
+        Some("[shop]\nregion = \"France\"\n"),
+        "watchlist.toml",
+        2,
+        10,
+    );
+    assert!(m.contains("two-letter country code"), "{m}");
+    let typo = "[shop]\nproduits = []\n";
+    let m = error_at(state, Some(typo), "watchlist.toml", 2, 1);
+    assert!(m.contains("did you mean `products`?"), "{m}");
 }
