@@ -31,6 +31,7 @@ pub struct Words {
     pub legend_usual: &'static str,
     pub legend_start: &'static str,
     pub legend_peak: &'static str,
+    pub legend_drop: &'static str,
     pub legend_last: &'static str,
     pub health_hint: &'static str,
     pub footer: &'static str,
@@ -57,6 +58,7 @@ const FR: Words = Words {
     legend_usual: "bande grise : niveau habituel",
     legend_start: "pointillé : début de la hausse",
     legend_peak: "pointillé : pic",
+    legend_drop: "pointillé : début de la baisse",
     legend_last: "point : dernière valeur",
     health_hint: "Le détail de chaque erreur : trendwatch status, et le journal du service.",
     footer: "Envoyé par trendwatch.",
@@ -83,6 +85,7 @@ const EN: Words = Words {
     legend_usual: "grey band: usual level",
     legend_start: "dashed line: start of the rise",
     legend_peak: "dashed line: peak",
+    legend_drop: "dashed line: the drop",
     legend_last: "dot: latest value",
     health_hint: "Each error in detail: trendwatch status, and the service's log.",
     footer: "Sent by trendwatch.",
@@ -224,11 +227,16 @@ pub fn metric(name: &str, lang: Language) -> String {
         "comments" => "commentaires",
         "shares" => "partages",
         "saves" => "enregistrements",
+        "sold" => "ventes",
+        "price" => "prix",
+        "rating" => "note",
+        "reviews" => "avis",
         other => other,
     };
-    match lang {
-        Language::Fr => fr.to_owned(),
-        Language::En => name.to_owned(),
+    match (lang, name) {
+        (Language::Fr, _) => fr.to_owned(),
+        (Language::En, "sold") => "sales".to_owned(),
+        (Language::En, _) => name.to_owned(),
     }
 }
 

@@ -260,7 +260,10 @@ fn chart_view(
     let mut legend = Vec::new();
     if matches!(
         kind,
-        TrendKind::Emerging | TrendKind::Spike | TrendKind::RisingCreator
+        TrendKind::Emerging
+            | TrendKind::Spike
+            | TrendKind::RisingCreator
+            | TrendKind::ProductRising
     ) && it.metric == it.chart_metric
     {
         legend.push(format!(
@@ -273,15 +276,20 @@ fn chart_view(
         it.since,
         matches!(kind, TrendKind::Discovered | TrendKind::BreakoutVideo),
     ) {
-        let what = if kind == TrendKind::Cooling {
-            w.legend_peak
-        } else {
-            w.legend_start
+        let what = match kind {
+            TrendKind::Cooling => w.legend_peak,
+            TrendKind::PriceDrop => w.legend_drop,
+            _ => w.legend_start,
         };
         legend.push(format!("{what} ({})", locale::short_date(t, tz, lang)));
     }
     if let Some(&(_, v)) = it.rates.last() {
-        legend.push(format!("{} ({}/h)", w.legend_last, locale::number(v, lang)));
+        // A price chart shows the price itself, not a rate.
+        let shown = match (kind, &it.product) {
+            (TrendKind::PriceDrop, Some(p)) => locale::money(v, &p.currency, lang),
+            _ => format!("{}/h", locale::number(v, lang)),
+        };
+        legend.push(format!("{} ({shown})", w.legend_last));
     }
     ChartView {
         img,

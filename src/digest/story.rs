@@ -494,7 +494,14 @@ pub(super) fn detail(kind: TrendKind, it: &Item, lang: Language, tz: chrono_tz::
             "{} recent videos against {base} before",
             number(it.rate_now, lang)
         ),
-        (_, _) if it.metric == "engagement" || kind == TrendKind::BreakoutVideo => String::new(),
+        // A price is a level, said whole in the headline.
+        (_, _)
+            if it.metric == "engagement"
+                || kind == TrendKind::BreakoutVideo
+                || kind == TrendKind::PriceDrop =>
+        {
+            String::new()
+        }
         (_, Fr) => format!(
             "{} {} par heure, {g} le niveau habituel ({base}/h){samples}",
             number(it.rate_now, lang),
