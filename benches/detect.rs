@@ -64,16 +64,10 @@ fn campaigns_bench(c: &mut Criterion) {
         let mut input = CampaignInput::default();
         for v in &videos {
             let series = input.series.entry(v.entity()).or_default();
-            for (k, m) in [
-                Metric::PLAYS,
-                Metric::LIKES,
-                Metric::COMMENTS,
-                Metric::SHARES,
-                Metric::SAVES,
-                Metric::FOLLOWERS,
-            ]
-            .into_iter()
-            .enumerate()
+            for (k, m) in Metric::VIDEO_COUNTERS
+                .into_iter()
+                .chain([Metric::FOLLOWERS])
+                .enumerate()
             {
                 let points = (0..480i64)
                     .map(|i| (t0 + i * 10_800, (i * 100) as f64 / (k + 1) as f64))

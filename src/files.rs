@@ -33,6 +33,19 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()>
     std::fs::File::open(dir)?.sync_all()
 }
 
+/// Opens (creating it and its folder if needed) a file that only serves as a lock: trendwatch
+/// takes `flock` on it, which the system releases with the process, even on SIGKILL.
+pub(crate) fn lock_file(path: &Path) -> std::io::Result<std::fs::File> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -611,14 +611,10 @@ fn video_series(
 ) -> Result<std::collections::HashMap<crate::model::Metric, Vec<(UnixSeconds, f64)>>, StoreError> {
     use crate::model::Metric;
     let mut series = std::collections::HashMap::new();
-    for metric in [
-        Metric::PLAYS,
-        Metric::LIKES,
-        Metric::COMMENTS,
-        Metric::SHARES,
-        Metric::SAVES,
-        Metric::FOLLOWERS,
-    ] {
+    for metric in Metric::VIDEO_COUNTERS
+        .into_iter()
+        .chain([Metric::FOLLOWERS])
+    {
         let points = store.series(id, &metric, UnixSeconds::MIN, at)?;
         if !points.is_empty() {
             series.insert(metric, points);

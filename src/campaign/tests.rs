@@ -36,16 +36,7 @@ fn reading(
     followers: f64,
 ) {
     let series = input.series.entry(v.entity()).or_default();
-    for (m, value) in [
-        Metric::PLAYS,
-        Metric::LIKES,
-        Metric::COMMENTS,
-        Metric::SHARES,
-        Metric::SAVES,
-    ]
-    .into_iter()
-    .zip(counts)
-    {
+    for (m, value) in Metric::VIDEO_COUNTERS.into_iter().zip(counts) {
         series.entry(m).or_default().push((t, value));
     }
     series

@@ -288,13 +288,11 @@ pub(super) fn product_observed(entity: &EntityId, page: tiktok::ProductPage) -> 
 /// same page (it gives the creator's tier).
 pub(super) fn video_metrics(page: &tiktok::VideoPage) -> Vec<(Metric, f64)> {
     let v = &page.video;
-    let mut m = vec![
-        (Metric::PLAYS, v.plays as f64),
-        (Metric::LIKES, v.likes as f64),
-        (Metric::COMMENTS, v.comments as f64),
-        (Metric::SHARES, v.shares as f64),
-        (Metric::SAVES, v.saves as f64),
-    ];
+    let counts = [v.plays, v.likes, v.comments, v.shares, v.saves];
+    let mut m: Vec<(Metric, f64)> = Metric::VIDEO_COUNTERS
+        .into_iter()
+        .zip(counts.map(|c| c as f64))
+        .collect();
     if let Some(f) = page.author_followers {
         m.push((Metric::FOLLOWERS, f as f64));
     }

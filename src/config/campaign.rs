@@ -102,17 +102,18 @@ impl Campaign {
     }
 }
 
+/// An http(s) address on tiktok.com or one of its subdomains, as a user pasted it.
+pub(crate) fn tiktok_address(raw: &str) -> Option<url::Url> {
+    let url = url::Url::parse(raw.trim()).ok()?;
+    let host = url.host_str()?.to_ascii_lowercase();
+    let tiktok = host == "tiktok.com" || host.ends_with(".tiktok.com");
+    (matches!(url.scheme(), "https" | "http") && tiktok).then_some(url)
+}
+
 /// A TikTok video address as users copy it (`https://www.tiktok.com/@handle/video/ID`, with or
 /// without `www.`/`m.`, a query or a trailing slash): its handle and id.
 pub fn parse_video_url(raw: &str) -> Option<(String, String)> {
-    let url = url::Url::parse(raw.trim()).ok()?;
-    if !matches!(url.scheme(), "https" | "http") {
-        return None;
-    }
-    let host = url.host_str()?.to_ascii_lowercase();
-    if !(host == "tiktok.com" || host.ends_with(".tiktok.com")) {
-        return None;
-    }
+    let url = tiktok_address(raw)?;
     let mut segments = url.path_segments()?.filter(|s| !s.is_empty());
     let handle = segments.next()?.strip_prefix('@')?;
     let video = segments.next()?;

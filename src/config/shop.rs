@@ -38,14 +38,7 @@ pub struct ShopWatch {
 /// A product address as users copy it: `https://www.tiktok.com/shop/pdp/<slug>/<id>` (a query
 /// is ignored) or the older `https://shop.tiktok.com/view/product/<id>`: its slug and id.
 pub fn parse_product_url(raw: &str) -> Option<(String, String)> {
-    let url = url::Url::parse(raw.trim()).ok()?;
-    if !matches!(url.scheme(), "https" | "http") {
-        return None;
-    }
-    let host = url.host_str()?.to_ascii_lowercase();
-    if !(host == "tiktok.com" || host.ends_with(".tiktok.com")) {
-        return None;
-    }
+    let url = super::campaign::tiktok_address(raw)?;
     let segments: Vec<&str> = url.path_segments()?.filter(|s| !s.is_empty()).collect();
     let (slug, id) = match segments.as_slice() {
         ["shop", "pdp", slug, id] => ((*slug).to_owned(), *id),

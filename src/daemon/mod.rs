@@ -72,13 +72,7 @@ impl DaemonLock {
             path: path.clone(),
             source,
         };
-        std::fs::create_dir_all(state_dir).map_err(io)?;
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io)?;
+        let file = crate::files::lock_file(&path).map_err(io)?;
         match file.try_lock() {
             Ok(()) => Ok(DaemonLock { _file: file }),
             Err(std::fs::TryLockError::WouldBlock) => Err(LockError::Held(state_dir.to_path_buf())),

@@ -25,13 +25,7 @@ impl SendLock {
             state_dir: state_dir.to_path_buf(),
             source,
         };
-        std::fs::create_dir_all(state_dir).map_err(io)?;
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(state_dir.join("outbox.lock"))
-            .map_err(io)?;
+        let file = crate::files::lock_file(&state_dir.join("outbox.lock")).map_err(io)?;
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             match file.try_lock() {

@@ -55,6 +55,15 @@ impl Metric {
     /// What a creator's engagement trend measures: interactions per play.
     pub const ENGAGEMENT: Metric = Metric(Cow::Borrowed("engagement"));
 
+    /// The counters of a followed video, in the order reports list them.
+    pub const VIDEO_COUNTERS: [Metric; 5] = [
+        Self::PLAYS,
+        Self::LIKES,
+        Self::COMMENTS,
+        Self::SHARES,
+        Self::SAVES,
+    ];
+
     /// The longest name accepted.
     pub const MAX_CHARS: usize = 64;
 

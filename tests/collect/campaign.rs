@@ -2,7 +2,6 @@
 //! loopback server in TikTok's format, a month of collections on the simulated clock, and
 //! the `campaign` report in every format, the HTML one looked at in headless Chromium.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -13,6 +12,7 @@ use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::collect_support::chromium_or_skip;
+use crate::collect_support::{html, tiktok as fixture};
 use crate::common::{quoted, Setup, TestConfig};
 
 /// The fixture video of @lea.soinsnaturels, published 2026-11-04T00:00:00Z.
@@ -20,19 +20,6 @@ const LEA_VIDEO: &str = "7704099305192816647";
 const PUBLISHED: i64 = 1_793_750_400;
 /// A second sponsored video, of a creator with 2.1 M followers, published a day later.
 const ATELIER_VIDEO: &str = "7704470390361292809";
-
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/tiktok")
-            .join(name),
-    )
-    .unwrap()
-}
-
-fn html(body: String) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_raw(body, "text/html; charset=utf-8")
-}
 
 /// The fixture page with other counts (exact `statsV2`, and `stats` to match).
 fn video_page(handle: &str, id: &str, followers: u64, counts: [u64; 5]) -> String {

@@ -2,7 +2,6 @@
 //! and behind a JavaScript gate through real Chromium), a region refusal, a removed product,
 //! and a price drop and a sales take-off followed through simulated weeks into the digest.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,22 +14,10 @@ use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::collect_support::chromium_or_skip;
+use crate::collect_support::{html, tiktok as fixture};
 use crate::common::{quoted, Setup, TestConfig};
 
 const PRODUCT: &str = "1731000000000000042";
-
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/tiktok")
-            .join(name),
-    )
-    .unwrap()
-}
-
-fn html(body: String) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_raw(body, "text/html; charset=utf-8")
-}
 
 fn product(id: &str) -> Target {
     Target::ShopProduct {
@@ -124,8 +111,7 @@ impl Respond for JsGate {
             html(
                 "<!DOCTYPE html><html><body><div id=\"root\">Chargement…</div>\
                   <script>document.cookie = \"tw_gate=ok; path=/\"; location.reload();</script>\
-                  </body></html>"
-                    .into(),
+                  </body></html>",
             )
         }
     }

@@ -23,10 +23,10 @@ pub fn source(name: &str) -> String {
     std::fs::read_to_string(fixture_path("sources", name)).unwrap()
 }
 
+/// An HTML page as a server sends it (`set_body_string` would make it `text/plain`, which a
+/// browser shows as text without running its scripts).
 pub fn html(body: impl Into<String>) -> wiremock::ResponseTemplate {
-    wiremock::ResponseTemplate::new(200)
-        .insert_header("content-type", "text/html; charset=utf-8")
-        .set_body_string(body.into())
+    wiremock::ResponseTemplate::new(200).set_body_raw(body.into(), "text/html; charset=utf-8")
 }
 
 pub fn json(body: impl Into<String>) -> wiremock::ResponseTemplate {

@@ -20,8 +20,8 @@ fn only_transient_failures_are_retried() {
     assert!(!retryable(&FetchError::Cancelled));
 }
 
-#[tokio::test]
-async fn a_refused_connection_is_unreachable_and_retried_once_at_most() {
+/// A client that tries once and never waits for its turn.
+fn one_try_client() -> Http {
     let cfg = CollectConfig {
         retries: 0,
         per_host_interval: Duration::ZERO,
@@ -30,7 +30,12 @@ async fn a_refused_connection_is_unreachable_and_retried_once_at_most() {
             Url::parse("http://127.0.0.1:9").unwrap(),
         )
     };
-    let http = Http::new(&cfg).unwrap();
+    Http::new(&cfg).unwrap()
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_unreachable_and_retried_once_at_most() {
+    let http = one_try_client();
     // Nothing listens on the discard port.
     let url = Url::parse("http://127.0.0.1:9/").unwrap();
     let err = http
@@ -50,15 +55,7 @@ async fn a_refused_connection_is_unreachable_and_retried_once_at_most() {
 
 #[tokio::test]
 async fn a_name_that_does_not_resolve_is_unreachable_by_its_type() {
-    let cfg = CollectConfig {
-        retries: 0,
-        per_host_interval: Duration::ZERO,
-        ..CollectConfig::with_defaults(
-            crate::config::Schedule::parse("0 0 * * * *").unwrap(),
-            Url::parse("http://127.0.0.1:9").unwrap(),
-        )
-    };
-    let http = Http::new(&cfg).unwrap();
+    let http = one_try_client();
     // `.invalid` never resolves (RFC 2606), with or without a network.
     let url = Url::parse("http://trendwatch-test.invalid/").unwrap();
     let err = http
