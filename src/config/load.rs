@@ -45,6 +45,33 @@ pub enum ConfigError {
     },
 }
 
+/// A French day name in a schedule, with the English one cron expects.
+fn french_day(expr: &str) -> Option<(String, &'static str)> {
+    const DAYS: [(&str, &str); 14] = [
+        ("lundi", "Mon"),
+        ("mardi", "Tue"),
+        ("mercredi", "Wed"),
+        ("jeudi", "Thu"),
+        ("vendredi", "Fri"),
+        ("samedi", "Sat"),
+        ("dimanche", "Sun"),
+        ("lun", "Mon"),
+        ("mar", "Tue"),
+        ("mer", "Wed"),
+        ("jeu", "Thu"),
+        ("ven", "Fri"),
+        ("sam", "Sat"),
+        ("dim", "Sun"),
+    ];
+    let last = expr.split_whitespace().last()?;
+    last.split([',', '-']).find_map(|word| {
+        let lower = word.to_lowercase();
+        DAYS.iter()
+            .find(|(fr, _)| *fr == lower)
+            .map(|(_, en)| (word.to_owned(), *en))
+    })
+}
+
 impl Schedule {
     /// Parses a cron expression with seconds exactly as the scheduler will.
     pub fn parse(expr: &str) -> Result<Schedule, String> {
@@ -56,7 +83,13 @@ impl Schedule {
             .dom_and_dow(true)
             .build()
             .parse(expr.trim())
-            .map_err(|e| format!("invalid cron expression `{expr}` (six fields, seconds first, e.g. \"0 0 */3 * * *\"): {e}"))?;
+            .map_err(|e| match french_day(expr) {
+                Some((fr, en)) => format!(
+                    "`{fr}` in the schedule `{}`: write the day in English, `{en}` (e.g. \"0 0 8 * * {en}\")",
+                    expr.trim()
+                ),
+                None => format!("invalid cron expression `{expr}` (six fields, seconds first, e.g. \"0 0 */3 * * *\"): {e}"),
+            })?;
         // A schedule that can never fire would leave the service silent for good.
         if cron.iter_after(Utc::now()).next().is_none() {
             return Err(format!(
@@ -324,9 +357,13 @@ fn explain_toml_error(message: &str, spanned_text: Option<&str>) -> String {
         if field == "password" {
             return "`password` is not accepted in the config file: give `password_credential` (a systemd credential name), `password_file` or `password_env`".into();
         }
+        // Case does not make a different word: `[TikTok]` means `[tiktok]`.
         let suggestion = expected
             .iter()
-            .map(|candidate| (strsim::jaro_winkler(field, candidate), candidate))
+            .map(|candidate| {
+                let score = strsim::jaro_winkler(&field.to_lowercase(), &candidate.to_lowercase());
+                (score, candidate)
+            })
             .filter(|(score, _)| *score >= 0.8)
             .max_by(|a, b| a.0.total_cmp(&b.0))
             .map(|(_, candidate)| format!("; did you mean `{candidate}`?"))

@@ -863,3 +863,61 @@ fn shop_mistakes_are_refused_where_they_are_written() {
     let m = error_at(state, Some(typo), "watchlist.toml", 2, 1);
     assert!(m.contains("did you mean `products`?"), "{m}");
 }
+
+#[test]
+fn mistakes_a_shopkeeper_makes_get_the_fix_in_the_message() {
+    // `~` is not expanded in a file: refused, never a folder named `~`.
+    let m = error_at(
+        "state_dir = \"~/trendwatch-state\"\n",
+        None,
+        "trendwatch.toml",
+        1,
+        13,
+    );
+    assert!(m.contains("write the full path"), "{m}");
+    // A handle among the hashtags, a tag among the creators.
+    let m = error_at(
+        "state_dir = \"s\"\n",
+        Some("[tiktok]\nhashtags = [\"@aloevera\"]\n"),
+        "watchlist.toml",
+        2,
+        13,
+    );
+    assert!(m.contains("is a creator: move it to `creators"), "{m}");
+    // A table or a zone written in another case.
+    let m = error_at(
+        "state_dir = \"s\"\n",
+        Some("[TikTok]\nhashtags = []\n"),
+        "watchlist.toml",
+        1,
+        2,
+    );
+    assert!(m.contains("did you mean `tiktok`?"), "{m}");
+    let m = error_at(
+        "state_dir = \"s\"\ntimezone = \"europe/paris\"\n",
+        None,
+        "trendwatch.toml",
+        2,
+        12,
+    );
+    assert!(m.contains("did you mean \"Europe/Paris\"?"), "{m}");
+    // A day in French.
+    let m = error_at(
+        "state_dir = \"s\"\n[digest]\nschedule = \"0 0 8 * * lundi\"\n",
+        None,
+        "trendwatch.toml",
+        3,
+        12,
+    );
+    assert!(m.contains("`lundi`") && m.contains("`Mon`"), "{m}");
+}
+
+#[test]
+fn a_mistyped_command_line_exits_1_and_help_exits_0() {
+    let bin = env!("CARGO_BIN_EXE_trendwatch");
+    let out = Command::new(bin).arg("colect").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("collect"));
+    let out = Command::new(bin).arg("--help").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}

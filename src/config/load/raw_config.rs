@@ -93,15 +93,30 @@ impl RawConfig {
             Some(dir) if dir.get_ref().trim().is_empty() => {
                 return Err(file.at(dir, "`state_dir` must not be empty"))
             }
+            // A shell expands `~`, a config file does not: a folder literally named `~` would
+            // be created (and a later `rm -rf ~` would delete the home folder).
+            Some(dir) if dir.get_ref().trim().starts_with('~') => {
+                return Err(file.at(
+                    dir,
+                    "`~` is not expanded here: write the full path, e.g. \"/home/lea/trendwatch-state\" (or \"/var/lib/trendwatch\" for the service)",
+                ))
+            }
             Some(dir) => beside(file.path, dir.get_ref().trim()),
             None => state_directory_from_env(std::env::var("STATE_DIRECTORY").ok().as_deref()),
         };
         let timezone = match &self.timezone {
             Some(tz) => tz.get_ref().trim().parse::<Tz>().map_err(|_| {
+                // Written in another case (`europe/paris`): name the zone it means.
+                let wanted = tz.get_ref().trim().to_lowercase();
+                let close = chrono_tz::TZ_VARIANTS
+                    .iter()
+                    .find(|z| z.name().to_lowercase() == wanted)
+                    .map(|z| format!("; did you mean \"{}\"?", z.name()))
+                    .unwrap_or_default();
                 file.at(
                     tz,
                     format!(
-                        "unknown time zone `{}`; use an IANA name such as \"Europe/Paris\" or \"UTC\"",
+                        "unknown time zone `{}`{close} Use an IANA name such as \"Europe/Paris\" or \"UTC\"",
                         tz.get_ref()
                     ),
                 )

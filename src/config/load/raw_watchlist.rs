@@ -260,6 +260,26 @@ pub(super) fn names(
     let mut seen: HashMap<String, Range<usize>> = HashMap::new();
     let mut out = Vec::new();
     for item in raw {
+        // A handle among the hashtags (or a tag among the creators) is a list mix-up.
+        let written = item.get_ref().trim();
+        if what == "hashtag" && written.starts_with('@') {
+            return Err(file.at(
+                item,
+                format!(
+                    "\"{}\" is a creator: move it to `creators = [...]` under [tiktok]",
+                    written.escape_debug()
+                ),
+            ));
+        }
+        if what == "creator" && written.starts_with('#') {
+            return Err(file.at(
+                item,
+                format!(
+                    "\"{}\" is a hashtag: move it to `hashtags = [...]` under [tiktok]",
+                    written.escape_debug()
+                ),
+            ));
+        }
         let name = normalize_name(item.get_ref());
         if name.is_empty() {
             return Err(file.at(item, format!("empty {what} name")));
