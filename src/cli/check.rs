@@ -6,7 +6,33 @@ use crate::config::{BrowserLaunch, BrowserMode, Config, SourceKind, Transport, W
 pub(super) fn check(cli: &Cli) -> CommandResult {
     let (config, watchlist) = super::load_config(cli)?;
     print!("{}", summary(&config, &watchlist, crate::clock::now_utc()));
-    Ok(())
+    check_password(&config)
+}
+
+/// The SMTP password must be readable where it is said to be: a digest that cannot be sent
+/// is found out now, not on Monday. A systemd credential only exists inside the service.
+fn check_password(config: &Config) -> CommandResult {
+    let Transport::Smtp(smtp) = &config.mail.transport else {
+        return Ok(());
+    };
+    match &smtp.password {
+        None => Ok(()),
+        Some(crate::config::PasswordSource::Credential(name))
+            if std::env::var_os("CREDENTIALS_DIRECTORY").is_none() =>
+        {
+            println!(
+                "note: the password is the service's credential `{name}`: it can only be read inside the service (`systemctl status trendwatch` shows whether it started)"
+            );
+            Ok(())
+        }
+        Some(src) => crate::mail::transport::read_password(src)
+            .map(|_| ())
+            .map_err(|e| {
+                super::CommandError::user(anyhow::anyhow!(
+                    "{e}: the SMTP password cannot be read there; set it (an `export` in this shell, or `Environment=` in the service's drop-in) or point `[mail]` at where it is"
+                ))
+            }),
+    }
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {

@@ -921,3 +921,54 @@ fn a_mistyped_command_line_exits_1_and_help_exits_0() {
     let out = Command::new(bin).arg("--help").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn check_fails_when_the_smtp_password_cannot_be_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = |source: &str| {
+        format!(
+            "state_dir = \"state\"\n[digest]\nto = [\"a@example.org\"]\nfrom = \"tw <tw@example.org>\"\n\
+             [mail]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nport = 2525\ntls = \"none\"\n\
+             username = \"tw\"\n{source}\n"
+        )
+    };
+    let run = |config: String| {
+        std::fs::write(dir.path().join("trendwatch.toml"), config).unwrap();
+        std::fs::write(dir.path().join("watchlist.toml"), WATCHLIST).unwrap();
+        Command::new(env!("CARGO_BIN_EXE_trendwatch"))
+            .arg("-c")
+            .arg(dir.path().join("trendwatch.toml"))
+            .arg("check")
+            .env_remove("TW_CHECK_NO_SUCH_PASSWORD")
+            .env_remove("CREDENTIALS_DIRECTORY")
+            .output()
+            .unwrap()
+    };
+    for source in [
+        "password_env = \"TW_CHECK_NO_SUCH_PASSWORD\"".to_owned(),
+        format!(
+            "password_file = \"{}\"",
+            dir.path().join("absent").display()
+        ),
+    ] {
+        let out = run(smtp(&source));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{source}: {stderr}");
+        assert!(stderr.contains("cannot read the SMTP password"), "{stderr}");
+    }
+    std::fs::write(dir.path().join("pw"), "secret\n").unwrap();
+    let out = run(smtp(&format!(
+        "password_file = \"{}\"",
+        dir.path().join("pw").display()
+    )));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A credential exists only inside the service: a note, not a failure.
+    let out = run(smtp("password_credential = \"smtp\""));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("inside the service"));
+}
