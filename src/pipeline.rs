@@ -554,15 +554,15 @@ pub async fn once(
     });
     let pass = collect_pass(store, &collector, cfg, watchlist, &cancel, Some("sources")).await?;
     tracing::info!(
-        "collected {} entities ({} failed); {} trends",
-        pass.entities,
+        "collected {} ({} failed); {}",
+        crate::digest::locale::plural(pass.entities as i64, "entity", "entities"),
         pass.failed,
-        pass.trends
+        crate::digest::locale::plural(pass.trends as i64, "trend", "trends")
     );
     let digest = digest_pass(store, cfg, watchlist).await?;
     tracing::info!(
-        "digest with {} items ({}) delivered to {}",
-        digest.items,
+        "digest with {} ({}) delivered to {}",
+        crate::digest::locale::plural(digest.items as i64, "item", "items"),
         digest.message_id,
         digest.delivered_to
     );

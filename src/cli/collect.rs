@@ -62,17 +62,17 @@ pub(super) fn collect(cli: &Cli, only: &[String]) -> CommandResult {
         report
     });
     let report = report.map_err(|e| {
-        CommandError::runtime(anyhow::anyhow!(
-            "the pass over {} entities was not stored whole: {e}",
-            targets.len()
-        ))
+        CommandError::runtime(anyhow::Error::new(e).context(format!(
+            "the pass over {} was not stored whole",
+            crate::digest::locale::plural(targets.len() as i64, "entity", "entities")
+        )))
     })?;
     print!("{}", table(&rows));
     let failed = report.failed;
     let skipped = targets.len() - report.entities;
     let mut summary = format!(
-        "{} entities: {} ok, {} failed",
-        report.entities,
+        "{}: {} ok, {} failed",
+        crate::digest::locale::plural(report.entities as i64, "entity", "entities"),
         report.entities - failed,
         failed
     );

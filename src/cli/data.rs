@@ -48,7 +48,12 @@ fn parse_bound(raw: Option<&str>, flag: &str) -> Result<Option<UnixSeconds>, Com
 pub(super) fn import(cli: &Cli, file: &Path) -> CommandResult {
     let (config, _) = super::load_config(cli)?;
     let (samples, entities) = import_file(&config.state_dir, file)?;
-    println!("imported {samples} samples for {entities} entities");
+    let plural = crate::digest::locale::plural;
+    println!(
+        "imported {} for {}",
+        plural(samples as i64, "sample", "samples"),
+        plural(entities as i64, "entity", "entities")
+    );
     Ok(())
 }
 

@@ -20,7 +20,9 @@ pub(super) fn run(cli: &Cli, once: bool, worker: Option<WorkerJob>) -> CommandRe
         let done = runtime.block_on(crate::daemon::worker::work(&path, job));
         // The task watching stdin sits in a blocking read that would hold a normal shutdown.
         runtime.shutdown_background();
-        return done.map_err(|e| CommandError::runtime(anyhow::anyhow!("{job:?} failed: {e}")));
+        return done.map_err(|e| {
+            CommandError::runtime(anyhow::Error::new(e).context(format!("the {job:?} job failed")))
+        });
     }
     let path = super::config_path(cli);
     let (cfg, watchlist, texts) =
@@ -31,25 +33,25 @@ pub(super) fn run(cli: &Cli, once: bool, worker: Option<WorkerJob>) -> CommandRe
         // The service's lock: a one-off cycle beside the running service would collect and
         // mail twice.
         let _lock = DaemonLock::acquire(&cfg.state_dir).map_err(CommandError::runtime)?;
-        let store = Store::open(&cfg.state_dir).map_err(|e| {
-            CommandError::runtime(anyhow::anyhow!(
-                "cannot open the store in {}: {e}",
-                cfg.state_dir.display()
-            ))
-        })?;
+        let store = Store::open(&cfg.state_dir).map_err(CommandError::runtime)?;
         let report = runtime
             .block_on(crate::pipeline::once(&cfg, &watchlist, &store))
             .map_err(|e| match e {
                 // Only building the HTTP client from the config fails this way: exit 1.
                 crate::pipeline::PipelineError::Collect(_) => {
-                    CommandError::user(anyhow::anyhow!("run --once failed at {e}"))
+                    CommandError::user(anyhow::Error::new(e).context("run --once failed"))
                 }
-                _ => CommandError::runtime(anyhow::anyhow!("run --once failed at {e}")),
+                _ => CommandError::runtime(anyhow::Error::new(e).context("run --once failed")),
             })?;
         let p = &report.pass;
+        let plural = crate::digest::locale::plural;
         println!(
-            "collected {} sources ({} failed), {} trends; digest with {} items delivered to {}",
-            p.entities, p.failed, p.trends, report.digest.items, report.digest.delivered_to
+            "collected {} ({} failed), {}; digest with {} delivered to {}",
+            plural(p.entities as i64, "source", "sources"),
+            p.failed,
+            plural(p.trends as i64, "trend", "trends"),
+            plural(report.digest.items as i64, "item", "items"),
+            report.digest.delivered_to
         );
         if p.all_failed() {
             return Err(CommandError::runtime(anyhow::anyhow!(

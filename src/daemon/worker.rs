@@ -257,8 +257,8 @@ async fn work_on(
     store.flush()?;
     if let Some(queued) = outcome? {
         tracing::info!(
-            "digest with {} items ({}) queued for {}",
-            queued.items,
+            "digest with {} ({}) queued for {}",
+            crate::digest::locale::plural(queued.items as i64, "item", "items"),
             queued.item.id,
             cfg.digest.recipients()
         );
@@ -349,11 +349,11 @@ async fn collect(
     let started = std::time::Instant::now();
     let r = pipeline::collect_pass(store, &collector, cfg, watchlist, cancel, None).await?;
     tracing::info!(
-        "collected {} entities ({} failed) in {:.1} s; {} trends",
-        r.entities,
+        "collected {} ({} failed) in {:.1} s; {}",
+        crate::digest::locale::plural(r.entities as i64, "entity", "entities"),
         r.failed,
         started.elapsed().as_secs_f64(),
-        r.trends
+        crate::digest::locale::plural(r.trends as i64, "trend", "trends")
     );
     Ok(())
 }

@@ -260,7 +260,14 @@ async fn flush_with(
                         .failed
                         .push((item.id, "refused for every recipient (see outbox)".into()));
                 } else {
-                    tracing::info!(id = %item.id, subject = %item.subject, "digest sent");
+                    match cfg.mail.transport {
+                        crate::config::Transport::File => tracing::info!(
+                            id = %item.id,
+                            subject = %item.subject,
+                            "digest written as a file in the outbox folder (no mail server configured)"
+                        ),
+                        _ => tracing::info!(id = %item.id, subject = %item.subject, "digest sent"),
+                    }
                     report.sent.push(item.id);
                 }
             }
