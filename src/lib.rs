@@ -2,12 +2,13 @@
 //!
 //! The library follows the pipeline of the product: [`config`] loads and validates the two
 //! TOML files once, [`collect`] fetches public metrics into [`model::Observation`]s, [`store`]
-//! keeps them durably in sled, [`detect`](mod@detect) turns series into ranked trends, [`digest`]
-//! renders them for people and [`mail`] delivers the digest through the outbox.
+//! keeps them durably in sled, [`detect`](mod@detect) turns series into ranked trends,
+//! [`campaign`] measures the influencer campaigns a user paid for, [`digest`] renders all of
+//! it for people and [`mail`] delivers the digest through the outbox.
 //! [`pipeline`] strings these stages together as one collection pass, one digest pass and
 //! one outbox flush: the one-shot commands of [`cli`] and the daemon's workers both call it.
-//! [`status`] reports what the store knows of each entity and [`logging`] sets up where log
-//! lines go.
+//! [`status`] reports what the store knows of each entity, [`logging`] sets up where log
+//! lines go and [`error`] says an error once with its causes.
 //!
 //! The types most callers need are re-exported here. The daemon (scheduler, worker
 //! processes, reload), the simulated clock and the progress display are internal: they are

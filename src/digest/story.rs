@@ -132,22 +132,28 @@ fn product_line(kind: TrendKind, it: &Item, lang: Language, tz: chrono_tz::Tz) -
         Fr => format!(" contre {} chez vous", money(m)),
         En => format!(" against {} in your shop", money(m)),
     });
+    let seller = (!p.seller.is_empty()).then(|| match lang {
+        Fr => format!(" Vendeur : {}.", p.seller),
+        En => format!(" Seller: {}.", p.seller),
+    });
     if kind == TrendKind::PriceDrop {
         let drop = locale::whole_percent(1.0 - it.growth, lang);
         return match lang {
             Fr => format!(
-                "Prix en baisse : {} au lieu de {} (−{drop}){}{}",
+                "Prix en baisse : {} au lieu de {} (−{drop}){}{}.{}",
                 money(it.rate_now),
                 money(it.rate_baseline),
                 since.map(|d| format!(" depuis le {d}")).unwrap_or_default(),
-                theirs.unwrap_or_default()
+                theirs.unwrap_or_default(),
+                seller.unwrap_or_default()
             ),
             En => format!(
-                "Price down: {} instead of {} (−{drop}){}{}",
+                "Price down: {} instead of {} (−{drop}){}{}.{}",
                 money(it.rate_now),
                 money(it.rate_baseline),
                 since.map(|d| format!(" since {d}")).unwrap_or_default(),
-                theirs.unwrap_or_default()
+                theirs.unwrap_or_default(),
+                seller.unwrap_or_default()
             ),
         };
     }
@@ -168,22 +174,24 @@ fn product_line(kind: TrendKind, it: &Item, lang: Language, tz: chrono_tz::Tz) -
     });
     match lang {
         Fr => format!(
-            "Vendu {} fois par jour{} ({} l'habitude){}{}{}",
+            "Vendu {} fois par jour{} ({} l'habitude){}{}{}.{}",
             number(per_day, lang),
             since.map(|d| format!(" depuis le {d}")).unwrap_or_default(),
             locale::ratio(it.growth, lang),
             at_price.unwrap_or_default(),
             theirs.unwrap_or_default(),
-            revenue.unwrap_or_default()
+            revenue.unwrap_or_default(),
+            seller.unwrap_or_default()
         ),
         En => format!(
-            "Sold {} times a day{} ({} usual){}{}{}",
+            "Sold {} times a day{} ({} usual){}{}{}.{}",
             number(per_day, lang),
             since.map(|d| format!(" since {d}")).unwrap_or_default(),
             locale::ratio(it.growth, lang),
             at_price.unwrap_or_default(),
             theirs.unwrap_or_default(),
-            revenue.unwrap_or_default()
+            revenue.unwrap_or_default(),
+            seller.unwrap_or_default()
         ),
     }
 }

@@ -254,6 +254,10 @@ async fn a_sales_take_off_and_a_price_drop_reach_the_digest_and_a_quiet_product_
         digest.contains("Prix en baisse : 7,99\u{a0}€ au lieu de 9,49\u{a0}€"),
         "{digest}"
     );
+    assert!(
+        digest.contains("Vendeur : Herboristerie Exemple."),
+        "{digest}"
+    );
     assert!(!digest.contains("Savon d'Alep"), "{digest}");
     // `show` and `export` work on products.
     let shown = setup.ok(&["show", &format!("tiktokshop:{PRODUCT}")]);
