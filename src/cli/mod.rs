@@ -99,7 +99,7 @@ pub enum Command {
         #[arg(long, value_name = "RFC3339")]
         at: Option<String>,
     },
-    /// Load samples from a CSV file (entity,timestamp,metric,value): all rows or none.
+    /// Load samples from a CSV file (entity,timestamp,metric,value); a bad row stores nothing.
     Import {
         #[arg(value_name = "FILE.csv")]
         file: PathBuf,
