@@ -20,10 +20,12 @@ fn main() -> ExitCode {
         }
     };
     trendwatch::logging::init(cli.log_format);
+    cli::say::from_environment();
     match cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("trendwatch: {:#}", err.error());
+            let message = cli::owner::shown(&format!("{:#}", err.error()));
+            eprintln!("trendwatch: {}: {message}", cli::say::error_label());
             err.exit_code()
         }
     }

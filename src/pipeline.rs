@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::collect::{self, CollectError, Collector};
 use crate::config::{Config, Watchlist};
 use crate::model::UnixSeconds;
+use crate::store::access::StoreAccess;
 use crate::store::{Store, StoreError};
 
 /// Meta keys of the daemon's bookkeeping in the store.
@@ -86,14 +87,14 @@ pub fn set_time(store: &Store, key: &str, at: UnixSeconds) -> Result<(), StoreEr
 /// also refreshes the discovered tags collected from now on). With `progress` (the units'
 /// name), a person at the command line sees the pass advance.
 pub async fn collect_pass(
-    store: &Store,
+    store: &impl StoreAccess,
     collector: &Collector,
     cfg: &Config,
     watchlist: &Watchlist,
     cancel: &CancellationToken,
     progress: Option<&'static str>,
 ) -> Result<PassReport, PipelineError> {
-    let targets = targets(store, watchlist)?;
+    let targets = store.with(|s| targets(s, watchlist)).await?;
     let pass = Pass {
         store,
         collector,
@@ -230,8 +231,9 @@ pub type TimedOutcome = (crate::model::EntityOutcome, std::time::Duration);
 
 /// One collection pass over given targets: the one home of "collect, store, bookkeep" for the
 /// daemon's workers, `run --once` and `trendwatch collect`.
-pub struct Pass<'a> {
-    pub store: &'a Store,
+pub struct Pass<'a, A: StoreAccess> {
+    /// The store, reached for each chunk's write: a pass never holds it while it fetches.
+    pub store: &'a A,
     pub collector: &'a Collector,
     pub cfg: &'a Config,
     pub watchlist: &'a Watchlist,
@@ -240,7 +242,7 @@ pub struct Pass<'a> {
     pub whole: bool,
 }
 
-impl Pass<'_> {
+impl<A: StoreAccess> Pass<'_, A> {
     /// Collects `targets` chunk by chunk, each chunk stored in one durable batch before the
     /// next starts; `on_chunk` sees each chunk's outcomes (the CLI's table). Once `cancel`
     /// fires, what was collected is stored and the pass ends.
@@ -251,7 +253,15 @@ impl Pass<'_> {
         progress: &dyn crate::progress::Progress,
         on_chunk: &mut dyn FnMut(&[crate::model::EntityOutcome], &[std::time::Duration]),
     ) -> Result<PassReport, PipelineError> {
-        restore_fetch_routes(self.store, self.collector)?;
+        // One pass at a time on a state directory: two would read the same sites at twice
+        // the polite pace.
+        let Some(_pass_lock) = PassLock::take(self.store.state_dir(), cancel).await? else {
+            return Ok(Tally::default().report(0));
+        };
+        let collector = self.collector;
+        self.store
+            .with(|s| restore_fetch_routes(s, collector))
+            .await?;
         let mut tally = Tally::default();
         let mut stored = Ok(());
         for chunk in targets.chunks(PASS_CHUNK) {
@@ -259,8 +269,11 @@ impl Pass<'_> {
             let (outcomes, took): (Vec<_>, Vec<_>) = timed.into_iter().unzip();
             stored = self
                 .store
-                .record_pass(&outcomes)
-                .and_then(|()| save_labels(self.store, &outcomes));
+                .with(|s| {
+                    s.record_pass(&outcomes)
+                        .and_then(|()| save_labels(s, &outcomes))
+                })
+                .await;
             if stored.is_err() {
                 break;
             }
@@ -272,11 +285,69 @@ impl Pass<'_> {
         }
         self.collector.finish_pass().await;
         stored?;
-        save_fetch_routes(self.store, self.collector)?;
+        self.store.with(|s| save_fetch_routes(s, collector)).await?;
         if self.whole {
-            bookkeep(self.store, self.cfg, self.watchlist, tally)
+            let (cfg, watchlist) = (self.cfg, self.watchlist);
+            self.store
+                .with(|s| bookkeep(s, cfg, watchlist, tally))
+                .await
         } else {
             Ok(tally.report(0))
+        }
+    }
+}
+
+/// Writes what `trendwatch status` shows when it cannot open the store itself (another
+/// process holds it past its wait, or the store is another user's): every job and `collect`
+/// leave one behind.
+pub fn write_status_snapshot(store: &Store, cfg: &Config, watchlist: &Watchlist) {
+    let written = crate::status::StatusReport::build(store, cfg, watchlist, crate::clock::now())
+        .map_err(|e| crate::error::Chain(&e).to_string())
+        .and_then(|r| {
+            r.save_snapshot(&cfg.state_dir)
+                .map_err(|e| crate::error::Chain(&e).to_string())
+        });
+    if let Err(e) = written {
+        tracing::warn!("cannot write the status snapshot: {e}");
+    }
+}
+
+/// A collection pass's claim on a state directory (`STATE_DIR/collect.lock`): a pass started
+/// while another runs (the daemon's, a `trendwatch collect`) waits for it to end.
+struct PassLock {
+    _file: std::fs::File,
+}
+
+impl PassLock {
+    /// Waits for the lock; `None` when `cancel` fires first.
+    async fn take(
+        state_dir: &std::path::Path,
+        cancel: &CancellationToken,
+    ) -> Result<Option<PassLock>, StoreError> {
+        let path = state_dir.join("collect.lock");
+        let io = |source| StoreError::Io {
+            state_dir: state_dir.to_path_buf(),
+            source,
+        };
+        let file = crate::files::lock_file(&path).map_err(io)?;
+        let mut said = false;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Some(PassLock { _file: file })),
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    if !said {
+                        tracing::info!(
+                            "another collection is running on this store: this one starts when it ends"
+                        );
+                        said = true;
+                    }
+                    tokio::select! {
+                        () = cancel.cancelled() => return Ok(None),
+                        () = tokio::time::sleep(std::time::Duration::from_millis(200)) => {}
+                    }
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+            }
         }
     }
 }

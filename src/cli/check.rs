@@ -4,7 +4,7 @@ use super::{Cli, CommandResult};
 use crate::config::{BrowserLaunch, BrowserMode, Config, SourceKind, Transport, Watchlist};
 
 pub(super) fn check(cli: &Cli) -> CommandResult {
-    let (config, watchlist) = super::load_config(cli)?;
+    let (config, watchlist) = super::load_config_only(cli)?;
     print!("{}", summary(&config, &watchlist, crate::clock::now_utc()));
     check_password(&config)
 }

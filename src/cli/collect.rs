@@ -15,14 +15,17 @@ use tokio_util::sync::CancellationToken;
 use super::{Cli, CommandError, CommandResult};
 use crate::collect::{Collector, Target};
 use crate::model::{EntityId, EntityOutcome, Metric};
+use crate::store::access::StoreAccess as _;
 
 pub(super) fn collect(cli: &Cli, only: &[String]) -> CommandResult {
     let (cfg, watchlist) = super::load_config(cli)?;
-    let store = crate::store::Store::open(&cfg.state_dir).map_err(CommandError::runtime)?;
-    let targets = select(
-        crate::pipeline::targets(&store, &watchlist).map_err(CommandError::runtime)?,
-        only,
-    )?;
+    // The store is opened for each chunk's write and let go while pages are fetched, so the
+    // daemon's jobs and other commands run meanwhile; the targets are read in one short turn.
+    let targets = {
+        let store = super::data::open(&cfg.state_dir)?;
+        crate::pipeline::targets(&store, &watchlist).map_err(CommandError::runtime)?
+    };
+    let targets = select(targets, only)?;
     let collector = Collector::new(&cfg.collect).map_err(CommandError::user)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -30,6 +33,11 @@ pub(super) fn collect(cli: &Cli, only: &[String]) -> CommandResult {
         .map_err(CommandError::runtime)?;
     let started = Instant::now();
     let cancel = CancellationToken::new();
+    let store = crate::store::access::Reopening {
+        state_dir: &cfg.state_dir,
+        wait: crate::clock::real_duration(super::data::STORE_TURN_WAIT),
+        cancel: &cancel,
+    };
     // A whole pass is the daemon's pass (its bookkeeping included); `--only` stores just what
     // it collected, so the daemon still collects the others at its next start.
     let pass = crate::pipeline::Pass {
@@ -67,6 +75,12 @@ pub(super) fn collect(cli: &Cli, only: &[String]) -> CommandResult {
             crate::digest::locale::plural(targets.len() as i64, "entity", "entities")
         )))
     })?;
+    let (c, w) = (&cfg, &watchlist);
+    // What `status` shows if it finds the store busy later.
+    let _ = runtime.block_on(store.with(|s| {
+        crate::pipeline::write_status_snapshot(s, c, w);
+        Ok::<_, crate::store::StoreError>(())
+    }));
     print!("{}", table(&rows));
     let failed = report.failed;
     let skipped = targets.len() - report.entities;
@@ -85,7 +99,7 @@ pub(super) fn collect(cli: &Cli, only: &[String]) -> CommandResult {
     println!(
         "{summary} · {:.1} s · stored in {}",
         started.elapsed().as_secs_f64(),
-        cfg.state_dir.display()
+        super::owner::shown(&cfg.state_dir.display().to_string())
     );
     if report.entities > 0 && failed == report.entities {
         return Err(CommandError::runtime(anyhow::anyhow!(

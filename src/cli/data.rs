@@ -17,13 +17,26 @@ use crate::status::{NextRuns, StatusReport};
 use crate::store::interchange::{self, format_time, format_value, CsvOut, JsonOut, SampleOut};
 use crate::store::{Store, StoreError};
 
-fn open(state_dir: &Path) -> Result<Store, CommandError> {
-    Store::open(state_dir).map_err(CommandError::runtime)
+/// How long a command waits for another trendwatch process to let go of the store: the
+/// daemon's passes hold it only to write each chunk of pages and for the detection after, a
+/// few seconds on a large store.
+pub(super) const STORE_TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Opens (creating if needed) the store, waiting its turn behind another process.
+pub(super) fn open(state_dir: &Path) -> Result<Store, CommandError> {
+    open_in_turn(state_dir, false).map_err(CommandError::runtime)
+}
+
+fn open_in_turn(state_dir: &Path, existing: bool) -> Result<Store, StoreError> {
+    let wait = crate::clock::real_duration(STORE_TURN_WAIT);
+    Store::open_in_turn(state_dir, existing, wait, || {
+        eprintln!("{}", crate::cli::say::waiting_for_store())
+    })
 }
 
 /// Opens the store for a command that only reads it: none yet is a user error (exit 1).
 pub(crate) fn open_to_read(state_dir: &Path) -> Result<Store, CommandError> {
-    Store::open_existing(state_dir).map_err(|e| match e {
+    open_in_turn(state_dir, true).map_err(|e| match e {
         StoreError::Missing { .. } => CommandError::user(anyhow!(e)),
         e => CommandError::runtime(e),
     })
@@ -203,20 +216,17 @@ fn write_samples(
 
 pub(super) fn status(cli: &Cli, json: bool) -> CommandResult {
     let (config, watchlist) = super::load_config_to_read(cli)?;
-    let (report, from_daemon) = match Store::open_existing(&config.state_dir) {
+    let (report, from_daemon) = match open_in_turn(&config.state_dir, true) {
         Ok(store) => (
             StatusReport::build(&store, &config, &watchlist, crate::clock::now())
                 .map_err(CommandError::runtime)?,
             false,
         ),
-        // The daemon holds the store, or it is the service's and this is another user: the
-        // service's last snapshot is the answer.
-        Err(StoreError::Locked { .. } | StoreError::OtherOwner { .. }) => {
-            let mut report = StatusReport::load_snapshot(&config.state_dir).map_err(|e| {
-                CommandError::runtime(anyhow!(e).context(format!(
-                    "another trendwatch is using {} and has not written its status yet",
-                    config.state_dir.display()
-                )))
+        // Another process kept the store past the wait, or it is the service's and this user
+        // may not open it: the status the last worker wrote is the answer.
+        Err(e @ (StoreError::Locked { .. } | StoreError::OtherOwner { .. })) => {
+            let mut report = StatusReport::load_snapshot(&config.state_dir).map_err(|snap| {
+                CommandError::runtime(anyhow::Error::new(snap).context(e.to_string()))
             })?;
             report.next_runs = NextRuns::from_config(&config, crate::clock::now_utc());
             (report, true)
@@ -239,14 +249,15 @@ pub(super) fn status(cli: &Cli, json: bool) -> CommandResult {
         return writeln!(out, "{doc}").map_err(output);
     }
     if from_daemon {
+        let running = crate::daemon::DaemonLock::is_held(&config.state_dir);
         writeln!(
             out,
-            "trendwatch is running on this store; its status as of {}:\n",
-            report.generated_at
+            "{}\n",
+            super::say::status_from_snapshot(running, &report.generated_at)
         )
         .map_err(output)?;
     }
-    out.write_all(report.render_text().as_bytes())
+    out.write_all(super::owner::shown(&report.render_text()).as_bytes())
         .map_err(output)
 }
 

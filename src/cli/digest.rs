@@ -6,6 +6,7 @@
 //! digest pending in the outbox and exits 2 saying so; nothing here ever drops a queued
 //! message.
 
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::Path;
 
@@ -17,7 +18,6 @@ use crate::digest;
 use crate::mail::{self, FlushReport};
 use crate::model::OutboxState;
 use crate::store::interchange::format_time;
-use crate::store::Store;
 
 pub(super) fn digest(
     cli: &Cli,
@@ -25,15 +25,26 @@ pub(super) fn digest(
     send: bool,
     at: Option<&str>,
 ) -> CommandResult {
-    let (config, watchlist) = super::load_config(cli)?;
+    let (mut config, watchlist) = super::load_config_only(cli)?;
     let at = super::parse_at(at)?;
-    let store = Store::open(&config.state_dir).map_err(CommandError::runtime)?;
+    // The preview is the person's file, opened as them before the command acts as the
+    // store's user (`cli::owner`), who may not write where they are.
+    let preview_file = preview
+        .map(|path| {
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot write the preview {}", path.display()))
+                .map_err(CommandError::user)
+        })
+        .transpose()?;
+    super::owner::become_store_owner(&mut config.state_dir)?;
+    let store = super::data::open(&config.state_dir)?;
     let d = crate::pipeline::digest_as_of(&store, &config, &watchlist, at)
         .map_err(CommandError::runtime)?;
     let lang = config.digest.language;
-    if let Some(path) = preview {
+    if let (Some(path), Some(mut file)) = (preview, preview_file) {
         let html = digest::render_preview(&d, lang).map_err(CommandError::runtime)?;
-        std::fs::write(path, html)
+        file.write_all(html.as_bytes())
+            .and_then(|()| file.sync_all())
             .with_context(|| format!("cannot write the preview {}", path.display()))
             .map_err(CommandError::runtime)?;
         eprintln!("preview written to {}", path.display());
@@ -43,7 +54,9 @@ pub(super) fn digest(
         let item = mail::queue_digest(&store, &config, &d, &rendered, at, &[])
             .map_err(CommandError::runtime)?;
         println!("queued {} \"{}\"", item.id, item.subject);
-        let report = flush(&store, &config, false)?;
+        // Let go of the store while the mail server answers.
+        drop(store);
+        let report = flush(&config, false)?;
         print_report(&report);
         if report.sent.contains(&item.id) {
             return Ok(());
@@ -65,11 +78,10 @@ pub(super) fn digest(
     Ok(())
 }
 
-pub(super) fn outbox(cli: &Cli, do_flush: bool) -> CommandResult {
+pub(super) fn outbox(cli: &Cli, do_flush: bool, show: Option<&str>) -> CommandResult {
     let (config, _) = super::load_config_to_read(cli)?;
-    let store = Store::open(&config.state_dir).map_err(CommandError::runtime)?;
     if do_flush {
-        let report = flush(&store, &config, true)?;
+        let report = flush(&config, true)?;
         print_report(&report);
         if !report.failed.is_empty() {
             return Err(CommandError::runtime(anyhow!(
@@ -79,7 +91,13 @@ pub(super) fn outbox(cli: &Cli, do_flush: bool) -> CommandResult {
         }
         return Ok(());
     }
+    let store = super::data::open(&config.state_dir)?;
     let items = store.outbox_list().map_err(CommandError::runtime)?;
+    drop(store);
+    if let Some(wanted) = show {
+        let item = find_item(&items, wanted)?;
+        return write_stdout(&message_text(item)?);
+    }
     let mut out = String::new();
     let pending: Vec<_> = items
         .iter()
@@ -134,12 +152,76 @@ pub(super) fn outbox(cli: &Cli, do_flush: bool) -> CommandResult {
     write_stdout(&out)
 }
 
-fn flush(store: &Store, config: &Config, force: bool) -> Result<FlushReport, CommandError> {
+/// The outbox item `wanted` names: `last`, or its Message-ID or any part of it that only it
+/// has (as `outbox` lists them).
+fn find_item<'a>(
+    items: &'a [crate::model::OutboxItem],
+    wanted: &str,
+) -> Result<&'a crate::model::OutboxItem, CommandError> {
+    let wanted = wanted.trim().trim_matches(['<', '>']);
+    if wanted.eq_ignore_ascii_case("last") {
+        // The outbox lists newest first.
+        return items.first().ok_or_else(|| {
+            CommandError::user(anyhow!("the outbox is empty: no digest was written yet"))
+        });
+    }
+    let found: Vec<_> = items.iter().filter(|i| i.id.contains(wanted)).collect();
+    match found.as_slice() {
+        [one] => Ok(one),
+        [] => Err(CommandError::user(anyhow!(
+            "no digest in the outbox has the id `{wanted}`: `trendwatch outbox` lists them (or say `last`)"
+        ))),
+        _ => Err(CommandError::user(anyhow!(
+            "{} digests have `{wanted}` in their id: give more of it",
+            found.len()
+        ))),
+    }
+}
+
+/// A digest as its reader got it: its headers, then its text part.
+fn message_text(item: &crate::model::OutboxItem) -> Result<String, CommandError> {
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&item.raw)
+        .ok_or_else(|| {
+            CommandError::runtime(anyhow!("the stored message {} cannot be read", item.id))
+        })?;
+    let text = parsed.body_text(0).ok_or_else(|| {
+        CommandError::runtime(anyhow!("the stored message {} has no text part", item.id))
+    })?;
+    let mut out = format!("Subject: {}\n", item.subject);
+    if let Some(date) = parsed.date() {
+        let _ = writeln!(out, "Date: {}", date.to_rfc822());
+    }
+    let to: Vec<&str> = parsed
+        .to()
+        .map(|a| a.iter().filter_map(|a| a.address()).collect())
+        .unwrap_or_default();
+    if !to.is_empty() {
+        let _ = writeln!(out, "To: {}", to.join(", "));
+    }
+    out.push('\n');
+    out.push_str(&text);
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// Sends from the outbox; the store is opened only for each short write, so a slow mail
+/// server never keeps the daemon's jobs from it.
+fn flush(config: &Config, force: bool) -> Result<FlushReport, CommandError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(CommandError::runtime)?;
     let now = crate::clock::now();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let store = crate::store::access::Reopening {
+        state_dir: &config.state_dir,
+        wait: crate::clock::real_duration(super::data::STORE_TURN_WAIT),
+        cancel: &cancel,
+    };
+    let store = &store;
     runtime
         .block_on(async {
             if force {

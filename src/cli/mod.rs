@@ -16,7 +16,9 @@ mod collect;
 mod data;
 mod detect;
 mod digest;
+pub mod owner;
 mod run;
+pub mod say;
 
 /// Trend watching on short-video platforms: collect, detect, digest.
 #[derive(Debug, Parser)]
@@ -128,6 +130,9 @@ pub enum Command {
         /// Send what is pending now.
         #[arg(long)]
         flush: bool,
+        /// Print a digest as it went out (its text): `last`, or its id as `outbox` lists it.
+        #[arg(long, value_name = "ID", conflicts_with = "flush")]
+        show: Option<String>,
     },
     /// One entity's recent series with a sparkline and its rates.
     Show {
@@ -193,11 +198,24 @@ pub fn config_path(cli: &Cli) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(crate::config::DEFAULT_CONFIG_PATH))
 }
 
-/// Loads the config, mapping any problem to a user error (exit 1).
+/// Loads the config, mapping any problem to a user error (exit 1), for a command that does
+/// not touch the store.
+pub fn load_config_only(
+    cli: &Cli,
+) -> Result<(crate::config::Config, crate::config::Watchlist), CommandError> {
+    let loaded = crate::config::load(&config_path(cli)).map_err(CommandError::user)?;
+    say::from_config(&loaded.0);
+    Ok(loaded)
+}
+
+/// Loads the config for a command on the store: run as root on the service's store, the
+/// command goes on as the store's user ([`owner`]).
 pub fn load_config(
     cli: &Cli,
 ) -> Result<(crate::config::Config, crate::config::Watchlist), CommandError> {
-    crate::config::load(&config_path(cli)).map_err(CommandError::user)
+    let (mut config, watchlist) = load_config_only(cli)?;
+    owner::become_store_owner(&mut config.state_dir)?;
+    Ok((config, watchlist))
 }
 
 /// For commands that only read: a broken watchlist is a warning, and they run on the last
@@ -216,6 +234,9 @@ pub fn load_config_to_read(
         };
         eprintln!("trendwatch: warning: {e}; {using} (`trendwatch check` shows what to fix)");
     }
+    say::from_config(&config);
+    let mut config = config;
+    owner::become_store_owner(&mut config.state_dir)?;
     Ok((config, watchlist))
 }
 
@@ -232,7 +253,18 @@ pub(crate) fn parse_at(at: Option<&str>) -> Result<crate::model::UnixSeconds, Co
 }
 
 /// Runs the command the user asked for.
-pub fn run(cli: Cli) -> CommandResult {
+pub fn run(mut cli: Cli) -> CommandResult {
+    // A command on the service's store may change folder ([`owner`]): the paths it was given
+    // keep meaning what the user meant.
+    cli.config = Some(owner::absolute(&config_path(&cli)));
+    match &mut cli.command {
+        Command::Import { file } => *file = owner::absolute(file),
+        Command::Digest {
+            preview: Some(file),
+            ..
+        } => *file = owner::absolute(file),
+        _ => {}
+    }
     match &cli.command {
         Command::Run { once, worker } => run::run(&cli, *once, *worker),
         Command::Check => check::check(&cli),
@@ -256,7 +288,7 @@ pub fn run(cli: Cli) -> CommandResult {
             until,
         } => data::export(&cli, *format, entity, since.as_deref(), until.as_deref()),
         Command::Status { json } => data::status(&cli, *json),
-        Command::Outbox { flush } => digest::outbox(&cli, *flush),
+        Command::Outbox { flush, show } => digest::outbox(&cli, *flush, show.as_deref()),
         Command::Show { entity } => data::show(&cli, entity),
         Command::Campaign { name, format, at } => {
             campaign::campaign(&cli, name.as_deref(), *format, at.as_deref())

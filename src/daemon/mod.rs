@@ -65,6 +65,17 @@ pub(crate) enum LockError {
 }
 
 impl DaemonLock {
+    /// Whether a daemon holds the lock on `state_dir` now (without creating anything).
+    pub(crate) fn is_held(state_dir: &Path) -> bool {
+        let Ok(file) = std::fs::File::open(state_dir.join("daemon.lock")) else {
+            return false;
+        };
+        matches!(
+            file.try_lock_shared(),
+            Err(std::fs::TryLockError::WouldBlock)
+        )
+    }
+
     /// Takes the lock, or says who has it. The lock goes with the process, even on SIGKILL.
     pub(crate) fn acquire(state_dir: &Path) -> Result<DaemonLock, LockError> {
         let path = state_dir.join("daemon.lock");

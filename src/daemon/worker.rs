@@ -1,8 +1,8 @@
 //! Each collection and digest of the daemon runs in a short-lived child process.
 //!
 //! `trendwatch run` keeps only its schedules, signals and systemd conversation in the
-//! long-lived process; a due job starts `trendwatch run --worker JOB`, which opens the store,
-//! does the job, writes the status snapshot and exits. So the idle daemon holds no store, no
+//! long-lived process; a due job starts `trendwatch run --worker JOB`, which does the job
+//! (opening the store for each short step, never while it waits on the network), writes the status snapshot and exits. So the idle daemon holds no store, no
 //! HTTP client and none of a pass's memory: sled keeps seven I/O threads that poll once a
 //! second for the life of any process that opened a store, and those now live only as long as
 //! a pass (BENCHMARKS.md, "Daemon"). A worker stops when its stdin closes (the daemon stopped
@@ -21,16 +21,16 @@ use crate::collect::Collector;
 use crate::config::{Config, ConfigTexts, Watchlist};
 use crate::logging::LogFormat;
 use crate::pipeline;
+use crate::store::access::{Reopening, StoreAccess as _};
 use crate::store::{Store, StoreError};
 
 /// How long requests in flight may finish after a stop request.
 pub(crate) const STOP_GRACE: Duration = Duration::from_secs(5);
-/// How long a worker waits for a store another process still holds (a worker of a daemon
-/// that was killed, finishing its grace period; a `trendwatch export`).
-const STORE_WAIT: Duration = Duration::from_secs(30);
-/// How long a digest waits for the store: through any collection pass (a pass over a large
-/// watchlist at the default politeness takes minutes), so a digest tick that falls during a
-/// pass runs right after it instead of being lost.
+/// How long each step of a worker waits for a store another process holds (an
+/// administrator's `export` of years of samples, a worker of a daemon that was killed,
+/// finishing its grace period): a pass's chunk of pages waits rather than being lost.
+const STORE_WAIT: Duration = Duration::from_secs(600);
+/// How long the mail worker waits for the store between two sends.
 const DIGEST_STORE_WAIT: Duration = Duration::from_secs(6 * 3600);
 
 /// What a worker process does.
@@ -182,18 +182,6 @@ fn cancel_on_stop(mut stdin: tokio::io::BufReader<tokio::io::Stdin>, token: Canc
     });
 }
 
-/// Opens the store, waiting a while for another process to let go of it (not past a stop
-/// request). A simulated clock (the end-to-end tests) shortens the wait with everything else
-/// it schedules, never below a second.
-async fn open_store(
-    state_dir: &Path,
-    cancel: &CancellationToken,
-    wait: Duration,
-) -> Result<Store, StoreError> {
-    let wait = crate::clock::real_duration(wait).max(Duration::from_secs(1));
-    Store::open_waiting(state_dir, wait, cancel).await
-}
-
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum WorkError {
     #[error("cannot read the config from the daemon")]
@@ -230,11 +218,11 @@ async fn work_on(
     if job == WorkerJob::Mail {
         return send_outbox(cfg, cancel).await;
     }
-    let wait = match job {
-        WorkerJob::Digest => DIGEST_STORE_WAIT,
-        _ => STORE_WAIT,
+    let store = Reopening {
+        state_dir: &cfg.state_dir,
+        wait: crate::clock::real_duration(STORE_WAIT).max(Duration::from_secs(1)),
+        cancel,
     };
-    let store = open_store(&cfg.state_dir, cancel, wait).await?;
     let outcome = {
         let job_done = run_job(&store, cfg, watchlist, job, cancel);
         tokio::pin!(job_done);
@@ -253,8 +241,17 @@ async fn work_on(
             }
         }
     };
-    write_status_snapshot(&store, cfg, watchlist);
-    store.flush()?;
+    // The snapshot is written even after a stop request: it is what `status` falls back on.
+    let snapshot = Reopening {
+        cancel: &CancellationToken::new(),
+        ..store
+    };
+    snapshot
+        .with(|s| {
+            pipeline::write_status_snapshot(s, cfg, watchlist);
+            Ok::<_, StoreError>(())
+        })
+        .await?;
     if let Some(queued) = outcome? {
         tracing::info!(
             "digest with {} ({}) queued for {}",
@@ -272,10 +269,9 @@ async fn send_outbox(
     cfg: &Config,
     cancel: &CancellationToken,
 ) -> Result<(), pipeline::PipelineError> {
-    let access = crate::mail::Reopening {
+    let access = crate::store::access::Reopening {
         state_dir: &cfg.state_dir,
         wait: crate::clock::real_duration(DIGEST_STORE_WAIT).max(Duration::from_secs(1)),
-        send_lock_wait: crate::mail::outbox::SEND_LOCK_WAIT,
         cancel,
     };
     // Each sent or failed item is logged by the flush itself.
@@ -283,56 +279,75 @@ async fn send_outbox(
     Ok(())
 }
 
-/// Does `job` on the open store; returns the digest it wrote to the outbox, if any. Sending
-/// is the caller's, once the store is let go.
+/// Does `job`; returns the digest it wrote to the outbox, if any. Sending is the mail
+/// worker's.
 async fn run_job(
-    store: &Store,
+    store: &Reopening<'_>,
     cfg: &Config,
     watchlist: &Watchlist,
     job: WorkerJob,
     cancel: &CancellationToken,
 ) -> Result<Option<pipeline::QueuedDigest>, pipeline::PipelineError> {
+    // Writes the digest now when `due` says the latest tick made none.
+    let digest_if = |due: fn(&Store, &Config) -> Result<bool, StoreError>| {
+        store.with(move |s| match due(s, cfg)? {
+            true => Ok(Some(pipeline::queue_digest(s, cfg, watchlist)?)),
+            false => Ok::<_, pipeline::PipelineError>(None),
+        })
+    };
     match job {
         WorkerJob::Collect => {
             collect(store, cfg, watchlist, cancel).await?;
+            if cancel.is_cancelled() {
+                return Ok(None);
+            }
             // A digest tick whose digest was not made (its worker failed or was killed) is
             // made now, once: never later than one pass after its time.
-            if digest_due(store, cfg, false)? && !cancel.is_cancelled() {
-                tracing::info!("the last digest tick made no digest: sending it now");
-                return Ok(Some(pipeline::queue_digest(store, cfg, watchlist)?));
+            let queued = digest_if(|s, cfg| digest_due(s, cfg, false)).await?;
+            if queued.is_some() {
+                tracing::info!("the last digest tick made no digest: it was made now");
             }
-            Ok(None)
+            Ok(queued)
         }
         WorkerJob::Digest => {
-            // The collection before this (which held the store) may have made it already.
-            if digest_due(store, cfg, true)? {
-                Ok(Some(pipeline::queue_digest(store, cfg, watchlist)?))
-            } else {
+            // The collection before this may have made it already.
+            let queued = digest_if(|s, cfg| digest_due(s, cfg, true)).await?;
+            if queued.is_none() {
                 tracing::info!("the digest of this tick was already made");
-                Ok(None)
             }
+            Ok(queued)
         }
         // Never opens the store here: see `send_outbox`.
         WorkerJob::Mail => Ok(None),
         WorkerJob::CatchUp => {
             let now = crate::clock::now();
-            let tz = cfg.timezone;
-            let last_collect = pipeline::get_time(store, pipeline::LAST_COLLECT_AT)?;
-            let last_digest = pipeline::get_time(store, pipeline::LAST_DIGEST_AT)?;
-            let missed_collect = last_collect.is_none()
-                || schedule::missed(&cfg.collect.schedule, tz, last_collect, now);
-            let missed_digest = schedule::missed(&cfg.digest.schedule, tz, last_digest, now);
-            if last_digest.is_none() {
-                // First start: digests count from now, so a later downtime is noticed.
-                pipeline::set_time(store, pipeline::LAST_DIGEST_AT, now)?;
-            }
+            let (missed_collect, missed_digest) = store
+                .with(|s| {
+                    let tz = cfg.timezone;
+                    let last_collect = pipeline::get_time(s, pipeline::LAST_COLLECT_AT)?;
+                    let last_digest = pipeline::get_time(s, pipeline::LAST_DIGEST_AT)?;
+                    if last_digest.is_none() {
+                        // First start: digests count from now, so a later downtime is noticed.
+                        pipeline::set_time(s, pipeline::LAST_DIGEST_AT, now)?;
+                    }
+                    Ok::<_, StoreError>((
+                        last_collect.is_none()
+                            || schedule::missed(&cfg.collect.schedule, tz, last_collect, now),
+                        schedule::missed(&cfg.digest.schedule, tz, last_digest, now),
+                    ))
+                })
+                .await?;
             if missed_collect {
                 tracing::info!("a collection was missed while stopped: collecting now");
                 collect(store, cfg, watchlist, cancel).await?;
             }
             if missed_digest && !cancel.is_cancelled() {
                 tracing::info!("a digest was missed while stopped: sending one catch-up digest");
-                return Ok(Some(pipeline::queue_digest(store, cfg, watchlist)?));
+                return Ok(Some(
+                    store
+                        .with(|s| pipeline::queue_digest(s, cfg, watchlist))
+                        .await?,
+                ));
             }
             Ok(None)
         }
@@ -340,7 +355,7 @@ async fn run_job(
 }
 
 async fn collect(
-    store: &Store,
+    store: &Reopening<'_>,
     cfg: &Config,
     watchlist: &Watchlist,
     cancel: &CancellationToken,
@@ -366,17 +381,4 @@ fn digest_due(store: &Store, cfg: &Config, unrecorded: bool) -> Result<bool, Sto
         Some(last) => schedule::missed(&cfg.digest.schedule, cfg.timezone, Some(last), now),
         None => unrecorded,
     })
-}
-
-/// Writes what `trendwatch status` shows while a worker holds the store.
-fn write_status_snapshot(store: &Store, cfg: &Config, watchlist: &Watchlist) {
-    let written = crate::status::StatusReport::build(store, cfg, watchlist, crate::clock::now())
-        .map_err(|e| crate::error::Chain(&e).to_string())
-        .and_then(|r| {
-            r.save_snapshot(&cfg.state_dir)
-                .map_err(|e| crate::error::Chain(&e).to_string())
-        });
-    if let Err(e) = written {
-        tracing::warn!("cannot write the status snapshot: {e}");
-    }
 }

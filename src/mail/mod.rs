@@ -116,70 +116,18 @@ pub fn queue_digest(
     Ok(item)
 }
 
-/// How a flush reaches the store. Sending waits on the network (an SMTP server may take up
-/// to `[mail] timeout` for each answer), and a store held meanwhile would stop the collection
-/// due in that time; so the daemon's workers let go of the store while they send and open it
-/// again for each short write ([`Reopening`]). A command that holds the store for its whole
-/// run passes the [`Store`] itself.
-pub trait OutboxAccess {
-    /// Runs `f` on the store.
-    fn with<R, F>(&self, f: F) -> impl std::future::Future<Output = Result<R, MailError>> + Send
-    where
-        F: FnOnce(&Store) -> Result<R, StoreError> + Send,
-        R: Send;
-    /// The state directory, home of the outbox lock and the `.eml` files.
-    fn state_dir(&self) -> &std::path::Path;
+/// How a flush reaches the store: the daemon's mail worker lets go of it while it waits on an
+/// SMTP server ([`crate::store::access::Reopening`]); a command that holds the store anyway
+/// passes the [`Store`].
+pub trait OutboxAccess: crate::store::access::StoreAccess {
     /// How long to wait for another process that is sending the outbox.
     fn send_lock_wait(&self) -> Duration {
         outbox::SEND_LOCK_WAIT
     }
 }
 
-impl OutboxAccess for Store {
-    async fn with<R, F>(&self, f: F) -> Result<R, MailError>
-    where
-        F: FnOnce(&Store) -> Result<R, StoreError> + Send,
-        R: Send,
-    {
-        Ok(f(self)?)
-    }
-
-    fn state_dir(&self) -> &std::path::Path {
-        Store::state_dir(self)
-    }
-}
-
-/// The store opened for each step and closed right after, waiting up to `wait` each time
-/// for another process (a collection pass) to let go of it.
-pub struct Reopening<'a> {
-    pub state_dir: &'a std::path::Path,
-    pub wait: Duration,
-    /// How long to wait for another process sending the outbox: a job with no digest of its
-    /// own to send does not wait at all.
-    pub send_lock_wait: Duration,
-    pub cancel: &'a tokio_util::sync::CancellationToken,
-}
-
-impl OutboxAccess for Reopening<'_> {
-    async fn with<R, F>(&self, f: F) -> Result<R, MailError>
-    where
-        F: FnOnce(&Store) -> Result<R, StoreError> + Send,
-        R: Send,
-    {
-        let store = Store::open_waiting(self.state_dir, self.wait, self.cancel).await?;
-        let r = f(&store)?;
-        store.flush()?;
-        Ok(r)
-    }
-
-    fn state_dir(&self) -> &std::path::Path {
-        self.state_dir
-    }
-
-    fn send_lock_wait(&self) -> Duration {
-        self.send_lock_wait
-    }
-}
+impl OutboxAccess for Store {}
+impl OutboxAccess for crate::store::access::Reopening<'_> {}
 
 /// Sends every pending item due at `at`.
 pub async fn flush(

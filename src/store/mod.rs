@@ -23,6 +23,7 @@
 //! - `alerts`, `outbox`, `meta`: keyed by their string key.
 //! - `sys`: the schema version and the tracked discovered tags.
 
+pub mod access;
 mod block;
 mod codec;
 pub mod interchange;
@@ -55,11 +56,11 @@ const MARKER_FILE: &str = "trendwatch-store";
 pub enum StoreError {
     #[error("no store in {}: has trendwatch collected yet? (`trendwatch collect`, `run` or `import` creates it; or check `state_dir` in the config)", state_dir.display())]
     Missing { state_dir: PathBuf },
-    #[error("another trendwatch is using {} (a collection or digest is running: try again in a moment; `trendwatch status` works meanwhile)", state_dir.display())]
+    #[error("another trendwatch is using {} and did not let go of it in time (a long export or import?): try again once it has finished", state_dir.display())]
     Locked { state_dir: PathBuf },
     /// Opening it would leave files the service's user cannot write (a command run as root
     /// on the service's state directory).
-    #[error("the store in {} belongs to user {owner} and this trendwatch runs as user {me}: run it as the store's user (`sudo -u '#{owner}' trendwatch …`) so that the service can still write every file", state_dir.display())]
+    #[error("the store in {} belongs to user {owner} (the service's) and this trendwatch runs as user {me}: run the command with `sudo` (trendwatch then reads and writes as the store's user, so the service can still write every file)", state_dir.display())]
     OtherOwner {
         state_dir: PathBuf,
         owner: u32,
@@ -73,6 +74,10 @@ pub enum StoreError {
         found: u32,
         supported: u32,
     },
+    /// A folder on the way is closed to this user: the service's store under
+    /// `/var/lib/private` (0700) with `DynamicUser=yes`.
+    #[error("cannot look into {}: this user may not enter it or a folder above it (the installed service keeps its store closed to other users): run the command with `sudo`", state_dir.display())]
+    Closed { state_dir: PathBuf },
     #[error("cannot use the store in {}", state_dir.display())]
     Io {
         state_dir: PathBuf,

@@ -13,6 +13,9 @@ impl Store {
     pub fn open_existing(state_dir: &Path) -> Result<Store, StoreError> {
         match std::fs::metadata(state_dir.join("store")) {
             Ok(meta) if meta.is_dir() => Self::open(state_dir),
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Err(StoreError::Closed {
+                state_dir: state_dir.to_path_buf(),
+            }),
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::Io {
                 state_dir: state_dir.to_path_buf(),
                 source: e,
@@ -44,6 +47,35 @@ impl Store {
                     if tokio::time::Instant::now() < deadline && !cancel.is_cancelled() =>
                 {
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// [`Store::open`] (or [`Store::open_existing`]) for a command run by a person: another
+    /// trendwatch process holding the store (a collection writing its pages, the daemon's
+    /// digest) is waited for, up to `wait`; `on_wait` is called once, when waiting starts.
+    pub fn open_in_turn(
+        state_dir: &Path,
+        existing: bool,
+        wait: std::time::Duration,
+        on_wait: impl FnOnce(),
+    ) -> Result<Store, StoreError> {
+        let deadline = std::time::Instant::now() + wait;
+        let mut on_wait = Some(on_wait);
+        loop {
+            let opened = if existing {
+                Self::open_existing(state_dir)
+            } else {
+                Self::open(state_dir)
+            };
+            match opened {
+                Err(StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                    if let Some(say) = on_wait.take() {
+                        say();
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
                 }
                 other => return other,
             }

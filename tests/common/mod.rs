@@ -104,6 +104,11 @@ impl TestConfig {
         self
     }
 
+    /// The watchlist's text as written.
+    pub fn watchlist_text(&self) -> &str {
+        &self.watchlist
+    }
+
     /// The text of `trendwatch.toml` with its state under `state_dir`.
     pub fn text(&self, state_dir: &Path) -> String {
         let mut out = format!(

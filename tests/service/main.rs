@@ -17,6 +17,7 @@ mod support;
 // the others run beside it instead of after it.
 mod a_week;
 mod crash;
+mod installed;
 mod lifecycle;
 mod pipeline;
 mod sim;

@@ -1,0 +1,101 @@
+//! What the command line says to a person, in their language.
+//!
+//! trendwatch's users read its digest in French or English (`[digest] language`); the command
+//! line speaks the same language, or French when the system's locale is French. Each sentence
+//! a person reads here is one function, so its two wordings stay side by side.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static FRENCH: AtomicBool = AtomicBool::new(false);
+
+/// The language of what the command line says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Fr,
+    En,
+}
+
+/// Whether a locale setting (`fr_FR.UTF-8`, `fr`, `fr_BE@euro`) names French.
+fn names_french(locale: &str) -> bool {
+    let lang = locale.split(['_', '.', '@']).next().unwrap_or("");
+    lang.eq_ignore_ascii_case("fr")
+}
+
+/// Reads the locale of the environment (`LC_ALL`, then `LC_MESSAGES`, then `LANG`, the first
+/// one set, as the C library does).
+pub fn from_environment() {
+    let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .find(|v| !v.is_empty())
+        .unwrap_or_default();
+    if names_french(&locale) {
+        FRENCH.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A config whose digest is in French makes the command line speak French too.
+pub fn from_config(config: &crate::config::Config) {
+    if config.digest.language == crate::config::Language::Fr {
+        FRENCH.store(true, Ordering::Relaxed);
+    }
+}
+
+pub fn lang() -> Lang {
+    if FRENCH.load(Ordering::Relaxed) {
+        Lang::Fr
+    } else {
+        Lang::En
+    }
+}
+
+/// Picks the wording of the current language.
+pub fn pick<'a>(fr: &'a str, en: &'a str) -> &'a str {
+    match lang() {
+        Lang::Fr => fr,
+        Lang::En => en,
+    }
+}
+
+pub(crate) fn waiting_for_store() -> &'static str {
+    pick(
+        "trendwatch : une collecte enregistre ses pages dans la base ; la commande attend son tour…",
+        "trendwatch: a collection is writing its pages to the store; waiting for it…",
+    )
+}
+
+/// The heading of a status read from the service's last snapshot.
+pub(crate) fn status_from_snapshot(daemon_running: bool, as_of: &str) -> String {
+    match (lang(), daemon_running) {
+        (Lang::Fr, true) => format!("trendwatch tourne sur cette base ; son état au {as_of} :"),
+        (Lang::Fr, false) => format!(
+            "la base est occupée par une autre commande trendwatch ; état enregistré au {as_of} :"
+        ),
+        (Lang::En, true) => {
+            format!("trendwatch is running on this store; its status as of {as_of}:")
+        }
+        (Lang::En, false) => format!(
+            "another trendwatch command is using the store; the status recorded as of {as_of}:"
+        ),
+    }
+}
+
+/// The word before an error on the command line.
+pub fn error_label() -> &'static str {
+    pick("erreur", "error")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn french_locales_are_recognised_in_their_usual_spellings() {
+        for l in ["fr_FR.UTF-8", "fr", "fr_BE@euro", "FR_ca.utf8"] {
+            assert!(names_french(l), "{l}");
+        }
+        for l in ["", "C", "C.UTF-8", "en_US.UTF-8", "POSIX", "fy_NL"] {
+            assert!(!names_french(l), "{l}");
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! How a long job reaches the store.
+//!
+//! sled lets one process at a time open the store, so a job that holds it while it waits on
+//! the network (a collection pass fetching pages, a flush waiting on an SMTP server) would
+//! make every other trendwatch process — the daemon's next job, an administrator's `detect` —
+//! fail or wait for minutes. Such jobs go through a [`StoreAccess`]: [`Reopening`] opens the
+//! store for each short step and lets go of it right after; a command that holds the store
+//! anyway passes the [`Store`] itself.
+
+use std::future::Future;
+use std::path::Path;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::{Store, StoreError};
+
+/// The store, for one short step at a time.
+pub trait StoreAccess: Sync {
+    /// Runs `f` on the store; with [`Reopening`], the store is durable and let go once `f`
+    /// returns.
+    fn with<R, E, F>(&self, f: F) -> impl Future<Output = Result<R, E>> + Send
+    where
+        F: FnOnce(&Store) -> Result<R, E> + Send,
+        E: From<StoreError> + Send,
+        R: Send;
+
+    /// The state directory: home of the store, the outbox files and the locks.
+    fn state_dir(&self) -> &Path;
+}
+
+impl StoreAccess for Store {
+    async fn with<R, E, F>(&self, f: F) -> Result<R, E>
+    where
+        F: FnOnce(&Store) -> Result<R, E> + Send,
+        E: From<StoreError> + Send,
+        R: Send,
+    {
+        f(self)
+    }
+
+    fn state_dir(&self) -> &Path {
+        Store::state_dir(self)
+    }
+}
+
+/// The store opened for each step and closed right after, waiting up to `wait` each time for
+/// another process to let go of it (never past `cancel`).
+pub struct Reopening<'a> {
+    pub state_dir: &'a Path,
+    pub wait: Duration,
+    pub cancel: &'a CancellationToken,
+}
+
+impl StoreAccess for Reopening<'_> {
+    async fn with<R, E, F>(&self, f: F) -> Result<R, E>
+    where
+        F: FnOnce(&Store) -> Result<R, E> + Send,
+        E: From<StoreError> + Send,
+        R: Send,
+    {
+        let store = Store::open_waiting(self.state_dir, self.wait, self.cancel).await?;
+        let r = f(&store)?;
+        store.flush()?;
+        Ok(r)
+    }
+
+    fn state_dir(&self) -> &Path {
+        self.state_dir
+    }
+}
