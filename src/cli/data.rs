@@ -253,7 +253,7 @@ pub(super) fn status(cli: &Cli, json: bool) -> CommandResult {
         writeln!(
             out,
             "{}\n",
-            super::say::status_from_snapshot(running, &report.generated_at)
+            super::say::status_from_snapshot(running, &report.generated_at, config.timezone)
         )
         .map_err(output)?;
     }

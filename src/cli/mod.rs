@@ -16,6 +16,7 @@ mod collect;
 mod data;
 mod detect;
 mod digest;
+mod init;
 pub mod owner;
 mod run;
 pub mod say;
@@ -36,6 +37,13 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The language of the files `init` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StarterLanguage {
+    Fr,
+    En,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExportFormat {
     Csv,
@@ -54,7 +62,28 @@ pub enum Command {
         worker: Option<crate::daemon::worker::WorkerJob>,
     },
     /// Validate the config and the watchlist, print a summary.
-    Check,
+    Check {
+        /// Also send a short test message to the digest's recipients, through the configured
+        /// transport (no digest is sent or counted).
+        #[arg(long)]
+        mail: bool,
+    },
+    /// Write a commented starter config and watchlist that pass `check`.
+    Init {
+        /// The folder to write them in (created if needed) [default: the current folder].
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Their language [default: the system's, French or English].
+        #[arg(long, value_enum)]
+        language: Option<StarterLanguage>,
+    },
+    /// Print the shell completion script (bash: `trendwatch completions bash > /etc/bash_completion.d/trendwatch`).
+    Completions {
+        #[arg(value_enum)]
+        shell: init::Shell,
+    },
+    /// Print the manual page (`trendwatch man > /usr/local/share/man/man1/trendwatch.1`).
+    Man,
     /// Run one collection pass now and print a table of results.
     Collect {
         /// Collect only this entity (repeatable), e.g. `tiktok:#skincare`.
@@ -259,6 +288,7 @@ pub fn run(mut cli: Cli) -> CommandResult {
     cli.config = Some(owner::absolute(&config_path(&cli)));
     match &mut cli.command {
         Command::Import { file } => *file = owner::absolute(file),
+        Command::Init { dir: Some(dir), .. } => *dir = owner::absolute(dir),
         Command::Digest {
             preview: Some(file),
             ..
@@ -267,7 +297,16 @@ pub fn run(mut cli: Cli) -> CommandResult {
     }
     match &cli.command {
         Command::Run { once, worker } => run::run(&cli, *once, *worker),
-        Command::Check => check::check(&cli),
+        Command::Check { mail } => check::check(&cli, *mail),
+        Command::Init { dir, language } => init::init(
+            dir.as_deref(),
+            language.map(|l| match l {
+                StarterLanguage::Fr => say::Lang::Fr,
+                StarterLanguage::En => say::Lang::En,
+            }),
+        ),
+        Command::Completions { shell } => init::completions(*shell),
+        Command::Man => init::man(),
         Command::Collect { only } => collect::collect(&cli, only),
         Command::Detect { at, json } => detect::detect(&cli, at.as_deref(), *json),
         Command::Backtest {

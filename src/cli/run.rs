@@ -25,9 +25,27 @@ pub(super) fn run(cli: &Cli, once: bool, worker: Option<WorkerJob>) -> CommandRe
         });
     }
     let path = super::config_path(cli);
-    let (cfg, watchlist, texts) =
+    let (mut cfg, watchlist, texts) =
         crate::config::load_keeping_texts(&path).map_err(CommandError::user)?;
-    crate::store::check_owner(&cfg.state_dir).map_err(CommandError::runtime)?;
+    super::say::from_config(&cfg);
+    if once {
+        // One cycle by root on the service's store is done as the store's user, like every
+        // other command. The daemon itself is the service's to run.
+        super::owner::become_store_owner(&mut cfg.state_dir)?;
+    }
+    crate::store::check_owner(&cfg.state_dir).map_err(|e| match e {
+        crate::store::StoreError::OtherOwner { owner, me: 0, .. } => {
+            CommandError::runtime(anyhow::anyhow!(
+                "{} {owner}",
+                super::say::pick(
+                    "le démon est celui du service : lancez `systemctl start trendwatch` plutôt que `trendwatch run` en root ; la base appartient à l'utilisateur",
+                    "the daemon is the service's: start it with `systemctl start trendwatch` rather than `trendwatch run` as root; the store belongs to user"
+                ),
+
+            ))
+        }
+        e => CommandError::runtime(e),
+    })?;
     crate::config::remember_watchlist(&cfg.state_dir, &texts.watchlist);
     if once {
         // The service's lock: a one-off cycle beside the running service would collect and

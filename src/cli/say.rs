@@ -65,11 +65,12 @@ pub(crate) fn waiting_for_store() -> &'static str {
 }
 
 /// The heading of a status read from the service's last snapshot.
-pub(crate) fn status_from_snapshot(daemon_running: bool, as_of: &str) -> String {
+pub(crate) fn status_from_snapshot(daemon_running: bool, as_of: &str, tz: chrono_tz::Tz) -> String {
+    let as_of = local_time(as_of, tz);
     match (lang(), daemon_running) {
-        (Lang::Fr, true) => format!("trendwatch tourne sur cette base ; son état au {as_of} :"),
+        (Lang::Fr, true) => format!("trendwatch tourne sur cette base ; son état le {as_of} :"),
         (Lang::Fr, false) => format!(
-            "la base est occupée par une autre commande trendwatch ; état enregistré au {as_of} :"
+            "la base est occupée par une autre commande trendwatch ; état enregistré le {as_of} :"
         ),
         (Lang::En, true) => {
             format!("trendwatch is running on this store; its status as of {as_of}:")
@@ -77,6 +78,27 @@ pub(crate) fn status_from_snapshot(daemon_running: bool, as_of: &str) -> String 
         (Lang::En, false) => format!(
             "another trendwatch command is using the store; the status recorded as of {as_of}:"
         ),
+    }
+}
+
+/// An RFC 3339 time as the user's clock shows it: `23/11/2026 à 07:00` / `2026-11-23 07:00`,
+/// in the configured zone. A time that does not parse is shown as it is.
+pub fn local_time(rfc3339: &str, tz: chrono_tz::Tz) -> String {
+    match chrono::DateTime::parse_from_rfc3339(rfc3339) {
+        Ok(t) => at(t.timestamp(), tz),
+        Err(_) => rfc3339.to_owned(),
+    }
+}
+
+/// A unix time as the user's clock shows it, in the configured zone.
+pub fn at(t: crate::model::UnixSeconds, tz: chrono_tz::Tz) -> String {
+    let Some(utc) = chrono::DateTime::<chrono::Utc>::from_timestamp(t, 0) else {
+        return t.to_string();
+    };
+    let local = utc.with_timezone(&tz);
+    match lang() {
+        Lang::Fr => local.format("%d/%m/%Y à %H:%M").to_string(),
+        Lang::En => local.format("%Y-%m-%d %H:%M").to_string(),
     }
 }
 

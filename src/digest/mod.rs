@@ -27,7 +27,9 @@ use crate::model::{EntityId, EntityKind, Metric, UnixSeconds};
 
 pub use facts::Facts;
 pub use health::{group_health, HealthGroup};
-pub use model::{clean, CampaignWeek, Digest, HealthItem, Item, ProductFacts, Section, Warmup};
+pub use model::{
+    clean, AlreadyTold, CampaignWeek, Digest, HealthItem, Item, ProductFacts, Section, Warmup,
+};
 pub use render::{render, render_preview, InlineImage, Rendered};
 
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +124,7 @@ pub fn build(inputs: &Inputs, cfg: &Config, at: UnixSeconds) -> Result<Digest, D
     let tiers = known_tiers(inputs, at);
     let mut sections = Vec::new();
     let mut alerts = Vec::new();
+    let mut already_told = Vec::new();
     for kind in SECTION_ORDER {
         let mut items = Vec::new();
         for t in inputs.trends.iter().filter(|t| t.kind == kind) {
@@ -132,6 +135,13 @@ pub fn build(inputs: &Inputs, cfg: &Config, at: UnixSeconds) -> Result<Digest, D
             if let Some(last) = inputs.sent.get(&key) {
                 // Already told within the cooldown: only an escalation is worth repeating.
                 if at - last.at < cooldown && t.score < 2.0 * last.score {
+                    if kind != TrendKind::Cooling {
+                        already_told.push(AlreadyTold {
+                            name: clean(&display_name(&t.entity), model::MAX_NAME),
+                            told_at: last.at,
+                            growth: t.growth,
+                        });
+                    }
                     continue;
                 }
             }
@@ -187,6 +197,7 @@ pub fn build(inputs: &Inputs, cfg: &Config, at: UnixSeconds) -> Result<Digest, D
         warmup,
         alerts,
         campaigns: inputs.campaigns.clone(),
+        already_told,
     })
 }
 

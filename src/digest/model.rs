@@ -27,6 +27,20 @@ pub struct Digest {
     pub alerts: Vec<(String, AlertRecord)>,
     /// Campaigns running, or in their last report week: their KPIs now and a week before.
     pub campaigns: Vec<CampaignWeek>,
+    /// Trends still under way but held back by the cooldown: a digest with nothing new says
+    /// "still moving, already reported", not "nothing moves".
+    pub already_told: Vec<AlreadyTold>,
+}
+
+/// A trend still under way that an earlier digest reported.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlreadyTold {
+    /// The entity as the reader knows it (`#skincarenaturel`, `@lea.soinsnaturels`).
+    pub name: String,
+    /// When the earlier digest reported it.
+    pub told_at: UnixSeconds,
+    /// How many times its usual rate it runs at now.
+    pub growth: f64,
 }
 
 /// A campaign as the digest tells it: its KPIs as of the digest, and as of a week before.

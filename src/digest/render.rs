@@ -209,7 +209,8 @@ fn render_with(d: &Digest, lang: Language, inline_data: bool) -> Result<Rendered
         browser_note => (d.read_by_browser > 0).then(|| story::browser_line(d.read_by_browser, lang)),
         refused => d.refused.iter().map(|(to, why)| story::refused_line(to, why, lang)).collect::<Vec<_>>(),
         warmup => d.warmup.as_ref().map(|x| story::warmup(x, lang, tz)),
-        nothing_new => d.sections.is_empty() && d.warmup.is_none(),
+        nothing_new => d.sections.is_empty() && d.warmup.is_none() && d.already_told.is_empty(),
+        already_told => story::already_told(&d.already_told, d.sections.is_empty(), lang, tz),
     };
     let html = env.get_template("digest.html")?.render(&ctx)?;
     let text = env.get_template("digest.txt")?.render(&ctx)?;
@@ -350,6 +351,20 @@ fn subject(d: &Digest, lang: Language, week: &str) -> String {
             ),
             (None, Language::Fr) => "aucune donnée collectée".to_owned(),
             (None, Language::En) => "nothing collected yet".to_owned(),
+        });
+    }
+    if parts.is_empty() && !d.already_told.is_empty() {
+        let n = d.already_told.len() as i64;
+        parts.push(match lang {
+            Language::Fr => format!(
+                "rien de nouveau, {} déjà {}",
+                locale::plural(n, "tendance", "tendances"),
+                if n == 1 { "signalée" } else { "signalées" }
+            ),
+            Language::En => format!(
+                "nothing new, {} already reported",
+                locale::plural(n, "trend", "trends")
+            ),
         });
     }
     if parts.is_empty() {

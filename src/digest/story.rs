@@ -7,7 +7,7 @@
 use super::facts::{Partner, Reading, VideoFact, WeekVolumes};
 use super::health::HealthGroup;
 use super::locale::{self, number};
-use super::model::{Item, Warmup};
+use super::model::{AlreadyTold, Item, Warmup};
 use crate::config::Language;
 use crate::detect::{Tier, TrendKind};
 use crate::model::UnixSeconds;
@@ -555,4 +555,4 @@ fn capitalise(s: &str) -> String {
 
 mod service;
 
-pub(super) use service::{browser_line, health_line, refused_line, warmup};
+pub(super) use service::{already_told, browser_line, health_line, refused_line, warmup};

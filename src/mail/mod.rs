@@ -8,8 +8,10 @@
 //! again (the state lives in the store, across restarts). This module never logs or returns
 //! the SMTP password.
 
+pub mod credential;
 pub mod outbox;
 pub mod transport;
+pub mod trial;
 
 use std::time::{Duration, SystemTime};
 

@@ -150,6 +150,18 @@ pub enum SmtpRefusal {
 
 /// An SMTP client for `cfg`, reused for each recipient of a message.
 pub fn smtp_client(cfg: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, TransportError> {
+    let pass = match (&cfg.username, &cfg.password) {
+        (Some(_), Some(src)) => Some(read_password(src)?),
+        _ => None,
+    };
+    smtp_client_with(cfg, pass)
+}
+
+/// [`smtp_client`] with the password already read (`check --mail`, from a shell).
+pub fn smtp_client_with(
+    cfg: &SmtpConfig,
+    password: Option<Secret>,
+) -> Result<AsyncSmtpTransport<Tokio1Executor>, TransportError> {
     let smtp = |e: lettre::transport::smtp::Error| TransportError::Smtp(e.to_string());
     let builder = match cfg.tls {
         Tls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&cfg.host).map_err(smtp)?,
@@ -161,10 +173,7 @@ pub fn smtp_client(cfg: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor
     };
     let mut builder = builder.port(cfg.port).timeout(Some(cfg.timeout));
     if let Some(user) = &cfg.username {
-        let pass = match &cfg.password {
-            Some(src) => read_password(src)?,
-            None => Secret(String::new()),
-        };
+        let pass = password.unwrap_or_else(|| Secret(String::new()));
         builder = builder.credentials(Credentials::new(user.clone(), pass.expose().to_owned()));
     }
     Ok(builder.build())

@@ -477,17 +477,19 @@ fn the_example_configuration_passes_check() {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("8 hashtags, 3 creators"), "{stdout}");
+    // Its digest is in French: so is `check`, with times on the French clock.
+    assert!(stdout.contains("8 hashtags, 3 créateurs"), "{stdout}");
     assert!(
-        stdout.contains("collect   0 0 */3 * * * (Europe/Paris): "),
+        stdout.contains("collecte   0 0 */3 * * * (Europe/Paris): "),
         "{stdout}"
     );
     assert!(
-        stdout.contains("browser   off (plain HTTP only)"),
+        stdout.contains("navigateur désactivé (HTTP simple seulement)"),
         "{stdout}"
     );
+    assert!(stdout.contains(" à 08:00"), "{stdout}");
     // Three next runs of each schedule.
-    let digest_line = stdout.lines().find(|l| l.starts_with("digest")).unwrap();
+    let digest_line = stdout.lines().find(|l| l.starts_with("résumé")).unwrap();
     assert_eq!(digest_line.matches(", ").count(), 2, "{digest_line}");
 }
 
@@ -615,7 +617,7 @@ fn check_counts_sources_and_their_ids() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("digest    0 0 18 * * Fri (America/Montreal): "),
+        stdout.contains("digest     0 0 18 * * Fri (America/Montreal): "),
         "{stdout}"
     );
     assert!(
@@ -967,8 +969,120 @@ fn check_fails_when_the_smtp_password_cannot_be_read() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // A credential exists only inside the service: a note, not a failure.
-    let out = run(smtp("password_credential = \"smtp\""));
-    assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("inside the service"));
+    // A credential the service's unit does not load, and no credential store has: the
+    // service could not send, and check says where it looked.
+    let out = run(smtp("password_credential = \"tw_test_absent_credential\""));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("LoadCredential=tw_test_absent_credential"),
+        "{stderr}"
+    );
+}
+
+/// `trendwatch ARGS` with the locale `lang` (`LANG`), from `cwd`.
+fn trendwatch_in(lang: &str, args: &[&str], cwd: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_trendwatch"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("TRENDWATCH_CONFIG")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", lang)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn init_writes_a_starter_in_the_users_language_that_passes_check_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    for (lang, folder, said, comment) in [
+        ("fr_FR.UTF-8", "fr", "Écrits :", "# La liste de veille"),
+        ("en_GB.UTF-8", "en", "Wrote ", "# The watchlist"),
+    ] {
+        let out = trendwatch_in(lang, &["init", folder], dir.path());
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.starts_with(said), "{stdout}");
+        let config = dir.path().join(folder).join("trendwatch.toml");
+        assert!(std::fs::read_to_string(&config).unwrap().contains(comment));
+        let check = trendwatch_in(lang, &["-c", config.to_str().unwrap(), "check"], dir.path());
+        assert!(
+            check.status.success(),
+            "{lang}: {}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+        // Its state stays beside it, not in the folder it was run from.
+        assert!(String::from_utf8_lossy(&check.stdout)
+            .contains(&dir.path().join(folder).join("state").display().to_string()));
+
+        // A second init keeps the user's edits.
+        std::fs::write(&config, "# mine\n").unwrap();
+        let again = trendwatch_in(lang, &["init", folder], dir.path());
+        assert_eq!(again.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&again.stderr).contains("trendwatch.toml"));
+        assert_eq!(std::fs::read_to_string(&config).unwrap(), "# mine\n");
+    }
+    // The language can be asked for whatever the locale.
+    let out = trendwatch_in(
+        "C.UTF-8",
+        &["init", "choisi", "--language", "fr"],
+        dir.path(),
+    );
+    assert!(out.status.success());
+    assert!(
+        std::fs::read_to_string(dir.path().join("choisi/watchlist.toml"))
+            .unwrap()
+            .contains("ce que trendwatch surveille")
+    );
+}
+
+#[test]
+fn completions_load_in_bash_and_the_manual_lists_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = trendwatch_in("C", &["completions", "bash"], dir.path());
+    assert!(script.status.success());
+    let path = dir.path().join("trendwatch.bash");
+    std::fs::write(&path, &script.stdout).unwrap();
+    // A real bash loads it and completes `trendwatch col` to `collect`.
+    let bash = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source {} && COMP_WORDS=(trendwatch col) COMP_CWORD=1 && _trendwatch trendwatch col trendwatch && echo \"${{COMPREPLY[@]}}\"",
+            path.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&bash.stdout).contains("collect"),
+        "{}{}",
+        String::from_utf8_lossy(&bash.stdout),
+        String::from_utf8_lossy(&bash.stderr)
+    );
+    for shell in ["zsh", "fish"] {
+        let out = trendwatch_in("C", &["completions", shell], dir.path());
+        assert!(
+            out.status.success() && String::from_utf8_lossy(&out.stdout).contains("trendwatch")
+        );
+    }
+
+    let man = trendwatch_in("C", &["man"], dir.path());
+    let roff = String::from_utf8_lossy(&man.stdout);
+    assert!(
+        roff.starts_with(".ie") || roff.contains(".TH trendwatch"),
+        "{roff}"
+    );
+    for command in [
+        "RUN", "CHECK", "INIT", "COLLECT", "DETECT", "DIGEST", "OUTBOX", "CAMPAIGN",
+    ] {
+        assert!(roff.contains(&format!("COMMAND: {command}")), "{command}");
+    }
+    assert!(
+        roff.contains("\\-\\-mail"),
+        "check's options are on the page"
+    );
 }

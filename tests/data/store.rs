@@ -238,7 +238,7 @@ fn a_second_open_of_the_same_state_dir_is_refused_clearly() {
     assert!(matches!(err, StoreError::Locked { .. }), "{err:?}");
     assert!(
         err.to_string().starts_with(&format!(
-            "another trendwatch is using {} (",
+            "another trendwatch is using {} and did not let go of it in time",
             dir.path().display()
         )),
         "{err}"

@@ -168,3 +168,79 @@ async fn send_during_an_outage_stays_pending_then_flush_delivers_once() {
         "{listing}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_mail_sends_a_test_message_and_leaves_the_next_digest_untouched() {
+    let sink = SmtpSink::start(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = setup(dir.path(), sink.port(), "fr");
+
+    let out = tw(&cfg, &["check", "--mail"]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("message d'essai accepté pour"), "{said}");
+    let got = sink.messages();
+    assert_eq!(got.len(), 1);
+    assert!(
+        got[0].data.contains("message d'essai") || got[0].data.contains("message_d'essai"),
+        "{}",
+        got[0].data
+    );
+    // Nothing in the outbox, no digest counted.
+    let listing = String::from_utf8_lossy(&tw(&cfg, &["outbox"]).stdout).into_owned();
+    assert!(
+        listing.contains("Pending: 0") && listing.contains("Recently sent: 0"),
+        "{listing}"
+    );
+
+    // The digest after it still tells the take-off (no cooldown was spent on the test)…
+    let out = tw(&cfg, &["digest", "--send", "--at", &END.to_string()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let digest = &sink.messages()[1].data;
+    assert!(digest.contains("mushroomcoffee"), "{digest}");
+    // …and the one a day later, with the tag still rising but already told, says so instead
+    // of "nothing moves".
+    let out = tw(&cfg, &["digest", "--at", &(END + 3 * 3600).to_string()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("déjà signalé"), "{text}");
+    assert!(text.contains("#mushroomcoffee"), "{text}");
+    assert!(
+        !text.contains("ne s'écarte de son niveau habituel"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_mail_names_each_recipient_it_failed_and_the_fix() {
+    let sink = SmtpSink::start(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = setup(dir.path(), sink.port(), "en");
+    sink.refuse("equipe@example.org");
+    let out = tw(&cfg, &["check", "--mail"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("test message NOT delivered to equipe@example.org"),
+        "{err}"
+    );
+
+    // Nobody listens: the fix is in the config's words.
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = setup(dir.path(), port, "en");
+    let out = tw(&cfg, &["check", "--mail"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("check `host` and `port`"), "{err}");
+}

@@ -410,5 +410,6 @@ pub fn digest12() -> trendwatch::digest::Digest {
         warmup: None,
         alerts: Vec::new(),
         campaigns: Vec::new(),
+        already_told: Vec::new(),
     }
 }

@@ -133,6 +133,58 @@ pub(crate) fn browser_line(count: usize, lang: Language) -> String {
     }
 }
 
+/// Trends still under way that an earlier digest reported (held back by the cooldown): the
+/// reader learns they are not forgotten, and when they were told. `nothing_else`: the digest
+/// has no new item.
+pub(crate) fn already_told(
+    told: &[AlreadyTold],
+    nothing_else: bool,
+    lang: Language,
+    tz: chrono_tz::Tz,
+) -> Option<String> {
+    if told.is_empty() {
+        return None;
+    }
+    let mut names: Vec<String> = told
+        .iter()
+        .take(5)
+        .map(|t| {
+            let when = locale::short_date(t.told_at, tz, lang);
+            match lang {
+                Fr => format!(
+                    "{} ({} l'habitude, signalé le {when})",
+                    t.name,
+                    locale::ratio(t.growth, lang)
+                ),
+                En => format!(
+                    "{} ({} usual, reported on {when})",
+                    t.name,
+                    locale::ratio(t.growth, lang)
+                ),
+            }
+        })
+        .collect();
+    if told.len() > 5 {
+        names.push(match lang {
+            Fr => format!("et {} autres", told.len() - 5),
+            En => format!("and {} more", told.len() - 5),
+        });
+    }
+    let list = names.join(", ");
+    Some(match (nothing_else, lang) {
+        (true, Fr) => format!(
+            "Rien de nouveau depuis le dernier résumé. Toujours en hausse, déjà signalé : {list}. \
+             Ils reviendront ici s'ils doublent encore."
+        ),
+        (true, En) => format!(
+            "Nothing new since the last digest. Still rising, already reported: {list}. They come \
+             back here if they double again."
+        ),
+        (false, Fr) => format!("Toujours en hausse, déjà signalé : {list}."),
+        (false, En) => format!("Still rising, already reported: {list}."),
+    })
+}
+
 /// What the digest says while history is short or nothing was collected.
 pub(crate) fn warmup(w: &Warmup, lang: Language, tz: chrono_tz::Tz) -> String {
     let days = w.baseline_days;
