@@ -24,6 +24,7 @@ pub mod detect;
 pub mod digest;
 pub mod error;
 mod files;
+pub mod language;
 pub mod logging;
 pub mod mail;
 pub mod model;

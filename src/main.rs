@@ -25,7 +25,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             let message = cli::owner::shown(&format!("{:#}", err.error()));
-            eprintln!("trendwatch: {}: {message}", cli::say::error_label());
+            eprintln!("{}{message}", cli::say::error_label());
             err.exit_code()
         }
     }

@@ -6,6 +6,7 @@
 //! busy, which is exactly when a user asks "is it working?". This module only reads the store;
 //! the snapshot is replaced whole (write then rename), so a reader never sees half of one.
 
+use crate::language::tr;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -187,8 +188,9 @@ impl StatusReport {
         })
     }
 
-    /// The table `status` prints.
-    pub fn render_text(&self) -> String {
+    /// The table `status` prints, in the person's language, times in `tz`.
+    pub fn render_text(&self, tz: chrono_tz::Tz) -> String {
+        let time = |t: &str| crate::language::local_rfc3339(t, tz);
         let width = self
             .entities
             .iter()
@@ -196,16 +198,44 @@ impl StatusReport {
             .max()
             .unwrap_or(6)
             .max(6);
-        let mut text = format!(
-            "{:<width$}  {:<20}  {:<20}  {:<7}  LAST FAILURE\n",
-            "ENTITY", "LAST SAMPLE", "LAST SUCCESS", "VIA"
+        let (entity, sample, success, via, failure) = tr!(
+            (
+                "ÉLÉMENT",
+                "DERNIER RELEVÉ",
+                "DERNIER SUCCÈS",
+                "PAR",
+                "DERNIER ÉCHEC"
+            ),
+            (
+                "ENTITY",
+                "LAST SAMPLE",
+                "LAST SUCCESS",
+                "VIA",
+                "LAST FAILURE"
+            )
         );
+        let mut text =
+            format!("{entity:<width$}  {sample:<20}  {success:<20}  {via:<7}  {failure}\n");
         for e in &self.entities {
-            let success = e.last_success.as_deref().unwrap_or("never");
-            let sample = e.last_sample_at.as_deref().unwrap_or("-");
+            let success = e
+                .last_success
+                .as_deref()
+                .map(time)
+                .unwrap_or_else(|| tr!("jamais", "never").to_owned());
+            let sample = e
+                .last_sample_at
+                .as_deref()
+                .map(time)
+                .unwrap_or_else(|| "-".into());
             let failure = match &e.last_failure {
-                Some(f) if f.recovered => format!("({} at {}, recovered)", f.kind, f.at),
-                Some(f) => format!("{} at {}: {}", f.kind, f.at, f.detail),
+                Some(f) if f.recovered => tr!(
+                    format!("({} le {}, rétabli)", f.kind, time(&f.at)),
+                    format!("({} at {}, recovered)", f.kind, time(&f.at))
+                ),
+                Some(f) => tr!(
+                    format!("{} le {} : {}", f.kind, time(&f.at), f.detail),
+                    format!("{} at {}: {}", f.kind, time(&f.at), f.detail)
+                ),
                 None => "-".into(),
             };
             let via = e.fetched_by.as_deref().unwrap_or("-");
@@ -219,23 +249,37 @@ impl StatusReport {
             .refused
             .iter()
             .map(|r| {
-                format!(
-                    "\nrefused for good: {} ({}); fix it in [digest] to",
-                    r.address, r.answer
+                tr!(
+                    format!(
+                        "\nrefusée définitivement : {} ({}) ; corrigez-la sous [digest] to",
+                        r.address, r.answer
+                    ),
+                    format!(
+                        "\nrefused for good: {} ({}); fix it in [digest] to",
+                        r.address, r.answer
+                    )
                 )
             })
             .collect();
-        text.push_str(&format!(
-            "\nstore: {} on disk in {}\noutbox: {} pending, {} sent{refused}\n\
-             next collect ({}): {}\nnext digest ({}): {}\n",
-            bytesize::ByteSize::b(self.store.size_bytes),
-            self.store.path,
-            self.outbox.pending,
-            self.outbox.sent,
-            self.next_runs.collect_schedule,
-            self.next_runs.collect.join(", "),
-            self.next_runs.digest_schedule,
-            self.next_runs.digest.join(", "),
+        let runs = |list: &[String]| list.iter().map(|t| time(t)).collect::<Vec<_>>().join(", ");
+        let size = bytesize::ByteSize::b(self.store.size_bytes);
+        let (pending, sent) = (self.outbox.pending, self.outbox.sent);
+        let (collect_expr, digest_expr) = (
+            &self.next_runs.collect_schedule,
+            &self.next_runs.digest_schedule,
+        );
+        let (collect, digest) = (runs(&self.next_runs.collect), runs(&self.next_runs.digest));
+        text.push_str(&tr!(
+            format!(
+                "\nbase : {size} sur le disque dans {}\nrésumés : {pending} en attente, {sent} envoyés{refused}\n\
+                 prochaine collecte ({collect_expr}, {tz}) : {collect}\nprochain résumé ({digest_expr}, {tz}) : {digest}\n",
+                self.store.path
+            ),
+            format!(
+                "\nstore: {size} on disk in {}\noutbox: {pending} pending, {sent} sent{refused}\n\
+                 next collect ({collect_expr}, {tz}): {collect}\nnext digest ({digest_expr}, {tz}): {digest}\n",
+                self.store.path
+            )
         ));
         text
     }
@@ -316,7 +360,7 @@ mod tests {
         report.save_snapshot(dir.path()).unwrap();
         let back = StatusReport::load_snapshot(dir.path()).unwrap();
         assert_eq!(back, report);
-        let text = back.render_text();
+        let text = back.render_text(chrono_tz::UTC);
         assert!(text.contains("blocked at"), "{text}");
         assert!(text.contains("bot wall not passed"), "{text}");
         assert_eq!(back.entities.len(), 2);

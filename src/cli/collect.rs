@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Cli, CommandError, CommandResult};
 use crate::collect::{Collector, Target};
+use crate::language::tr;
 use crate::model::{EntityId, EntityOutcome, Metric};
 use crate::store::access::StoreAccess as _;
 
@@ -84,22 +85,46 @@ pub(super) fn collect(cli: &Cli, only: &[String]) -> CommandResult {
     print!("{}", table(&rows));
     let failed = report.failed;
     let skipped = targets.len() - report.entities;
-    let mut summary = format!(
-        "{}: {} ok, {} failed",
-        crate::digest::locale::plural(report.entities as i64, "entity", "entities"),
-        report.entities - failed,
-        failed
+    let plural = crate::digest::locale::plural;
+    let ok = report.entities - failed;
+    let mut summary = tr!(
+        format!(
+            "{} : {ok} ok, {failed} en échec",
+            plural(report.entities as i64, "élément", "éléments")
+        ),
+        format!(
+            "{}: {ok} ok, {failed} failed",
+            plural(report.entities as i64, "entity", "entities")
+        )
     );
     if by_browser > 0 {
-        let _ = write!(summary, ", {by_browser} read in the browser");
+        let _ = write!(
+            summary,
+            "{}",
+            tr!(
+                format!(", {by_browser} lus dans le navigateur"),
+                format!(", {by_browser} read in the browser")
+            )
+        );
     }
     if skipped > 0 {
-        let _ = write!(summary, ", {skipped} not started (interrupted)");
+        let _ = write!(
+            summary,
+            "{}",
+            tr!(
+                format!(", {skipped} non commencés (interrompu)"),
+                format!(", {skipped} not started (interrupted)")
+            )
+        );
     }
+    let took = started.elapsed().as_secs_f64();
+    let dir = super::owner::shown(&cfg.state_dir.display().to_string());
     println!(
-        "{summary} · {:.1} s · stored in {}",
-        started.elapsed().as_secs_f64(),
-        super::owner::shown(&cfg.state_dir.display().to_string())
+        "{}",
+        tr!(
+            format!("{summary} · {took:.1} s · enregistré dans {dir}"),
+            format!("{summary} · {took:.1} s · stored in {dir}")
+        )
     );
     if report.entities > 0 && failed == report.entities {
         return Err(CommandError::runtime(anyhow::anyhow!(
@@ -218,7 +243,11 @@ fn row(o: &EntityOutcome, took: Duration) -> [String; 5] {
 }
 
 fn table(cells: &[[String; 5]]) -> String {
-    let header = ["ENTITY", "RESULT", "FIGURES", "VIA", "TIME"].map(String::from);
+    let header = tr!(
+        ["ÉLÉMENT", "RÉSULTAT", "CHIFFRES", "PAR", "DURÉE"],
+        ["ENTITY", "RESULT", "FIGURES", "VIA", "TIME"]
+    )
+    .map(String::from);
     let mut widths = [0usize; 5];
     for row in std::iter::once(&header).chain(cells) {
         for (w, c) in widths.iter_mut().zip(row) {

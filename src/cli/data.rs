@@ -63,9 +63,19 @@ pub(super) fn import(cli: &Cli, file: &Path) -> CommandResult {
     let (samples, entities) = import_file(&config.state_dir, file)?;
     let plural = crate::digest::locale::plural;
     println!(
-        "imported {} for {}",
-        plural(samples as i64, "sample", "samples"),
-        plural(entities as i64, "entity", "entities")
+        "{}",
+        crate::language::tr!(
+            format!(
+                "importé : {} pour {}",
+                plural(samples as i64, "relevé", "relevés"),
+                plural(entities as i64, "élément", "éléments")
+            ),
+            format!(
+                "imported {} for {}",
+                plural(samples as i64, "sample", "samples"),
+                plural(entities as i64, "entity", "entities")
+            )
+        )
     );
     Ok(())
 }
@@ -257,7 +267,7 @@ pub(super) fn status(cli: &Cli, json: bool) -> CommandResult {
         )
         .map_err(output)?;
     }
-    out.write_all(super::owner::shown(&report.render_text()).as_bytes())
+    out.write_all(super::owner::shown(&report.render_text(config.timezone)).as_bytes())
         .map_err(output)
 }
 

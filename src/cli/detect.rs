@@ -13,6 +13,7 @@ use anyhow::anyhow;
 
 use super::{Cli, CommandError, CommandResult};
 use crate::detect::{self, Trend};
+use crate::language::tr;
 use crate::store::interchange::format_time;
 
 pub(super) fn detect(cli: &Cli, at: Option<&str>, json: bool) -> CommandResult {
@@ -25,7 +26,7 @@ pub(super) fn detect(cli: &Cli, at: Option<&str>, json: bool) -> CommandResult {
     let out = if json {
         pretty(&detect::to_json(&trends))?
     } else {
-        table(&trends, at)
+        table(&trends, at, config.timezone)
     };
     print(&out)
 }
@@ -184,10 +185,17 @@ fn print(out: &str) -> CommandResult {
 }
 
 /// A ranked, human table: rank, kind, entity, score, growth, since, evidence.
-pub(super) fn table(trends: &[Trend], at: i64) -> String {
-    let mut s = format!("Trends as of {}\n", format_time(at));
+pub(super) fn table(trends: &[Trend], at: i64, tz: chrono_tz::Tz) -> String {
+    let when = crate::language::local_time(at, tz);
+    let mut s = tr!(
+        format!("Tendances au {when} ({tz})\n"),
+        format!("Trends as of {when} ({tz})\n")
+    );
     if trends.is_empty() {
-        s.push_str("No trend above the score threshold.\n");
+        s.push_str(tr!(
+            "Aucune tendance au-dessus du seuil (min_score).\n",
+            "No trend above the score threshold.\n"
+        ));
         return s;
     }
     let width = trends
@@ -196,9 +204,13 @@ pub(super) fn table(trends: &[Trend], at: i64) -> String {
         .max()
         .unwrap_or(6)
         .max(6);
+    let (kind, entity, score, growth, since, evidence) = tr!(
+        ("TYPE", "ÉLÉMENT", "SCORE", "HAUSSE", "DEPUIS", "PREUVE"),
+        ("KIND", "ENTITY", "SCORE", "GROWTH", "SINCE", "EVIDENCE")
+    );
     s.push_str(&format!(
-        "{:>3}  {:<14}  {:<width$}  {:>6}  {:>7}  {:<20}  {}\n",
-        "#", "KIND", "ENTITY", "SCORE", "GROWTH", "SINCE", "EVIDENCE"
+        "{:>3}  {kind:<14}  {entity:<width$}  {score:>6}  {growth:>7}  {since:<20}  {evidence}\n",
+        "#"
     ));
     for (i, t) in trends.iter().enumerate() {
         s.push_str(&format!(
@@ -208,7 +220,9 @@ pub(super) fn table(trends: &[Trend], at: i64) -> String {
             t.entity.as_str(),
             t.score,
             t.growth,
-            t.since.map(format_time).unwrap_or_else(|| "-".into()),
+            t.since
+                .map(|t| crate::language::local_time(t, tz))
+                .unwrap_or_else(|| "-".into()),
             t.evidence
         ));
     }

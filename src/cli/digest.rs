@@ -15,9 +15,9 @@ use anyhow::{anyhow, Context};
 use super::{Cli, CommandError, CommandResult};
 use crate::config::Config;
 use crate::digest;
+use crate::language::tr;
 use crate::mail::{self, FlushReport};
 use crate::model::OutboxState;
-use crate::store::interchange::format_time;
 
 pub(super) fn digest(
     cli: &Cli,
@@ -47,13 +47,25 @@ pub(super) fn digest(
             .and_then(|()| file.sync_all())
             .with_context(|| format!("cannot write the preview {}", path.display()))
             .map_err(CommandError::runtime)?;
-        eprintln!("preview written to {}", path.display());
+        eprintln!(
+            "{}",
+            tr!(
+                format!("aperçu écrit dans {}", path.display()),
+                format!("preview written to {}", path.display())
+            )
+        );
     }
     let rendered = digest::render(&d, lang).map_err(CommandError::runtime)?;
     if send {
         let item = mail::queue_digest(&store, &config, &d, &rendered, at, &[])
             .map_err(CommandError::runtime)?;
-        println!("queued {} \"{}\"", item.id, item.subject);
+        println!(
+            "{}",
+            tr!(
+                format!("mis en file {} « {} »", item.id, item.subject),
+                format!("queued {} \"{}\"", item.id, item.subject)
+            )
+        );
         // Let go of the store while the mail server answers.
         drop(store);
         let report = flush(&config, false)?;
@@ -103,7 +115,12 @@ pub(super) fn outbox(cli: &Cli, do_flush: bool, show: Option<&str>) -> CommandRe
         .iter()
         .filter(|i| matches!(i.state, OutboxState::Pending { .. }))
         .collect();
-    out.push_str(&format!("Pending: {}\n", pending.len()));
+    let tz = config.timezone;
+    let time = |t: i64| crate::language::local_time(t, tz);
+    out.push_str(&tr!(
+        format!("En attente : {}\n", pending.len()),
+        format!("Pending: {}\n", pending.len())
+    ));
     for i in &pending {
         if let OutboxState::Pending {
             attempts,
@@ -111,17 +128,25 @@ pub(super) fn outbox(cli: &Cli, do_flush: bool, show: Option<&str>) -> CommandRe
             last_error,
         } = &i.state
         {
-            out.push_str(&format!(
-                "  {}  {}  attempts {}  next {}{}\n    {}\n",
-                format_time(i.created_at),
-                i.id,
-                attempts,
-                format_time(*next_attempt_at),
-                last_error
-                    .as_ref()
-                    .map(|e| format!("  last error: {e}"))
-                    .unwrap_or_default(),
-                i.subject
+            let last = last_error
+                .as_ref()
+                .map(|e| {
+                    tr!(
+                        format!("  dernière erreur : {e}"),
+                        format!("  last error: {e}")
+                    )
+                })
+                .unwrap_or_default();
+            let (created, next) = (time(i.created_at), time(*next_attempt_at));
+            out.push_str(&tr!(
+                format!(
+                    "  {created}  {}  essais {attempts}  prochain {next}{last}\n    {}\n",
+                    i.id, i.subject
+                ),
+                format!(
+                    "  {created}  {}  attempts {attempts}  next {next}{last}\n    {}\n",
+                    i.id, i.subject
+                )
             ));
         }
     }
@@ -133,21 +158,35 @@ pub(super) fn outbox(cli: &Cli, do_flush: bool, show: Option<&str>) -> CommandRe
         })
         .take(10)
         .collect();
-    out.push_str(&format!("Recently sent: {}\n", sent.len()));
+    out.push_str(&tr!(
+        format!("Envoyés récemment : {}\n", sent.len()),
+        format!("Recently sent: {}\n", sent.len())
+    ));
     for (i, at) in sent {
-        out.push_str(&format!(
-            "  {}  {}  sent {}\n    {}\n",
-            format_time(i.created_at),
-            i.id,
-            format_time(at),
-            i.subject
+        let (created, at) = (time(i.created_at), time(at));
+        out.push_str(&tr!(
+            format!("  {created}  {}  envoyé le {at}\n    {}\n", i.id, i.subject),
+            format!("  {created}  {}  sent {at}\n    {}\n", i.id, i.subject)
         ));
         if !i.delivered_to.is_empty() {
-            out.push_str(&format!("    delivered to {}\n", i.delivered_to.join(", ")));
+            let to = i.delivered_to.join(", ");
+            out.push_str(&tr!(
+                format!("    remis à {to}\n"),
+                format!("    delivered to {to}\n")
+            ));
         }
         for (to, why) in &i.rejected {
-            out.push_str(&format!("    refused for good: {to} ({why})\n"));
+            out.push_str(&tr!(
+                format!("    refusé définitivement : {to} ({why})\n"),
+                format!("    refused for good: {to} ({why})\n")
+            ));
         }
+    }
+    if !items.is_empty() {
+        out.push_str(tr!(
+            "(`trendwatch outbox --show last` affiche le dernier résumé tel qu'il est parti)\n",
+            "(`trendwatch outbox --show last` prints the last digest as it went out)\n"
+        ));
     }
     write_stdout(&out)
 }
@@ -235,13 +274,27 @@ fn flush(config: &Config, force: bool) -> Result<FlushReport, CommandError> {
 
 fn print_report(r: &FlushReport) {
     for id in &r.sent {
-        println!("sent {id}");
+        println!("{}", tr!(format!("envoyé {id}"), format!("sent {id}")));
     }
     for (id, e) in &r.failed {
-        eprintln!("not sent {id}: {e}");
+        eprintln!(
+            "{}",
+            tr!(
+                format!("non envoyé {id} : {e}"),
+                format!("not sent {id}: {e}")
+            )
+        );
     }
     for (to, why) in &r.rejected {
-        eprintln!("refused for good: {to} ({why}); fix the address in [digest] to");
+        eprintln!(
+            "{}",
+            tr!(
+                format!(
+                    "refusé définitivement : {to} ({why}) ; corrigez l'adresse sous [digest] to"
+                ),
+                format!("refused for good: {to} ({why}); fix the address in [digest] to")
+            )
+        );
     }
 }
 

@@ -232,7 +232,9 @@ pub fn config_path(cli: &Cli) -> PathBuf {
 pub fn load_config_only(
     cli: &Cli,
 ) -> Result<(crate::config::Config, crate::config::Watchlist), CommandError> {
-    let loaded = crate::config::load(&config_path(cli)).map_err(CommandError::user)?;
+    let path = config_path(cli);
+    say::from_config_file(&path);
+    let loaded = crate::config::load(&path).map_err(CommandError::user)?;
     say::from_config(&loaded.0);
     Ok(loaded)
 }
@@ -252,8 +254,10 @@ pub fn load_config(
 pub fn load_config_to_read(
     cli: &Cli,
 ) -> Result<(crate::config::Config, crate::config::Watchlist), CommandError> {
+    let path = config_path(cli);
+    say::from_config_file(&path);
     let (config, watchlist, broken) =
-        crate::config::load_for_reading(&config_path(cli)).map_err(CommandError::user)?;
+        crate::config::load_for_reading(&path).map_err(CommandError::user)?;
     if let Some(e) = broken {
         let kept = config.state_dir.join(crate::config::LAST_GOOD_WATCHLIST);
         let using = if kept.is_file() {

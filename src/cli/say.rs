@@ -4,10 +4,6 @@
 //! line speaks the same language, or French when the system's locale is French. Each sentence
 //! a person reads here is one function, so its two wordings stay side by side.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
-static FRENCH: AtomicBool = AtomicBool::new(false);
-
 /// The language of what the command line says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -30,19 +26,45 @@ pub fn from_environment() {
         .find(|v| !v.is_empty())
         .unwrap_or_default();
     if names_french(&locale) {
-        FRENCH.store(true, Ordering::Relaxed);
+        crate::language::set_french();
     }
 }
 
 /// A config whose digest is in French makes the command line speak French too.
 pub fn from_config(config: &crate::config::Config) {
     if config.digest.language == crate::config::Language::Fr {
-        FRENCH.store(true, Ordering::Relaxed);
+        crate::language::set_french();
+    }
+}
+
+/// Before a config is loaded (its errors are said in its language): French unless the file
+/// says `language = "en"` under `[digest]` (French is the default). A file that cannot be
+/// read or parsed says nothing.
+pub fn from_config_file(path: &std::path::Path) {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return;
+    };
+    let Ok(value) = text.parse::<toml::Table>() else {
+        // Unparsable: a line-level look for the language key.
+        if !text.lines().any(|l| {
+            let l = l.replace(' ', "");
+            l.starts_with("language=\"en\"")
+        }) {
+            crate::language::set_french();
+        }
+        return;
+    };
+    let language = value
+        .get("digest")
+        .and_then(|d| d.get("language"))
+        .and_then(|l| l.as_str());
+    if language != Some("en") {
+        crate::language::set_french();
     }
 }
 
 pub fn lang() -> Lang {
-    if FRENCH.load(Ordering::Relaxed) {
+    if crate::language::french() {
         Lang::Fr
     } else {
         Lang::En
@@ -59,8 +81,8 @@ pub fn pick<'a>(fr: &'a str, en: &'a str) -> &'a str {
 
 pub(crate) fn waiting_for_store() -> &'static str {
     pick(
-        "trendwatch : une collecte enregistre ses pages dans la base ; la commande attend son tour…",
-        "trendwatch: a collection is writing its pages to the store; waiting for it…",
+        "trendwatch : la base est occupée (une collecte y enregistre ses pages, ou une autre commande) : la commande attend son tour…",
+        "trendwatch: the store is busy (a collection writing its pages, or another command): waiting for it…",
     )
 }
 
@@ -81,30 +103,19 @@ pub(crate) fn status_from_snapshot(daemon_running: bool, as_of: &str, tz: chrono
     }
 }
 
-/// An RFC 3339 time as the user's clock shows it: `23/11/2026 à 07:00` / `2026-11-23 07:00`,
-/// in the configured zone. A time that does not parse is shown as it is.
+/// An RFC 3339 time as the user's clock shows it, in the configured zone.
 pub fn local_time(rfc3339: &str, tz: chrono_tz::Tz) -> String {
-    match chrono::DateTime::parse_from_rfc3339(rfc3339) {
-        Ok(t) => at(t.timestamp(), tz),
-        Err(_) => rfc3339.to_owned(),
-    }
+    crate::language::local_rfc3339(rfc3339, tz)
 }
 
 /// A unix time as the user's clock shows it, in the configured zone.
 pub fn at(t: crate::model::UnixSeconds, tz: chrono_tz::Tz) -> String {
-    let Some(utc) = chrono::DateTime::<chrono::Utc>::from_timestamp(t, 0) else {
-        return t.to_string();
-    };
-    let local = utc.with_timezone(&tz);
-    match lang() {
-        Lang::Fr => local.format("%d/%m/%Y à %H:%M").to_string(),
-        Lang::En => local.format("%Y-%m-%d %H:%M").to_string(),
-    }
+    crate::language::local_time(t, tz)
 }
 
-/// The word before an error on the command line.
+/// What comes before an error on the command line.
 pub fn error_label() -> &'static str {
-    pick("erreur", "error")
+    pick("trendwatch : erreur : ", "trendwatch: error: ")
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! Any problem becomes a [`ConfigError`] located at `file:line:col` of the key or value at
 //! fault, so a user editing the watchlist over SSH sees at once what to fix.
 
+use crate::language::tr;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::ops::Range;
@@ -37,7 +38,7 @@ pub enum ConfigError {
         message: String,
     },
     /// The file itself could not be read (missing, unreadable, not UTF-8).
-    #[error("{}: cannot read this file: {error}", path.display())]
+    #[error("{}", tr!(format!("{} : impossible de lire ce fichier : {error}", path.display()), format!("{}: cannot read this file: {error}", path.display())))]
     Io {
         path: PathBuf,
         // Not a `#[source]`: the reason is already in the message, and `{:#}` would print it twice.
@@ -84,18 +85,35 @@ impl Schedule {
             .build()
             .parse(expr.trim())
             .map_err(|e| match french_day(expr) {
-                Some((fr, en)) => format!(
-                    "`{fr}` in the schedule `{}`: write the day in English, `{en}` (e.g. \"0 0 8 * * {en}\")",
-                    expr.trim()
+                Some((fr, en)) => tr!(
+                    format!(
+                        "`{fr}` dans l'horaire `{}` : écrivez le jour en anglais, `{en}` (par exemple \"0 0 8 * * {en}\")",
+                        expr.trim()
+                    ),
+                    format!(
+                        "`{fr}` in the schedule `{}`: write the day in English, `{en}` (e.g. \"0 0 8 * * {en}\")",
+                        expr.trim()
+                    )
                 ),
-                None => format!("invalid cron expression `{expr}` (six fields, seconds first, e.g. \"0 0 */3 * * *\"): {e}"),
+                None => tr!(
+                    format!("horaire cron invalide `{expr}` (six champs, les secondes d'abord, par exemple \"0 0 */3 * * *\" pour toutes les trois heures) : {e}"),
+                    format!("invalid cron expression `{expr}` (six fields, seconds first, e.g. \"0 0 */3 * * *\"): {e}")
+                ),
             })?;
         // A schedule that can never fire would leave the service silent for good.
         if cron.iter_after(Utc::now()).next().is_none() {
-            return Err(format!(
-                "the schedule `{}` never fires (a day that does not exist, like 30 February or \
-                 31 April, or a year in the past); e.g. \"0 0 8 * * Mon\" for Mondays at 08:00",
-                expr.trim()
+            return Err(tr!(
+                format!(
+                    "l'horaire `{}` ne se déclenche jamais (un jour qui n'existe pas, comme le 30 \
+                     février ou le 31 avril, ou une année passée) ; par exemple \"0 0 8 * * Mon\" \
+                     pour le lundi à 8 h",
+                    expr.trim()
+                ),
+                format!(
+                    "the schedule `{}` never fires (a day that does not exist, like 30 February or \
+                     31 April, or a year in the past); e.g. \"0 0 8 * * Mon\" for Mondays at 08:00",
+                    expr.trim()
+                )
             ));
         }
         Ok(Schedule {
@@ -355,7 +373,11 @@ fn explain_toml_error(message: &str, spanned_text: Option<&str>) -> String {
             .filter(|s| !s.is_empty())
             .collect();
         if field == "password" {
-            return "`password` is not accepted in the config file: give `password_credential` (a systemd credential name), `password_file` or `password_env`".into();
+            return tr!(
+                "`password` n'est pas accepté dans le fichier : indiquez `password_credential` (un identifiant systemd), `password_file` ou `password_env`",
+                "`password` is not accepted in the config file: give `password_credential` (a systemd credential name), `password_file` or `password_env`"
+            )
+            .into();
         }
         // Case does not make a different word: `[TikTok]` means `[tiktok]`.
         let suggestion = expected
@@ -366,19 +388,33 @@ fn explain_toml_error(message: &str, spanned_text: Option<&str>) -> String {
             })
             .filter(|(score, _)| *score >= 0.8)
             .max_by(|a, b| a.0.total_cmp(&b.0))
-            .map(|(_, candidate)| format!("; did you mean `{candidate}`?"))
+            .map(|(_, candidate)| {
+                tr!(
+                    format!(" ; vouliez-vous dire `{candidate}` ?"),
+                    format!("; did you mean `{candidate}`?")
+                )
+            })
             .unwrap_or_default();
         let known = if expected.is_empty() {
             String::new()
         } else {
-            format!(" (known keys: {})", expected.join(", "))
+            tr!(
+                format!(" (clés connues : {})", expected.join(", ")),
+                format!(" (known keys: {})", expected.join(", "))
+            )
         };
-        return format!("unknown key `{field}`{suggestion}{known}");
+        return tr!(
+            format!("clé inconnue `{field}`{suggestion}{known}"),
+            format!("unknown key `{field}`{suggestion}{known}")
+        );
     }
     let _ = spanned_text;
     if let Some(rest) = message.strip_prefix("missing field `") {
         let field = rest.split('`').next().unwrap_or(rest);
-        return format!("missing key `{field}` in this table");
+        return tr!(
+            format!("clé `{field}` manquante dans cette table"),
+            format!("missing key `{field}` in this table")
+        );
     }
     message
         .replace("expected i64", "expected an integer")
@@ -390,9 +426,15 @@ fn duration(file: &SourceFile, value: &Spanned<String>) -> Result<Duration, Conf
     humantime::parse_duration(value.get_ref().trim()).map_err(|e| {
         file.at(
             value,
-            format!(
-                "invalid duration `{}` ({e}); write e.g. \"90s\", \"6h\", \"14d\"",
-                value.get_ref()
+            tr!(
+                format!(
+                    "durée invalide `{}` ({e}) ; écrivez par exemple \"90s\", \"6h\", \"14d\" (d = jours)",
+                    value.get_ref()
+                ),
+                format!(
+                    "invalid duration `{}` ({e}); write e.g. \"90s\", \"6h\", \"14d\"",
+                    value.get_ref()
+                )
             ),
         )
     })
@@ -401,7 +443,13 @@ fn duration(file: &SourceFile, value: &Spanned<String>) -> Result<Duration, Conf
 fn positive_duration(file: &SourceFile, value: &Spanned<String>) -> Result<Duration, ConfigError> {
     let d = duration(file, value)?;
     if d.is_zero() {
-        return Err(file.at(value, "this duration must be greater than zero"));
+        return Err(file.at(
+            value,
+            tr!(
+                "cette durée doit être plus grande que zéro",
+                "this duration must be greater than zero"
+            ),
+        ));
     }
     Ok(d)
 }
@@ -415,9 +463,15 @@ fn size(file: &SourceFile, value: &Spanned<String>) -> Result<u64, ConfigError> 
         .map_err(|e| {
             file.at(
                 value,
-                format!(
-                    "invalid size `{}` ({e}); write e.g. \"8MiB\", \"500KB\"",
-                    value.get_ref()
+                tr!(
+                    format!(
+                        "taille invalide `{}` ({e}) ; écrivez par exemple \"8MiB\", \"500KB\"",
+                        value.get_ref()
+                    ),
+                    format!(
+                        "invalid size `{}` ({e}); write e.g. \"8MiB\", \"500KB\"",
+                        value.get_ref()
+                    )
                 ),
             )
         })
@@ -437,7 +491,13 @@ fn schedule(
 fn count(file: &SourceFile, value: &Spanned<i64>, min: i64, max: i64) -> Result<i64, ConfigError> {
     let n = *value.get_ref();
     if n < min || n > max {
-        return Err(file.at(value, format!("must be between {min} and {max}, not {n}")));
+        return Err(file.at(
+            value,
+            tr!(
+                format!("doit être entre {min} et {max}, pas {n}"),
+                format!("must be between {min} and {max}, not {n}")
+            ),
+        ));
     }
     Ok(n)
 }
@@ -446,9 +506,15 @@ fn mailbox(file: &SourceFile, value: &Spanned<String>) -> Result<Mailbox, Config
     value.get_ref().trim().parse::<Mailbox>().map_err(|e| {
         file.at(
             value,
-            format!(
-                "invalid email address `{}` ({e}); write e.g. \"equipe@example.org\" or \"Équipe <equipe@example.org>\"",
-                value.get_ref()
+            tr!(
+                format!(
+                    "adresse e-mail invalide `{}` ({e}) ; écrivez par exemple \"equipe@example.org\" ou \"Équipe <equipe@example.org>\"",
+                    value.get_ref()
+                ),
+                format!(
+                    "invalid email address `{}` ({e}); write e.g. \"equipe@example.org\" or \"Équipe <equipe@example.org>\"",
+                    value.get_ref()
+                )
             ),
         )
     })
@@ -456,8 +522,15 @@ fn mailbox(file: &SourceFile, value: &Spanned<String>) -> Result<Mailbox, Config
 
 /// A URL with a host and one of `schemes` (what reqwest can use in that place).
 fn url(file: &SourceFile, value: &Spanned<String>, schemes: &[&str]) -> Result<Url, ConfigError> {
-    let parsed = Url::parse(value.get_ref().trim())
-        .map_err(|e| file.at(value, format!("invalid URL `{}`: {e}", value.get_ref())))?;
+    let parsed = Url::parse(value.get_ref().trim()).map_err(|e| {
+        file.at(
+            value,
+            tr!(
+                format!("adresse web invalide `{}` : {e}", value.get_ref()),
+                format!("invalid URL `{}`: {e}", value.get_ref())
+            ),
+        )
+    })?;
     if parsed.cannot_be_a_base()
         || parsed.host_str().is_none()
         || !schemes.contains(&parsed.scheme())

@@ -241,17 +241,20 @@ async fn work_on(
             }
         }
     };
-    // The snapshot is written even after a stop request: it is what `status` falls back on.
-    let snapshot = Reopening {
-        cancel: &CancellationToken::new(),
-        ..store
-    };
-    snapshot
+    // What `status` falls back on. After a stop request it is written only if the store is
+    // free: a stop never waits on another process.
+    let snapshot = store
         .with(|s| {
             pipeline::write_status_snapshot(s, cfg, watchlist);
             Ok::<_, StoreError>(())
         })
-        .await?;
+        .await;
+    if let Err(e) = snapshot {
+        tracing::warn!(
+            "the status snapshot was not written: {}",
+            crate::error::Chain(&e)
+        );
+    }
     if let Some(queued) = outcome? {
         tracing::info!(
             "digest with {} ({}) queued for {}",

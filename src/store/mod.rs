@@ -32,6 +32,7 @@ mod records;
 mod service_state;
 mod write;
 
+use crate::language::tr;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -54,13 +55,22 @@ const MARKER_FILE: &str = "trendwatch-store";
 /// Why the store could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("no store in {}: has trendwatch collected yet? (`trendwatch collect`, `run` or `import` creates it; or check `state_dir` in the config)", state_dir.display())]
+    #[error("{}", tr!(
+        format!("pas de base dans {} : trendwatch a-t-il déjà collecté ? (`trendwatch collect`, `run` ou `import` la crée ; sinon vérifiez `state_dir` dans la configuration)", state_dir.display()),
+        format!("no store in {}: has trendwatch collected yet? (`trendwatch collect`, `run` or `import` creates it; or check `state_dir` in the config)", state_dir.display())
+    ))]
     Missing { state_dir: PathBuf },
-    #[error("another trendwatch is using {} and did not let go of it in time (a long export or import?): try again once it has finished", state_dir.display())]
+    #[error("{}", tr!(
+        format!("une autre commande trendwatch utilise {} et ne l'a pas libérée à temps (un long export ou import ?) : réessayez quand elle aura fini", state_dir.display()),
+        format!("another trendwatch is using {} and did not let go of it in time (a long export or import?): try again once it has finished", state_dir.display())
+    ))]
     Locked { state_dir: PathBuf },
     /// Opening it would leave files the service's user cannot write (a command run as root
     /// on the service's state directory).
-    #[error("the store in {} belongs to user {owner} (the service's) and this trendwatch runs as user {me}: run the command with `sudo` (trendwatch then reads and writes as the store's user, so the service can still write every file)", state_dir.display())]
+    #[error("{}", tr!(
+        format!("la base dans {} appartient à l'utilisateur {owner} (celui du service) et cette commande tourne en tant que {me} : lancez-la avec `sudo` (trendwatch lit et écrit alors en tant que l'utilisateur de la base, et le service peut toujours écrire chaque fichier)", state_dir.display()),
+        format!("the store in {} belongs to user {owner} (the service's) and this trendwatch runs as user {me}: run the command with `sudo` (trendwatch then reads and writes as the store's user, so the service can still write every file)", state_dir.display())
+    ))]
     OtherOwner {
         state_dir: PathBuf,
         owner: u32,
@@ -76,9 +86,15 @@ pub enum StoreError {
     },
     /// A folder on the way is closed to this user: the service's store under
     /// `/var/lib/private` (0700) with `DynamicUser=yes`.
-    #[error("cannot look into {}: this user may not enter it or a folder above it (the installed service keeps its store closed to other users): run the command with `sudo`", state_dir.display())]
+    #[error("{}", tr!(
+        format!("impossible de regarder dans {} : cet utilisateur n'a pas accès à ce dossier ou à un dossier au-dessus (le service installé garde sa base fermée aux autres) : lancez la commande avec `sudo`", state_dir.display()),
+        format!("cannot look into {}: this user may not enter it or a folder above it (the installed service keeps its store closed to other users): run the command with `sudo`", state_dir.display())
+    ))]
     Closed { state_dir: PathBuf },
-    #[error("cannot use the store in {}", state_dir.display())]
+    #[error("{}", tr!(
+        format!("impossible d'utiliser la base dans {}", state_dir.display()),
+        format!("cannot use the store in {}", state_dir.display())
+    ))]
     Io {
         state_dir: PathBuf,
         source: std::io::Error,

@@ -34,7 +34,8 @@ fn import_then_export_round_trips_byte_for_byte() {
     let env = setup();
     let samples = fixture("samples.csv");
     let out = env.ok(&["import", samples.to_str().unwrap()]);
-    assert_eq!(out.trim(), "imported 11 samples for 4 entities");
+    // The config's digest is in French, so is the command line.
+    assert_eq!(out.trim(), "importé : 11 relevés pour 4 éléments");
     let first = env.ok(&["export"]);
     assert!(
         first.starts_with("entity,timestamp,metric,value\n"),
@@ -141,7 +142,7 @@ fn status_reads_the_snapshot_while_a_worker_holds_the_store() {
         ),
         "{stdout}"
     );
-    assert!(stdout.contains("next collect"), "{stdout}");
+    assert!(stdout.contains("prochaine collecte"), "{stdout}");
 
     // Without a snapshot, the answer says why there is none.
     std::fs::remove_file(env.state().join("status.json")).unwrap();
@@ -163,7 +164,7 @@ fn a_second_process_is_refused_with_a_clear_message() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(&format!(
-            "another trendwatch is using {}",
+            "une autre commande trendwatch utilise {}",
             env.state().display()
         )),
         "{stderr}"
@@ -315,25 +316,27 @@ fn status_shows_health_store_and_outbox() {
             .unwrap_or_else(|| panic!("no line for {needle} in\n{text}"))
             .to_string()
     };
+    // In French (the config's digest language), times on the Paris clock (06:00 UTC is 07:00
+    // there in November).
     let tag = line("tiktok:#skincarenaturel ");
-    assert_eq!(tag.matches("2026-11-20T06:00:00Z").count(), 2, "{tag}");
+    assert_eq!(tag.matches("20/11/2026 à 07:00").count(), 2, "{tag}");
     let lea = line("tiktok:@lea.aroma ");
     assert!(
-        lea.contains("never") && lea.contains("blocked") && lea.contains("captcha page"),
+        lea.contains("jamais") && lea.contains("blocked") && lea.contains("captcha page"),
         "{lea}"
     );
     // Watched but never collected.
-    assert!(line("tiktok:#huilesessentielles ").contains("never"));
-    assert!(text.contains("outbox: 0 pending, 0 sent"), "{text}");
-    // Default schedules, in the configured zone (Europe/Paris, UTC+1 in November).
+    assert!(line("tiktok:#huilesessentielles ").contains("jamais"));
+    assert!(text.contains("résumés : 0 en attente, 0 envoyés"), "{text}");
+    // Default schedules, in the configured zone.
     assert!(
         text.contains(
-            "next collect (0 0 */3 * * *): 2026-11-20T09:00:00+01:00, 2026-11-20T12:00:00+01:00, 2026-11-20T15:00:00+01:00\n"
+            "prochaine collecte (0 0 */3 * * *, Europe/Paris) : 20/11/2026 à 09:00, 20/11/2026 à 12:00, 20/11/2026 à 15:00\n"
         ),
         "{text}"
     );
     assert!(
-        text.contains("next digest (0 0 8 * * Mon): 2026-11-23T08:00:00+01:00, "),
+        text.contains("prochain résumé (0 0 8 * * Mon, Europe/Paris) : 23/11/2026 à 08:00, "),
         "{text}"
     );
 
@@ -527,7 +530,7 @@ fn commands_that_only_read_never_create_a_store() {
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
-            err.contains("no store in") && err.contains("collected yet"),
+            err.contains("pas de base dans") && err.contains("déjà collecté"),
             "{args:?}: {err}"
         );
         assert!(

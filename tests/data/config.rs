@@ -499,11 +499,15 @@ fn check_on_a_broken_file_exits_1_with_the_location() {
     let out = trendwatch(&["-c", path.to_str().unwrap(), "check"], dir.path());
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
+    // In the config's language (French, the default).
     assert!(
-        stderr.contains("trendwatch.toml:3:1: unknown key `min_scor`"),
+        stderr.contains("trendwatch.toml:3:1: clé inconnue `min_scor`"),
         "{stderr}"
     );
-    assert!(stderr.contains("did you mean `min_score`?"), "{stderr}");
+    assert!(
+        stderr.contains("vouliez-vous dire `min_score` ?"),
+        "{stderr}"
+    );
 }
 
 #[test]

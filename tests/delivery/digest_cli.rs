@@ -86,7 +86,7 @@ fn digest_prints_text_and_writes_a_self_contained_preview() {
     assert!(!html.contains("cid:"));
     // A preview sends nothing and queues nothing.
     let out = tw(&cfg, &["outbox"]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Pending: 0"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("En attente : 0"));
 }
 
 #[test]
@@ -193,7 +193,7 @@ async fn check_mail_sends_a_test_message_and_leaves_the_next_digest_untouched() 
     // Nothing in the outbox, no digest counted.
     let listing = String::from_utf8_lossy(&tw(&cfg, &["outbox"]).stdout).into_owned();
     assert!(
-        listing.contains("Pending: 0") && listing.contains("Recently sent: 0"),
+        listing.contains("En attente : 0") && listing.contains("Envoyés récemment : 0"),
         "{listing}"
     );
 

@@ -527,7 +527,7 @@ async fn one_refused_recipient_does_not_hold_back_the_others_and_is_reported() {
     let status = trendwatch::status::StatusReport::build(&store, &cfg, &watchlist, AT).unwrap();
     assert_eq!(status.outbox.refused.len(), 1);
     assert!(status
-        .render_text()
+        .render_text(cfg.timezone)
         .contains("refused for good: typo@exemple.org"));
     let next =
         trendwatch::pipeline::build_digest(Vec::new(), Vec::new(), &store, &cfg, AT + 7 * 86_400)

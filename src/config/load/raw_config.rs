@@ -2,6 +2,7 @@
 //! their checks into the typed [`Config`].
 
 use super::*;
+use crate::language::tr;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -91,14 +92,20 @@ impl RawConfig {
         );
         let state_dir = match &self.state_dir {
             Some(dir) if dir.get_ref().trim().is_empty() => {
-                return Err(file.at(dir, "`state_dir` must not be empty"))
+                return Err(file.at(
+                    dir,
+                    tr!("`state_dir` ne doit pas être vide", "`state_dir` must not be empty"),
+                ))
             }
             // A shell expands `~`, a config file does not: a folder literally named `~` would
             // be created (and a later `rm -rf ~` would delete the home folder).
             Some(dir) if dir.get_ref().trim().starts_with('~') => {
                 return Err(file.at(
                     dir,
-                    "`~` is not expanded here: write the full path, e.g. \"/home/lea/trendwatch-state\" (or \"/var/lib/trendwatch\" for the service)",
+                    tr!(
+                        "`~` n'est pas remplacé ici : écrivez le chemin complet, par exemple \"/home/lea/trendwatch-donnees\" (ou \"/var/lib/trendwatch\" pour le service)",
+                        "`~` is not expanded here: write the full path, e.g. \"/home/lea/trendwatch-state\" (or \"/var/lib/trendwatch\" for the service)"
+                    ),
                 ))
             }
             Some(dir) => beside(file.path, dir.get_ref().trim()),
@@ -111,13 +118,24 @@ impl RawConfig {
                 let close = chrono_tz::TZ_VARIANTS
                     .iter()
                     .find(|z| z.name().to_lowercase() == wanted)
-                    .map(|z| format!("; did you mean \"{}\"?", z.name()))
+                    .map(|z| {
+                        tr!(
+                            format!(" ; vouliez-vous dire \"{}\" ?", z.name()),
+                            format!("; did you mean \"{}\"?", z.name())
+                        )
+                    })
                     .unwrap_or_default();
                 file.at(
                     tz,
-                    format!(
-                        "unknown time zone `{}`{close} Use an IANA name such as \"Europe/Paris\" or \"UTC\"",
-                        tz.get_ref()
+                    tr!(
+                        format!(
+                            "fuseau horaire inconnu `{}`{close} Écrivez un nom IANA comme \"Europe/Paris\" ou \"UTC\"",
+                            tz.get_ref()
+                        ),
+                        format!(
+                            "unknown time zone `{}`{close} Use an IANA name such as \"Europe/Paris\" or \"UTC\"",
+                            tz.get_ref()
+                        )
                     ),
                 )
             })?,
@@ -289,7 +307,10 @@ impl RawDigest {
                 other => {
                     return Err(file.at(
                         v,
-                        format!("unknown language `{other}`: use \"fr\" or \"en\""),
+                        tr!(
+                            format!("langue inconnue `{other}` : écrivez \"fr\" ou \"en\""),
+                            format!("unknown language `{other}`: use \"fr\" or \"en\"")
+                        ),
                     ))
                 }
             },

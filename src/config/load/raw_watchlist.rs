@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::config::{UrlTemplate, UrlTemplateError};
+use crate::language::tr;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -265,18 +266,30 @@ pub(super) fn names(
         if what == "hashtag" && written.starts_with('@') {
             return Err(file.at(
                 item,
-                format!(
-                    "\"{}\" is a creator: move it to `creators = [...]` under [tiktok]",
-                    written.escape_debug()
+                tr!(
+                    format!(
+                        "\"{}\" est un créateur : déplacez-le dans `creators = [...]` sous [tiktok]",
+                        written.escape_debug()
+                    ),
+                    format!(
+                        "\"{}\" is a creator: move it to `creators = [...]` under [tiktok]",
+                        written.escape_debug()
+                    )
                 ),
             ));
         }
         if what == "creator" && written.starts_with('#') {
             return Err(file.at(
                 item,
-                format!(
-                    "\"{}\" is a hashtag: move it to `hashtags = [...]` under [tiktok]",
-                    written.escape_debug()
+                tr!(
+                    format!(
+                        "\"{}\" est un hashtag : déplacez-le dans `hashtags = [...]` sous [tiktok]",
+                        written.escape_debug()
+                    ),
+                    format!(
+                        "\"{}\" is a hashtag: move it to `hashtags = [...]` under [tiktok]",
+                        written.escape_debug()
+                    )
                 ),
             ));
         }
@@ -306,9 +319,15 @@ pub(super) fn names(
             let (line, col) = line_col(file.text, first.start);
             return Err(file.at(
                 item,
-                format!(
-                    "duplicate {what} `{}`: same as `{name}` at line {line}, column {col}",
-                    item.get_ref()
+                tr!(
+                    format!(
+                        "`{}` en double : c'est déjà `{name}`, ligne {line}, colonne {col}",
+                        item.get_ref()
+                    ),
+                    format!(
+                        "duplicate {what} `{}`: same as `{name}` at line {line}, column {col}",
+                        item.get_ref()
+                    )
                 ),
             ));
         }
