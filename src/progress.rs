@@ -68,10 +68,12 @@ impl Reporter {
     }
 
     fn line(&self, done: u64, failed: u64) -> String {
-        if failed > 0 {
-            format!("{done}/{} {} done, {failed} failed", self.total, self.what)
-        } else {
-            format!("{done}/{} {} done", self.total, self.what)
+        let total = self.total;
+        match (failed > 0, crate::language::french()) {
+            (true, true) => format!("{done}/{total} terminés, {failed} en échec"),
+            (false, true) => format!("{done}/{total} terminés"),
+            (true, false) => format!("{done}/{total} {} done, {failed} failed", self.what),
+            (false, false) => format!("{done}/{total} {} done", self.what),
         }
     }
 }

@@ -244,13 +244,14 @@ pub(super) fn summary(
     let recipients = config.digest.recipients();
     let label = |f: &str, e: &str| format!("{:<11}", if fr { f } else { e });
     let to = w("pour", "to");
+    let colon = w(" :", ":");
     format!(
         "{}{} (ok)\n\
-         {}{} (ok): {}, {}, {}, {}\n\
+         {}{} (ok){colon} {}, {}, {}, {}\n\
          {}{}\n\
-         {}{} ({}): {}\n\
+         {}{} ({}){colon} {}\n\
          {}{}\n\
-         {}{} ({}): {}\n\
+         {}{} ({}){colon} {}\n\
          {}{} {to} {}\n",
         label("config", "config"),
         config.path.display(),

@@ -14,7 +14,7 @@ use anyhow::{anyhow, Context};
 use super::{Cli, CommandError, CommandResult, ExportFormat};
 use crate::model::{EntityId, UnixSeconds};
 use crate::status::{NextRuns, StatusReport};
-use crate::store::interchange::{self, format_time, format_value, CsvOut, JsonOut, SampleOut};
+use crate::store::interchange::{self, format_value, CsvOut, JsonOut, SampleOut};
 use crate::store::{Store, StoreError};
 
 /// How long a command waits for another trendwatch process to let go of the store: the
@@ -279,6 +279,7 @@ pub(super) fn show(cli: &Cli, entity: &str) -> CommandResult {
         &id,
         crate::clock::now(),
         config.detect.min_score,
+        config.timezone,
     )?;
     std::io::stdout()
         .lock()
@@ -291,27 +292,39 @@ pub(crate) fn show_text(
     id: &EntityId,
     now: UnixSeconds,
     min_score: f64,
+    tz: chrono_tz::Tz,
 ) -> Result<String, CommandError> {
+    use crate::language::tr;
+    let time = |t: UnixSeconds| crate::language::local_time(t, tz);
     let store = open_to_read(state_dir)?;
     let info = store
         .entities()
         .map_err(CommandError::runtime)?
         .into_iter()
         .find(|i| &i.id == id)
-        .ok_or_else(|| CommandError::user(anyhow!("`{id}` is not in the store")))?;
+        .ok_or_else(|| {
+            CommandError::user(anyhow!(
+                "{}",
+                tr!(
+                    format!("`{id}` n'est pas dans la base (`trendwatch status` liste ce qu'elle contient)"),
+                    format!("`{id}` is not in the store (`trendwatch status` lists what it holds)")
+                )
+            ))
+        })?;
     let mut text = format!("{id}\n");
-    text.push_str(&format!(
-        "first seen {}, last success {}\n",
-        format_time(info.first_seen),
-        info.last_success
-            .map_or_else(|| "never".into(), format_time)
+    let success = info
+        .last_success
+        .map_or_else(|| tr!("jamais", "never").to_owned(), time);
+    let first = time(info.first_seen);
+    text.push_str(&tr!(
+        format!("vu pour la première fois le {first}, dernier succès : {success} ({tz})\n"),
+        format!("first seen {first}, last success {success} ({tz})\n")
     ));
     if let Some(f) = &info.last_failure {
-        text.push_str(&format!(
-            "last failure {} at {}: {}\n",
-            f.kind,
-            format_time(f.at),
-            f.detail
+        let at = time(f.at);
+        text.push_str(&tr!(
+            format!("dernier échec {} le {at} : {}\n", f.kind, f.detail),
+            format!("last failure {} at {at}: {}\n", f.kind, f.detail)
         ));
     }
     for metric in &info.metrics {
@@ -321,10 +334,10 @@ pub(crate) fn show_text(
         let Some(&(at, last)) = points.last() else {
             continue;
         };
-        text.push_str(&format!(
-            "\n{metric}: {} at {}\n",
-            format_value(last),
-            format_time(at)
+        let (value, when) = (format_value(last), time(at));
+        text.push_str(&tr!(
+            format!("\n{metric} : {value} le {when}\n"),
+            format!("\n{metric}: {value} at {when}\n")
         ));
         // Rates over the window, plus the interval that reaches into it from before.
         let from = now - SPARK_WINDOW;
@@ -332,11 +345,19 @@ pub(crate) fn show_text(
         let intervals = crate::detect::intervals(&points[first..]);
         let line = sparkline(&intervals, from, now, SPARK_COLUMNS);
         let current = match intervals.last() {
-            Some(i) => format!("{}/h since {}", human_rate(i.rate), format_time(i.start)),
-            None => "no rate yet (one sample)".into(),
+            Some(i) => tr!(
+                format!("{}/h depuis le {}", human_rate(i.rate), time(i.start)),
+                format!("{}/h since {}", human_rate(i.rate), time(i.start))
+            ),
+            None => tr!(
+                "pas encore de rythme (un seul relevé)",
+                "no rate yet (one sample)"
+            )
+            .into(),
         };
-        text.push_str(&format!(
-            "  {metric}/h, 14 days: {line}\n  now: {current}\n"
+        text.push_str(&tr!(
+            format!("  {metric}/h, 14 jours : {line}\n  maintenant : {current}\n"),
+            format!("  {metric}/h, 14 days: {line}\n  now: {current}\n")
         ));
         if metric == &crate::model::Metric::VIEWS {
             if let Some(r) = crate::detect::series::resolution(&points, at, min_score) {
@@ -349,21 +370,39 @@ pub(crate) fn show_text(
 
 /// What a counter's coarseness lets trendwatch see, in a sentence.
 fn resolution_sentence(r: &crate::detect::series::Resolution) -> String {
+    use crate::language::tr;
     let moves = if r.step > 1.0 {
-        format!(
-            "moves {:.1} display steps of {} a week",
-            r.steps_per_week,
-            format_value(r.step)
+        tr!(
+            format!(
+                "avance de {:.1} paliers d'affichage de {} par semaine",
+                r.steps_per_week,
+                format_value(r.step)
+            ),
+            format!(
+                "moves {:.1} display steps of {} a week",
+                r.steps_per_week,
+                format_value(r.step)
+            )
         )
     } else {
-        format!("gains {} a week", format_value(r.steps_per_week))
+        tr!(
+            format!("gagne {} par semaine", format_value(r.steps_per_week)),
+            format!("gains {} a week", format_value(r.steps_per_week))
+        )
     };
     match r.visible_in_two_days {
-        Some(f) if f < 3.0 => format!("resolution: {moves}: a rise of {f:.1}x is seen within two days"),
-        Some(f) => format!(
-            "resolution: {moves}: too coarse to judge quickly, changes under ~{f:.0}x cannot be seen within two days"
+        Some(f) if f < 3.0 => tr!(
+            format!("résolution : {moves} : une hausse de {f:.1}× se voit en deux jours"),
+            format!("resolution: {moves}: a rise of {f:.1}x is seen within two days")
         ),
-        None => format!("resolution: {moves}: too coarse or too small to judge within days"),
+        Some(f) => tr!(
+            format!("résolution : {moves} : trop grossier pour juger vite, une hausse de moins de ~{f:.0}× ne se voit pas en deux jours"),
+            format!("resolution: {moves}: too coarse to judge quickly, changes under ~{f:.0}x cannot be seen within two days")
+        ),
+        None => tr!(
+            format!("résolution : {moves} : trop grossier ou trop petit pour juger en quelques jours"),
+            format!("resolution: {moves}: too coarse or too small to judge within days")
+        ),
     }
 }
 

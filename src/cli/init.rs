@@ -43,11 +43,13 @@ fn starter(lang: Lang, for_service: bool) -> (String, &'static str) {
 }
 
 pub(super) fn init(dir: Option<&Path>, language: Option<Lang>) -> CommandResult {
-    let lang = language.unwrap_or_else(say::lang);
+    let lang = language.unwrap_or_else(say::starter_language);
     let dir = dir
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    let for_service = std::fs::canonicalize(&dir).is_ok_and(|d| d == Path::new(SERVICE_CONFIG_DIR));
+    // Said as the person wrote it (the folder may not exist yet), or through a link.
+    let for_service = std::path::absolute(&dir).is_ok_and(|d| d == Path::new(SERVICE_CONFIG_DIR))
+        || std::fs::canonicalize(&dir).is_ok_and(|d| d == Path::new(SERVICE_CONFIG_DIR));
     let config_path = dir.join("trendwatch.toml");
     let watchlist_path = dir.join("watchlist.toml");
     for path in [&config_path, &watchlist_path] {

@@ -73,7 +73,7 @@ pub enum Command {
         /// The folder to write them in (created if needed) [default: the current folder].
         #[arg(value_name = "DIR")]
         dir: Option<PathBuf>,
-        /// Their language [default: the system's, French or English].
+        /// Their language [default: French, or English under an English locale].
         #[arg(long, value_enum)]
         language: Option<StarterLanguage>,
     },

@@ -30,6 +30,23 @@ pub fn from_environment() {
     }
 }
 
+/// The language of the files `init` writes when none is asked for: French (the digest's
+/// default) unless the locale names another language (`en_GB.UTF-8` gets English); a
+/// server's usual `C.UTF-8` or an unset locale says nothing of the person.
+pub fn starter_language() -> Lang {
+    let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .find(|v| !v.is_empty())
+        .unwrap_or_default();
+    let family = locale.split(['_', '.', '@']).next().unwrap_or("");
+    if family.is_empty() || family == "C" || family == "POSIX" || names_french(&locale) {
+        Lang::Fr
+    } else {
+        Lang::En
+    }
+}
+
 /// A config whose digest is in French makes the command line speak French too.
 pub fn from_config(config: &crate::config::Config) {
     if config.digest.language == crate::config::Language::Fr {

@@ -68,8 +68,8 @@ pub enum StoreError {
     /// Opening it would leave files the service's user cannot write (a command run as root
     /// on the service's state directory).
     #[error("{}", tr!(
-        format!("la base dans {} appartient à l'utilisateur {owner} (celui du service) et cette commande tourne en tant que {me} : lancez-la avec `sudo` (trendwatch lit et écrit alors en tant que l'utilisateur de la base, et le service peut toujours écrire chaque fichier)", state_dir.display()),
-        format!("the store in {} belongs to user {owner} (the service's) and this trendwatch runs as user {me}: run the command with `sudo` (trendwatch then reads and writes as the store's user, so the service can still write every file)", state_dir.display())
+        format!("la base dans {} appartient à l'utilisateur {owner} et cette commande tourne en tant que {me} : lancez-la avec `sudo` (trendwatch lit et écrit alors en tant que l'utilisateur de la base, et le service peut toujours écrire chaque fichier)", state_dir.display()),
+        format!("the store in {} belongs to user {owner} and this trendwatch runs as user {me}: run the command with `sudo` (trendwatch then reads and writes as the store's user, so the service can still write every file)", state_dir.display())
     ))]
     OtherOwner {
         state_dir: PathBuf,

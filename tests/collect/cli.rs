@@ -84,7 +84,7 @@ async fn a_pass_is_stored_and_printed_even_with_failing_entities() {
     assert!(line("tiktok:@ghost").contains("not_found"));
     // Not a terminal: progress as a plain line, without escape codes.
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("entities done, 1 failed"), "{stderr}");
+    assert!(stderr.contains("3/3 terminés, 1 en échec"), "{stderr}");
     assert!(!stderr.contains('\x1b'), "{stderr}");
 
     let store = trendwatch::store::Store::open(&state).unwrap();

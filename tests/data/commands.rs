@@ -364,25 +364,26 @@ fn show_prints_last_values() {
             .stdout,
     )
     .unwrap();
+    // In French (the config's language), on the Paris clock (UTC+1 in November).
     assert!(text.starts_with("tiktok:#skincarenaturel\n"), "{text}");
     assert!(
-        text.contains("views: 48301000 at 2026-11-22T06:00:00Z"),
+        text.contains("views : 48301000 le 22/11/2026 à 07:00"),
         "{text}"
     );
     assert!(
-        text.contains("videos: 10530 at 2026-11-16T12:00:00Z"),
+        text.contains("videos : 10530 le 16/11/2026 à 13:00"),
         "{text}"
     );
-    // 40,600 more views over the 138 hours since the 16th, 12:00.
+    // 40,600 more views over the 138 hours since the 16th, 12:00 UTC.
     assert!(
-        text.contains("  now: 294/h since 2026-11-16T12:00:00Z\n"),
+        text.contains("  maintenant : 294/h depuis le 16/11/2026 à 13:00\n"),
         "{text}"
     );
     let spark = text
         .lines()
-        .find(|l| l.starts_with("  views/h, 14 days: "))
+        .find(|l| l.starts_with("  views/h, 14 jours : "))
         .unwrap()
-        .trim_start_matches("  views/h, 14 days: ");
+        .trim_start_matches("  views/h, 14 jours : ");
     assert_eq!(spark.chars().count(), 56, "{spark:?}");
     // Nothing before the first sample, the fastest hours of the 16th at full height.
     assert!(spark.starts_with("      "), "{spark:?}");

@@ -480,7 +480,7 @@ fn the_example_configuration_passes_check() {
     // Its digest is in French: so is `check`, with times on the French clock.
     assert!(stdout.contains("8 hashtags, 3 créateurs"), "{stdout}");
     assert!(
-        stdout.contains("collecte   0 0 */3 * * * (Europe/Paris): "),
+        stdout.contains("collecte   0 0 */3 * * * (Europe/Paris) : "),
         "{stdout}"
     );
     assert!(
