@@ -337,7 +337,11 @@ impl PassLock {
                 Err(std::fs::TryLockError::WouldBlock) => {
                     if !said {
                         tracing::info!(
-                            "another collection is running on this store: this one starts when it ends"
+                            "{}",
+                            crate::language::tr!(
+                                "une autre collecte est en cours sur cette base : celle-ci commence dès qu'elle finit",
+                                "another collection is running on this store: this one starts when it ends"
+                            )
                         );
                         said = true;
                     }

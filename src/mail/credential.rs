@@ -198,4 +198,41 @@ mod tests {
         let found = locate("smtp_password", &[&units], &[&store]).expect("found");
         assert!(found.encrypted);
     }
+
+    #[test]
+    fn an_encrypted_credential_is_read_with_systemd_creds() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("smtp_password");
+        // Encrypting needs systemd-creds and root (the host key lives in /var/lib/systemd).
+        let encrypted = std::process::Command::new("systemd-creds")
+            .args(["encrypt", "--name=smtp_password", "-"])
+            .arg(&path)
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write as _;
+                if let Some(mut stdin) = child.stdin.take() {
+                    stdin.write_all(b"s3cret")?;
+                }
+                child.wait()
+            });
+        if !encrypted.is_ok_and(|s| s.success()) {
+            println!("SKIPPED an_encrypted_credential…: systemd-creds cannot encrypt here (needs it and root)");
+            return;
+        }
+        let file = CredentialFile {
+            path: path.clone(),
+            encrypted: true,
+        };
+        assert_eq!(
+            read("smtp_password", &file).expect("decrypted").expose(),
+            "s3cret"
+        );
+        // Under another name, systemd refuses it: said, without the secret.
+        let err = read("other", &file).expect_err("wrong name");
+        let said = err.to_string();
+        assert!(said.contains("systemd-creds could not decrypt"), "{said}");
+        assert!(!said.contains("s3cret"), "{said}");
+    }
 }

@@ -19,6 +19,15 @@ pub fn tiktok(name: &str) -> String {
     std::fs::read_to_string(fixture_path("tiktok", name)).unwrap()
 }
 
+/// The captured tag page, as the page of `tag` (trendwatch stores nothing from a page that
+/// shows another tag).
+pub fn tag_page(tag: &str) -> String {
+    tiktok("tag_universal.html").replace(
+        "\"title\":\"skincarenaturel\"",
+        &format!("\"title\":\"{tag}\""),
+    )
+}
+
 pub fn source(name: &str) -> String {
     std::fs::read_to_string(fixture_path("sources", name)).unwrap()
 }

@@ -1,7 +1,6 @@
 //! A daemon killed with SIGKILL in the middle of a collection: the store still opens after
 //! a restart, with every sample of the passes that completed before.
 
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -13,19 +12,6 @@ use collect_support::{chromium_or_skip, group_members, running};
 use tokio::io::AsyncBufReadExt as _;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-/// The fixture tag page, as the page of `tag` (trendwatch stores nothing from a page that
-/// shows another tag).
-fn tag_page(tag: &str) -> String {
-    std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiktok/tag_universal.html"),
-    )
-    .unwrap()
-    .replace(
-        "\"title\":\"skincarenaturel\"",
-        &format!("\"title\":\"{tag}\""),
-    )
-}
 
 fn page(body: String) -> ResponseTemplate {
     ResponseTemplate::new(200)
@@ -89,7 +75,7 @@ async fn sigkill_during_a_collection_keeps_every_completed_pass() {
     // A completed pass: every tag answers at once.
     for tag in ["one", "two", "three"] {
         Mock::given(path(format!("/tag/{tag}")))
-            .respond_with(page(tag_page(tag)))
+            .respond_with(page(collect_support::tag_page(tag)))
             .up_to_n_times(1)
             .with_priority(1)
             .mount(&server)
@@ -108,13 +94,13 @@ async fn sigkill_during_a_collection_keeps_every_completed_pass() {
     // The daemon starts a day later, catches up on the missed collection, and hangs on
     // slow pages until it is killed.
     Mock::given(path("/tag/one"))
-        .respond_with(page(tag_page("one")))
+        .respond_with(page(collect_support::tag_page("one")))
         .with_priority(2)
         .mount(&server)
         .await;
     for tag in ["two", "three"] {
         Mock::given(path(format!("/tag/{tag}")))
-            .respond_with(page(tag_page(tag)).set_delay(Duration::from_secs(60)))
+            .respond_with(page(collect_support::tag_page(tag)).set_delay(Duration::from_secs(60)))
             .with_priority(2)
             .mount(&server)
             .await;
@@ -166,7 +152,9 @@ async fn daemon_on_hanging_pages() -> (MockServer, Setup, tokio::process::Child)
     let server = MockServer::start().await;
     let setup = Setup::new(config(&server.uri()));
     Mock::given(wiremock::matchers::any())
-        .respond_with(page(tag_page("skincarenaturel")).set_delay(Duration::from_secs(120)))
+        .respond_with(
+            page(collect_support::tag_page("skincarenaturel")).set_delay(Duration::from_secs(120)),
+        )
         .mount(&server)
         .await;
     let child = daemon(&setup).stderr(Stdio::null()).spawn().unwrap();

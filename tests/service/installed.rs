@@ -16,23 +16,12 @@ use wiremock::{Mock, MockServer};
 /// The service's user: any uid that is not root and owns nothing else here.
 const SERVICE_UID: u32 = 61_234;
 
-fn tag_page(tag: &str) -> String {
-    std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiktok/tag_universal.html"),
-    )
-    .unwrap()
-    .replace(
-        "\"title\":\"skincarenaturel\"",
-        &format!("\"title\":\"{tag}\""),
-    )
-}
-
 /// Tag pages for `tags`, each answered after `delay`.
 async fn tiktok(tags: &[&str], delay: Duration) -> MockServer {
     let server = MockServer::start().await;
     for tag in tags {
         Mock::given(path(format!("/tag/{tag}")))
-            .respond_with(collect_support::html(tag_page(tag)).set_delay(delay))
+            .respond_with(collect_support::html(collect_support::tag_page(tag)).set_delay(delay))
             .mount(&server)
             .await;
     }
