@@ -205,7 +205,7 @@ async fn fallback_collects_a_watchlist_of_shells_and_remembers_the_site_needs_th
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.contains("5 entities: 5 ok, 0 failed, 5 read in the browser"),
+        stdout.contains("5 éléments : 5 ok, 0 en échec, 5 lus dans le navigateur"),
         "{stdout}"
     );
     let tag = stdout

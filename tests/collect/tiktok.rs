@@ -817,7 +817,9 @@ async fn hostile_pages_in_the_browser_fail_alone_and_in_time() {
         ),
     );
     let mut cfg = browser_config(&sim.uri(), BrowserMode::Always, Duration::ZERO);
-    cfg.timeout = Duration::from_secs(10);
+    // Room for the ordinary pages on a loaded 2-core machine, whose renderer a hostile page
+    // of the same site may share until its script is stopped.
+    cfg.timeout = Duration::from_secs(15);
     let hostile = ["boucleinfinie", "memoiresansfin", "ailleurs"];
     let targets: Vec<Target> = hostile
         .iter()
@@ -848,8 +850,8 @@ async fn hostile_pages_in_the_browser_fail_alone_and_in_time() {
     let went = out.iter().find(|o| o.entity.name() == "ailleurs").unwrap();
     let why = &went.failure.as_ref().unwrap().detail;
     assert!(why.contains("another site") || why.contains("not"), "{why}");
-    // Five pages over at most two tabs, each bounded by its 10 s deadline and a grace.
-    assert!(took < Duration::from_secs(90), "the pass took {took:?}");
+    // Five pages over at most two tabs, each bounded by its 15 s deadline and a grace.
+    assert!(took < Duration::from_secs(120), "the pass took {took:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
