@@ -107,7 +107,13 @@ http {
       default_type application/json;
       try_files /item_list.json =404;
     }
-    location /tag/ { try_files /tag.html =404; }
+    # Each tag's page names its own tag (trendwatch stores nothing from a page that shows
+    # another one).
+    location ~ ^/tag/(?<tagname>[^/]+)\$ {
+      sub_filter '"title":"skincarenaturel"' '"title":"\$tagname"';
+      sub_filter_once off;
+      try_files /tag.html =404;
+    }
     location / { try_files \$uri =404; }
   }
 }

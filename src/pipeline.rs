@@ -265,7 +265,12 @@ impl<A: StoreAccess> Pass<'_, A> {
         let mut tally = Tally::default();
         let mut stored = Ok(());
         for chunk in targets.chunks(PASS_CHUNK) {
+            let fetching = std::time::Instant::now();
             let timed = self.collector.collect_part(chunk, cancel, progress).await;
+            // Pages that arrive at once (a mirror, no politeness interval) would make
+            // reopening the store for each chunk the cost of the pass; pages that take their
+            // time (the usual per-host interval: minutes a chunk) leave it free meanwhile.
+            let quick = fetching.elapsed() < LINGER_UNDER;
             let (outcomes, took): (Vec<_>, Vec<_>) = timed.into_iter().unzip();
             stored = self
                 .store
@@ -277,6 +282,7 @@ impl<A: StoreAccess> Pass<'_, A> {
             if stored.is_err() {
                 break;
             }
+            self.store.linger(quick);
             tally.add(&outcomes);
             on_chunk(&outcomes, &took);
             if cancel.is_cancelled() {
@@ -284,6 +290,18 @@ impl<A: StoreAccess> Pass<'_, A> {
             }
         }
         self.collector.finish_pass().await;
+        let done = self.finish(stored, tally).await;
+        self.store.linger(false);
+        done
+    }
+
+    /// The pass's last writes: the sites' routes and, for a whole pass, its bookkeeping.
+    async fn finish(
+        &self,
+        stored: Result<(), StoreError>,
+        tally: Tally,
+    ) -> Result<PassReport, PipelineError> {
+        let collector = self.collector;
         stored?;
         self.store.with(|s| save_fetch_routes(s, collector)).await?;
         if self.whole {
@@ -311,6 +329,10 @@ pub fn write_status_snapshot(store: &Store, cfg: &Config, watchlist: &Watchlist)
         tracing::warn!("cannot write the status snapshot: {e}");
     }
 }
+
+/// A chunk of pages fetched within this keeps the store open over the next fetch
+/// ([`StoreAccess::linger`]).
+const LINGER_UNDER: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A collection pass's claim on a state directory (`STATE_DIR/collect.lock`): a pass started
 /// while another runs (the daemon's, a `trendwatch collect`) waits for it to end.

@@ -34,11 +34,11 @@ pub(super) fn collect(cli: &Cli, only: &[String]) -> CommandResult {
         .map_err(CommandError::runtime)?;
     let started = Instant::now();
     let cancel = CancellationToken::new();
-    let store = crate::store::access::Reopening {
-        state_dir: &cfg.state_dir,
-        wait: crate::clock::real_duration(super::data::STORE_TURN_WAIT),
-        cancel: &cancel,
-    };
+    let store = crate::store::access::Reopening::new(
+        &cfg.state_dir,
+        crate::clock::real_duration(super::data::STORE_TURN_WAIT),
+        &cancel,
+    );
     // A whole pass is the daemon's pass (its bookkeeping included); `--only` stores just what
     // it collected, so the daemon still collects the others at its next start.
     let pass = crate::pipeline::Pass {

@@ -255,11 +255,11 @@ fn flush(config: &Config, force: bool) -> Result<FlushReport, CommandError> {
         .map_err(CommandError::runtime)?;
     let now = crate::clock::now();
     let cancel = tokio_util::sync::CancellationToken::new();
-    let store = crate::store::access::Reopening {
-        state_dir: &config.state_dir,
-        wait: crate::clock::real_duration(super::data::STORE_TURN_WAIT),
-        cancel: &cancel,
-    };
+    let store = crate::store::access::Reopening::new(
+        &config.state_dir,
+        crate::clock::real_duration(super::data::STORE_TURN_WAIT),
+        &cancel,
+    );
     let store = &store;
     runtime
         .block_on(async {

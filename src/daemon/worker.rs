@@ -218,11 +218,11 @@ async fn work_on(
     if job == WorkerJob::Mail {
         return send_outbox(cfg, cancel).await;
     }
-    let store = Reopening {
-        state_dir: &cfg.state_dir,
-        wait: crate::clock::real_duration(STORE_WAIT).max(Duration::from_secs(1)),
+    let store = Reopening::new(
+        &cfg.state_dir,
+        crate::clock::real_duration(STORE_WAIT).max(Duration::from_secs(1)),
         cancel,
-    };
+    );
     let outcome = {
         let job_done = run_job(&store, cfg, watchlist, job, cancel);
         tokio::pin!(job_done);
@@ -272,11 +272,11 @@ async fn send_outbox(
     cfg: &Config,
     cancel: &CancellationToken,
 ) -> Result<(), pipeline::PipelineError> {
-    let access = crate::store::access::Reopening {
-        state_dir: &cfg.state_dir,
-        wait: crate::clock::real_duration(DIGEST_STORE_WAIT).max(Duration::from_secs(1)),
+    let access = crate::store::access::Reopening::new(
+        &cfg.state_dir,
+        crate::clock::real_duration(DIGEST_STORE_WAIT).max(Duration::from_secs(1)),
         cancel,
-    };
+    );
     // Each sent or failed item is logged by the flush itself.
     pipeline::flush_outbox(&access, cfg).await?;
     Ok(())

@@ -9,6 +9,8 @@
 
 use std::future::Future;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -27,6 +29,11 @@ pub trait StoreAccess: Sync {
 
     /// The state directory: home of the store, the outbox files and the locks.
     fn state_dir(&self) -> &Path;
+
+    /// Whether the store may stay open until the next step: yes between steps that follow
+    /// each other quickly (a collection pass whose pages arrive at once), no before a wait on
+    /// the network. No by default.
+    fn linger(&self, _keep_open: bool) {}
 }
 
 impl StoreAccess for Store {
@@ -45,11 +52,30 @@ impl StoreAccess for Store {
 }
 
 /// The store opened for each step and closed right after, waiting up to `wait` each time for
-/// another process to let go of it (never past `cancel`).
+/// another process to let go of it (never past `cancel`); kept open between steps only while
+/// [`StoreAccess::linger`] says so.
 pub struct Reopening<'a> {
-    pub state_dir: &'a Path,
-    pub wait: Duration,
-    pub cancel: &'a CancellationToken,
+    state_dir: &'a Path,
+    wait: Duration,
+    cancel: &'a CancellationToken,
+    keep_open: AtomicBool,
+    held: Mutex<Option<Store>>,
+}
+
+impl<'a> Reopening<'a> {
+    pub fn new(state_dir: &'a Path, wait: Duration, cancel: &'a CancellationToken) -> Self {
+        Reopening {
+            state_dir,
+            wait,
+            cancel,
+            keep_open: AtomicBool::new(false),
+            held: Mutex::new(None),
+        }
+    }
+
+    fn take_held(&self) -> Option<Store> {
+        self.held.lock().ok().and_then(|mut held| held.take())
+    }
 }
 
 impl StoreAccess for Reopening<'_> {
@@ -59,13 +85,28 @@ impl StoreAccess for Reopening<'_> {
         E: From<StoreError> + Send,
         R: Send,
     {
-        let store = Store::open_waiting(self.state_dir, self.wait, self.cancel).await?;
+        let store = match self.take_held() {
+            Some(store) => store,
+            None => Store::open_waiting(self.state_dir, self.wait, self.cancel).await?,
+        };
         let r = f(&store)?;
         store.flush()?;
+        if self.keep_open.load(Ordering::Relaxed) {
+            if let Ok(mut held) = self.held.lock() {
+                *held = Some(store);
+            }
+        }
         Ok(r)
     }
 
     fn state_dir(&self) -> &Path {
         self.state_dir
+    }
+
+    fn linger(&self, keep_open: bool) {
+        self.keep_open.store(keep_open, Ordering::Relaxed);
+        if !keep_open {
+            drop(self.take_held());
+        }
     }
 }
