@@ -96,10 +96,10 @@ fn send_test(config: &Config, password: Option<Secret>) -> CommandResult {
     }
     for (to, why) in &report.failed {
         eprintln!(
-            "{} {to}: {why}",
-            super::say::pick(
-                "message d'essai NON remis à",
-                "test message NOT delivered to"
+            "{}",
+            crate::language::tr!(
+                format!("message d'essai NON remis à {to} : {why}"),
+                format!("test message NOT delivered to {to}: {why}")
             )
         );
     }
@@ -117,12 +117,12 @@ fn send_test(config: &Config, password: Option<Secret>) -> CommandResult {
         "corrigez [mail] ou [digest] to, puis relancez `trendwatch check --mail`",
         "fix [mail] or [digest] to, then run `trendwatch check --mail` again",
     ));
+    let failed = report.failed.len();
     Err(CommandError::runtime(anyhow::anyhow!(
-        "{} {}: {fix}",
-        report.failed.len(),
-        super::say::pick(
-            "destinataire(s) n'ont pas reçu le message d'essai",
-            "recipient(s) did not get the test message"
+        "{}",
+        crate::language::tr!(
+            format!("{failed} destinataire(s) n'ont pas reçu le message d'essai : {fix}"),
+            format!("{failed} recipient(s) did not get the test message: {fix}")
         )
     )))
 }
@@ -180,7 +180,7 @@ pub(super) fn summary(
         schedule
             .next_runs(config.timezone, now, 3)
             .iter()
-            .map(|t| super::say::at(t.timestamp(), config.timezone))
+            .map(|t| crate::language::local_time(t.timestamp(), config.timezone))
             .collect::<Vec<_>>()
             .join(", ")
     };

@@ -1,8 +1,9 @@
 //! What the command line says to a person, in their language.
 //!
 //! trendwatch's users read its digest in French or English (`[digest] language`); the command
-//! line speaks the same language, or French when the system's locale is French. Each sentence
-//! a person reads here is one function, so its two wordings stay side by side.
+//! line speaks the same language, or French when the system's locale is French. This module
+//! decides the language (kept in [`crate::language`]) and holds the command line's own
+//! sentences; the others pick their wording where they are written (`language::tr!`).
 
 /// The language of what the command line says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,15 +18,19 @@ fn names_french(locale: &str) -> bool {
     lang.eq_ignore_ascii_case("fr")
 }
 
-/// Reads the locale of the environment (`LC_ALL`, then `LC_MESSAGES`, then `LANG`, the first
-/// one set, as the C library does).
-pub fn from_environment() {
-    let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
+/// The locale of the environment: `LC_ALL`, then `LC_MESSAGES`, then `LANG`, the first one
+/// set, as the C library reads them.
+fn locale() -> String {
+    ["LC_ALL", "LC_MESSAGES", "LANG"]
         .iter()
         .filter_map(|k| std::env::var(k).ok())
         .find(|v| !v.is_empty())
-        .unwrap_or_default();
-    if names_french(&locale) {
+        .unwrap_or_default()
+}
+
+/// A French locale makes the command line speak French.
+pub fn from_environment() {
+    if names_french(&locale()) {
         crate::language::set_french();
     }
 }
@@ -34,11 +39,7 @@ pub fn from_environment() {
 /// default) unless the locale names another language (`en_GB.UTF-8` gets English); a
 /// server's usual `C.UTF-8` or an unset locale says nothing of the person.
 pub fn starter_language() -> Lang {
-    let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
-        .iter()
-        .filter_map(|k| std::env::var(k).ok())
-        .find(|v| !v.is_empty())
-        .unwrap_or_default();
+    let locale = locale();
     let family = locale.split(['_', '.', '@']).next().unwrap_or("");
     if family.is_empty() || family == "C" || family == "POSIX" || names_french(&locale) {
         Lang::Fr
@@ -105,7 +106,7 @@ pub(crate) fn waiting_for_store() -> &'static str {
 
 /// The heading of a status read from the service's last snapshot.
 pub(crate) fn status_from_snapshot(daemon_running: bool, as_of: &str, tz: chrono_tz::Tz) -> String {
-    let as_of = local_time(as_of, tz);
+    let as_of = crate::language::local_rfc3339(as_of, tz);
     match (lang(), daemon_running) {
         (Lang::Fr, true) => format!("trendwatch tourne sur cette base ; son état le {as_of} :"),
         (Lang::Fr, false) => format!(
@@ -118,16 +119,6 @@ pub(crate) fn status_from_snapshot(daemon_running: bool, as_of: &str, tz: chrono
             "another trendwatch command is using the store; the status recorded as of {as_of}:"
         ),
     }
-}
-
-/// An RFC 3339 time as the user's clock shows it, in the configured zone.
-pub fn local_time(rfc3339: &str, tz: chrono_tz::Tz) -> String {
-    crate::language::local_rfc3339(rfc3339, tz)
-}
-
-/// A unix time as the user's clock shows it, in the configured zone.
-pub fn at(t: crate::model::UnixSeconds, tz: chrono_tz::Tz) -> String {
-    crate::language::local_time(t, tz)
 }
 
 /// What comes before an error on the command line.

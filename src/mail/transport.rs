@@ -42,7 +42,10 @@ impl fmt::Display for Secret {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
-    #[error("cannot read the SMTP password from {0}")]
+    #[error("{}", crate::language::tr!(
+        format!("impossible de lire le mot de passe SMTP depuis {}", .0),
+        format!("cannot read the SMTP password from {}", .0)
+    ))]
     Password(String),
     #[error("cannot write {path}")]
     File {

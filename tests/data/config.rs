@@ -960,7 +960,10 @@ fn check_fails_when_the_smtp_password_cannot_be_read() {
         let out = run(smtp(&source));
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{source}: {stderr}");
-        assert!(stderr.contains("cannot read the SMTP password"), "{stderr}");
+        assert!(
+            stderr.contains("impossible de lire le mot de passe SMTP"),
+            "{stderr}"
+        );
     }
     std::fs::write(dir.path().join("pw"), "secret\n").unwrap();
     let out = run(smtp(&format!(
