@@ -9,7 +9,7 @@
 
 use std::future::Future;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -60,6 +60,7 @@ pub struct Reopening<'a> {
     cancel: &'a CancellationToken,
     keep_open: AtomicBool,
     held: Mutex<Option<Store>>,
+    opens: AtomicUsize,
 }
 
 impl<'a> Reopening<'a> {
@@ -70,7 +71,14 @@ impl<'a> Reopening<'a> {
             cancel,
             keep_open: AtomicBool::new(false),
             held: Mutex::new(None),
+            opens: AtomicUsize::new(0),
         }
+    }
+
+    /// How many times the store was opened through this access: reopening costs a load of
+    /// the whole catalog, so a pass's cost follows this count.
+    pub fn opens(&self) -> usize {
+        self.opens.load(Ordering::Relaxed)
     }
 
     fn take_held(&self) -> Option<Store> {
@@ -87,7 +95,11 @@ impl StoreAccess for Reopening<'_> {
     {
         let store = match self.take_held() {
             Some(store) => store,
-            None => Store::open_waiting(self.state_dir, self.wait, self.cancel).await?,
+            None => {
+                let store = Store::open_waiting(self.state_dir, self.wait, self.cancel).await?;
+                self.opens.fetch_add(1, Ordering::Relaxed);
+                store
+            }
         };
         let r = f(&store)?;
         store.flush()?;

