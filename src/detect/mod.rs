@@ -144,27 +144,22 @@ pub fn detect(input: &DetectInput, cfg: &DetectConfig, at: UnixSeconds) -> Vec<T
             };
             let found = series::assess(points, at, baseline, recent, floor);
             if let Some(g) = found.emerging {
-                out.push(Trend {
-                    entity: e.entity.clone(),
-                    kind: TrendKind::Emerging,
-                    metric: Metric::VIEWS,
-                    score: g.score,
-                    rate_now: g.rate_now,
-                    rate_baseline: g.rate_baseline,
-                    growth: g.growth,
-                    since: Some(g.since),
-                    first_seen: e.first_seen,
-                    evidence: format!(
-                        "views/hour {:.1}x the {} baseline, {:.1}x since {} ({} samples)",
-                        g.growth,
-                        base_label,
-                        g.growth_since,
-                        rfc3339(g.since),
-                        g.samples
-                    ),
-                    details: TrendDetails::Emerging { samples: g.samples },
-                    confidence: Some(confidence(cfg, g.score, g.excess, g.step, g.hours)),
-                });
+                let evidence = format!(
+                    "views/hour {:.1}x the {} baseline, {:.1}x since {} ({} samples)",
+                    g.growth,
+                    base_label,
+                    g.growth_since,
+                    rfc3339(g.since),
+                    g.samples
+                );
+                out.push(take_off(
+                    e,
+                    TrendKind::Emerging,
+                    Metric::VIEWS,
+                    &g,
+                    cfg,
+                    evidence,
+                ));
             } else if let Some(s) = found.spike {
                 out.push(Trend {
                     entity: e.entity.clone(),
@@ -308,6 +303,32 @@ pub fn detect(input: &DetectInput, cfg: &DetectConfig, at: UnixSeconds) -> Vec<T
 }
 
 /// How sure a counter alert is: clear when its score is [`CLEAR_MARGIN`] above `min_score`.
+/// A counter taking off (a tag's views, a product's sales), as a trend of `kind`: the one
+/// shape of every take-off found by [`series::assess`].
+fn take_off(
+    e: &EntitySeries,
+    kind: TrendKind,
+    metric: Metric,
+    g: &series::Growth,
+    cfg: &DetectConfig,
+    evidence: String,
+) -> Trend {
+    Trend {
+        entity: e.entity.clone(),
+        kind,
+        metric,
+        score: g.score,
+        rate_now: g.rate_now,
+        rate_baseline: g.rate_baseline,
+        growth: g.growth,
+        since: Some(g.since),
+        first_seen: e.first_seen,
+        evidence,
+        details: TrendDetails::Emerging { samples: g.samples },
+        confidence: Some(confidence(cfg, g.score, g.excess, g.step, g.hours)),
+    }
+}
+
 fn confidence(cfg: &DetectConfig, score: f64, excess: f64, step: f64, hours: f64) -> Confidence {
     let level = if score >= cfg.min_score + CLEAR_MARGIN {
         ConfidenceLevel::Clear

@@ -29,26 +29,21 @@ pub(super) fn product_trends(
             excess: MIN_EXTRA_UNITS,
         };
         if let Some(g) = series::assess(points, at, baseline, recent, floor).emerging {
-            out.push(Trend {
-                entity: e.entity.clone(),
-                kind: TrendKind::ProductRising,
-                metric: Metric::SOLD,
-                score: g.score,
-                rate_now: g.rate_now,
-                rate_baseline: g.rate_baseline,
-                growth: g.growth,
-                since: Some(g.since),
-                first_seen: e.first_seen,
-                evidence: format!(
-                    "units sold per day {:.0} against {:.0} usually ({:.1}x) since {}",
-                    g.rate_now * 24.0,
-                    g.rate_baseline * 24.0,
-                    g.growth,
-                    rfc3339(g.since)
-                ),
-                details: TrendDetails::Emerging { samples: g.samples },
-                confidence: Some(confidence(cfg, g.score, g.excess, g.step, g.hours)),
-            });
+            let evidence = format!(
+                "units sold per day {:.0} against {:.0} usually ({:.1}x) since {}",
+                g.rate_now * 24.0,
+                g.rate_baseline * 24.0,
+                g.growth,
+                rfc3339(g.since)
+            );
+            out.push(take_off(
+                e,
+                TrendKind::ProductRising,
+                Metric::SOLD,
+                &g,
+                cfg,
+                evidence,
+            ));
         }
     }
     if let Some(points) = e.metric(&Metric::PRICE) {

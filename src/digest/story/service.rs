@@ -171,14 +171,24 @@ pub(crate) fn already_told(
         });
     }
     let list = names.join(", ");
+    let one = told.len() == 1;
     Some(match (nothing_else, lang) {
         (true, Fr) => format!(
             "Rien de nouveau depuis le dernier résumé. Toujours en hausse, déjà signalé : {list}. \
-             Ils reviendront ici s'ils doublent encore."
+             {}",
+            if one {
+                "Il reviendra ici s'il double encore."
+            } else {
+                "Ils reviendront ici s'ils doublent encore."
+            }
         ),
         (true, En) => format!(
-            "Nothing new since the last digest. Still rising, already reported: {list}. They come \
-             back here if they double again."
+            "Nothing new since the last digest. Still rising, already reported: {list}. {}",
+            if one {
+                "It comes back here if it doubles again."
+            } else {
+                "They come back here if they double again."
+            }
         ),
         (false, Fr) => format!("Toujours en hausse, déjà signalé : {list}."),
         (false, En) => format!("Still rising, already reported: {list}."),
