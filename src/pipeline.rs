@@ -51,13 +51,19 @@ impl PassReport {
 
     /// `all 11 sources failed (network: dns error …)`, for one line of a terminal.
     pub fn all_failed_message(&self) -> String {
+        let n = self.entities;
         match &self.main_failure {
-            Some((kind, detail)) => format!(
-                "all {} sources failed ({kind}: {})",
-                self.entities,
-                crate::digest::clean(detail, 120)
+            Some((kind, detail)) => {
+                let detail = crate::digest::clean(detail, 120);
+                crate::language::tr!(
+                    format!("les {n} sources sont en échec ({kind} : {detail})"),
+                    format!("all {n} sources failed ({kind}: {detail})")
+                )
+            }
+            None => crate::language::tr!(
+                format!("les {n} sources sont en échec"),
+                format!("all {n} sources failed")
             ),
-            None => format!("all {} sources failed", self.entities),
         }
     }
 }

@@ -128,8 +128,14 @@ pub(super) fn collect(cli: &Cli, only: &[String]) -> CommandResult {
     );
     if report.entities > 0 && failed == report.entities {
         return Err(CommandError::runtime(anyhow::anyhow!(
-            "{}; nothing new was collected",
-            report.all_failed_message()
+            "{}",
+            tr!(
+                format!(
+                    "{} ; rien de nouveau n'a été collecté",
+                    report.all_failed_message()
+                ),
+                format!("{}; nothing new was collected", report.all_failed_message())
+            )
         )));
     }
     Ok(())

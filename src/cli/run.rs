@@ -63,18 +63,38 @@ pub(super) fn run(cli: &Cli, once: bool, worker: Option<WorkerJob>) -> CommandRe
             })?;
         let p = &report.pass;
         let plural = crate::digest::locale::plural;
+        let to = &report.digest.delivered_to;
+        let failed = p.failed;
         println!(
-            "collected {} ({} failed), {}; digest with {} delivered to {}",
-            plural(p.entities as i64, "source", "sources"),
-            p.failed,
-            plural(p.trends as i64, "trend", "trends"),
-            plural(report.digest.items as i64, "item", "items"),
-            report.digest.delivered_to
+            "{}",
+            crate::language::tr!(
+                format!(
+                    "collecté : {} ({failed} en échec), {} ; résumé de {} remis à {to}",
+                    plural(p.entities as i64, "source", "sources"),
+                    plural(p.trends as i64, "tendance", "tendances"),
+                    plural(report.digest.items as i64, "élément", "éléments"),
+                ),
+                format!(
+                    "collected {} ({failed} failed), {}; digest with {} delivered to {to}",
+                    plural(p.entities as i64, "source", "sources"),
+                    plural(p.trends as i64, "trend", "trends"),
+                    plural(report.digest.items as i64, "item", "items"),
+                )
+            )
         );
         if p.all_failed() {
             return Err(CommandError::runtime(anyhow::anyhow!(
-                "{}; nothing new was collected (the digest's health section says so)",
-                p.all_failed_message()
+                "{}",
+                crate::language::tr!(
+                    format!(
+                        "{} ; rien de nouveau n'a été collecté (la rubrique sur l'état de la collecte du résumé le dit)",
+                        p.all_failed_message()
+                    ),
+                    format!(
+                        "{}; nothing new was collected (the digest's health section says so)",
+                        p.all_failed_message()
+                    )
+                )
             )));
         }
         return Ok(());

@@ -56,13 +56,18 @@ pub struct FlushReport {
 pub fn delivered_to(cfg: &Config, item: &OutboxItem) -> String {
     let to = cfg.digest.recipients();
     match &cfg.mail.transport {
-        crate::config::Transport::File => format!(
-            "the file {}",
-            transport::eml_path(&cfg.state_dir.join("outbox"), &item.id, item.created_at).display()
-        ),
-        crate::config::Transport::Smtp(s) => {
-            format!("{} via the SMTP server {}:{}", to, s.host, s.port)
+        crate::config::Transport::File => {
+            let file =
+                transport::eml_path(&cfg.state_dir.join("outbox"), &item.id, item.created_at);
+            crate::language::tr!(
+                format!("le fichier {}", file.display()),
+                format!("the file {}", file.display())
+            )
         }
+        crate::config::Transport::Smtp(s) => crate::language::tr!(
+            format!("{} par le serveur SMTP {}:{}", to, s.host, s.port),
+            format!("{} via the SMTP server {}:{}", to, s.host, s.port)
+        ),
         crate::config::Transport::Sendmail { command } => format!(
             "{} via {}",
             to,

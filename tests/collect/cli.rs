@@ -155,7 +155,8 @@ async fn a_pass_where_every_entity_fails_exits_2_with_the_cause() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     let last = stderr.lines().last().unwrap_or_default();
     assert!(
-        last.contains("sources failed (network:") && last.contains("nothing new was collected"),
+        last.contains("sources sont en échec (network :")
+            && last.contains("rien de nouveau n'a été collecté"),
         "{stderr}"
     );
     // The failures themselves are stored: `status` and the digest's health section tell them.

@@ -487,7 +487,7 @@ fn a_command_run_by_root_on_the_services_store_works_as_its_user_and_leaves_noth
         "{}",
         String::from_utf8_lossy(&once.stderr)
     );
-    assert!(String::from_utf8_lossy(&once.stderr).contains("nothing new was collected"));
+    assert!(String::from_utf8_lossy(&once.stderr).contains("rien de nouveau n'a été collecté"));
     // The daemon itself is the service's: root is told to start the service instead.
     let daemon = env.run(&["run"]);
     assert_eq!(daemon.status.code(), Some(2));
